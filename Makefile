@@ -1,0 +1,57 @@
+# ctflow: the two entry points are `make demo` and `make test` (see README.md).
+# Every dependency comes from Debian packages (apt-get) or the npm registry, installed here.
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= $(shell nproc)
+APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata procps \
+  libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-cpp-dev libeigen3-dev \
+  catch2 libcctz-dev libcli11-dev libfmt-dev libssl-dev postgresql \
+  libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev
+BENCH_PACKAGES := wrk hyperfine
+
+.PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api fuzz
+
+all: build
+
+# Installs only what is missing; --no-install-recommends keeps Boost 1.74 out (it conflicts with 1.81).
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+demo: build
+	bash scripts/demo.sh
+
+data:
+	bash scripts/fetch-mnist.sh
+
+bench-sched: build
+	@missing=; for p in $(BENCH_PACKAGES); do dpkg-query -W $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+	bash tests/bench/sched/run.sh
+
+bench-hpo: build
+	bash tests/bench/hpo/run.sh
+
+bench-mnist: build
+	bash tests/bench/mnist/run.sh
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)
