@@ -1,0 +1,28 @@
+#pragma once
+// Parsing and validation of pipeline specs. Pure functions (no I/O); thread-safe.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scheduler/spec/spec.hpp"
+
+namespace ctflow::spec {
+
+// `pipeline` is set iff `errors` is empty. Each error is one line "PATH: reason", e.g.
+//   tasks[3].needs[0]: unknown task "splt" (did you mean "split"?)
+//   tasks: dependency cycle a -> b -> c -> a (each task needs the one before it)
+//   line 4, column 9: malformed YAML: end of sequence flow not found
+//   spec: 1100000 bytes, over the limit of 1048576 bytes (1 MiB)
+// PATH uses the document's keys and list indexes; "spec" stands for the whole document. The CLI
+// prefixes the file name. Every problem is reported at once, in document order (graph and
+// template checks after field checks); identical lines are reported once.
+struct ParseResult {
+  std::optional<Pipeline> pipeline;
+  std::vector<std::string> errors;
+};
+
+// YAML or JSON text (JSON is YAML). Rules: see DESIGN.md "Pipeline spec" and spec.hpp.
+ParseResult parse_pipeline(std::string_view text);
+
+}  // namespace ctflow::spec

@@ -1,0 +1,164 @@
+#include "scheduler/spec/yaml_json.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <regex>
+
+#include "scheduler/spec/reader.hpp"
+#include "scheduler/spec/spec.hpp"
+
+namespace ctflow::spec::detail {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kMaxDepth = 200;
+
+bool is_null_word(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+// Plain scalar resolution per the YAML 1.2 core schema.
+json::value resolve_plain(const std::string& s) {
+  if (is_null_word(s)) return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  static const std::regex kInt("[-+]?[0-9]+");
+  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  if (std::regex_match(s, kInt)) {
+    const char* b = s.data() + (s[0] == '+' ? 1 : 0);
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
+    if (ec == std::errc() && p == s.data() + s.size()) return v;
+    return std::stod(s);  // out of int64 range: keep the magnitude
+  }
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    int base = s[1] == 'x' ? 16 : 8;
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, base);
+    if (ec == std::errc() && p == s.data() + s.size()) return v;
+  }
+  if (std::regex_match(s, kFloat)) return std::stod(s);
+  return json::string(s);
+}
+
+class Converter {
+ public:
+  explicit Converter(std::vector<std::string>& errors) : errors_(errors) {}
+
+  std::optional<json::value> convert(const YAML::Node& n, const std::string& path, int depth) {
+    if (++nodes_ > kMaxYamlNodes) {
+      if (!too_many_)
+        errors_.push_back(
+            fmt::format("spec: more than {} YAML nodes after expanding aliases", kMaxYamlNodes));
+      too_many_ = true;
+      return std::nullopt;
+    }
+    if (depth > kMaxDepth) {
+      errors_.push_back(fmt::format("{}: nested deeper than {} levels", label(path), kMaxDepth));
+      return std::nullopt;
+    }
+    switch (n.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        return json::value(nullptr);
+      case YAML::NodeType::Scalar:
+        return scalar(n, path);
+      case YAML::NodeType::Sequence: {
+        json::array a;
+        size_t i = 0;
+        for (const auto& e : n) {
+          auto v = convert(e, index_path(path, i++), depth + 1);
+          if (!v) return std::nullopt;
+          a.push_back(std::move(*v));
+        }
+        return json::value(std::move(a));
+      }
+      case YAML::NodeType::Map: {
+        json::object o;
+        bool ok = true;
+        for (const auto& kv : n) {
+          if (!kv.first.IsScalar()) {
+            errors_.push_back(fmt::format("{}: mapping keys must be plain strings", label(path)));
+            ok = false;
+            continue;
+          }
+          const std::string& key = kv.first.Scalar();
+          std::string child = field_path(path, key);
+          if (o.contains(key)) {
+            errors_.push_back(fmt::format("{}: duplicate key \"{}\"", child, key));
+            ok = false;
+            continue;
+          }
+          auto v = convert(kv.second, child, depth + 1);
+          if (!v) {
+            ok = false;
+            if (too_many_) return std::nullopt;
+            continue;
+          }
+          o.emplace(key, std::move(*v));
+        }
+        if (!ok) return std::nullopt;
+        return json::value(std::move(o));
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::optional<json::value> scalar(const YAML::Node& n, const std::string& path) {
+    const std::string& tag = n.Tag();
+    const std::string& s = n.Scalar();
+    if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::value(json::string(s));
+    if (tag == "?" || tag.empty()) return resolve_plain(s);
+    if (tag == "tag:yaml.org,2002:null" || tag == "tag:yaml.org,2002:bool" ||
+        tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float") {
+      json::value v = resolve_plain(s);
+      bool matches = tag.ends_with("null")   ? v.is_null()
+                     : tag.ends_with("bool") ? v.is_bool()
+                     : tag.ends_with("int")  ? v.is_int64()
+                                             : v.is_number();
+      if (matches) return v;
+      errors_.push_back(
+          fmt::format("{}: \"{}\" is not a valid {}", label(path), s, tag.substr(18)));
+      return std::nullopt;
+    }
+    errors_.push_back(fmt::format("{}: unsupported YAML tag \"{}\"", label(path), tag));
+    return std::nullopt;
+  }
+
+  std::vector<std::string>& errors_;
+  size_t nodes_ = 0;
+  bool too_many_ = false;
+};
+
+}  // namespace
+
+std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::string>& errors) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    errors.push_back(fmt::format("line {}, column {}: malformed YAML: {}", e.mark.line + 1,
+                                 e.mark.column + 1, e.msg));
+    return std::nullopt;
+  } catch (const YAML::Exception& e) {
+    // Other yaml-cpp failures (e.g. nesting too deep) carry a message but maybe no position.
+    errors.push_back(fmt::format("spec: malformed YAML: {}", e.msg));
+    return std::nullopt;
+  }
+  if (docs.empty()) {
+    errors.push_back("spec: empty document; expected a mapping with name and tasks");
+    return std::nullopt;
+  }
+  if (docs.size() > 1) {
+    errors.push_back(fmt::format("spec: expected one YAML document, found {}", docs.size()));
+    return std::nullopt;
+  }
+  Converter c(errors);
+  return c.convert(docs[0], "", 0);
+}
+
+}  // namespace ctflow::spec::detail

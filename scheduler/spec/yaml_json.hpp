@@ -1,0 +1,21 @@
+#pragma once
+// YAML (and JSON, which is YAML) text -> boost::json::value. Internal to the spec module.
+// Scalars follow the YAML 1.2 core schema: quoted scalars are strings; plain scalars are null
+// (~, null, empty), booleans (true/false in three casings), integers (decimal, 0o, 0x), floats,
+// and strings otherwise. Aliases are expanded (at most kMaxYamlNodes nodes in all).
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctflow::spec::detail {
+
+// Returns the single document as JSON, or nullopt after appending errors such as
+// "line 3, column 7: malformed YAML: end of sequence flow not found" or
+// "tasks[0].needs: duplicate key \"needs\"".
+std::optional<boost::json::value> yaml_to_json(std::string_view text,
+                                               std::vector<std::string>& errors);
+
+}  // namespace ctflow::spec::detail
