@@ -40,6 +40,28 @@ std::string_view to_string(Catchup c) {
   return "none";
 }
 
+Result<Schedule> make_schedule(const std::string& cron, const std::string& timezone,
+                               std::string_view catchup, std::optional<TimePoint> start,
+                               std::optional<TimePoint> end) {
+  Schedule s;
+  auto e = parse_cron(cron);
+  if (!e) return Error{"cron: " + e.error()};
+  s.cron = std::move(*e);
+  auto tz = TimeZone::load(timezone);
+  if (!tz) return Error{"timezone: " + tz.error()};
+  s.tz = std::move(*tz);
+  auto c = parse_catchup(catchup);
+  if (!c)
+    return Error{"catchup: \"" + std::string(catchup.substr(0, 40)) +
+                 "\" is not one of all, latest, none"};
+  s.catchup = *c;
+  if (start && end && *end < *start)
+    return Error{"end: " + format_iso8601(*end) + " is before start " + format_iso8601(*start)};
+  s.start = start;
+  s.end = end;
+  return s;
+}
+
 Fire make_fire(const CronExpr& cron, const TimeZone& tz, TimePoint logical_date) {
   auto prev = prev_fire(cron, tz, logical_date);
   return Fire{logical_date, prev ? *prev : logical_date, logical_date};

@@ -44,6 +44,13 @@ struct Schedule {
   std::chrono::microseconds grace = std::chrono::seconds(60);
 };
 
+// Builds a Schedule from the spec's text fields. Errors name the field: "cron: minute: 60 is
+// out of range 0-59", "timezone: unknown time zone \"X\"", "catchup: \"some\" is not one of all,
+// latest, none", "end: 2026-01-01T00:00:00Z is before start 2026-02-01T00:00:00Z".
+Result<Schedule> make_schedule(const std::string& cron, const std::string& timezone,
+                               std::string_view catchup, std::optional<TimePoint> start,
+                               std::optional<TimePoint> end);
+
 struct Fire {
   TimePoint logical_date;         // the fire instant
   TimePoint data_interval_start;  // the previous cron fire (== logical_date if none in 10 years)

@@ -151,3 +151,19 @@ TEST_CASE("catchup names round-trip", "[cron][schedule]") {
   CHECK_FALSE(parse_catchup("ALL"));
   CHECK_FALSE(parse_catchup(""));
 }
+
+TEST_CASE("make_schedule: builds from text, errors name the field", "[cron][schedule]") {
+  auto s = make_schedule("0 3 * * *", "Asia/Seoul", "latest", std::nullopt, std::nullopt);
+  REQUIRE(s);
+  CHECK(s->catchup == Catchup::latest);
+  CHECK(s->tz.name() == "Asia/Seoul");
+  CHECK(make_schedule("0 3 * *", "UTC", "all", std::nullopt, std::nullopt).error() ==
+        "cron: expected 5 fields (minute hour day-of-month month day-of-week), got 4");
+  CHECK(make_schedule("0 3 * * *", "Asia/Busan", "all", std::nullopt, std::nullopt).error() ==
+        "timezone: unknown time zone \"Asia/Busan\"");
+  CHECK(make_schedule("0 3 * * *", "UTC", "some", std::nullopt, std::nullopt).error() ==
+        "catchup: \"some\" is not one of all, latest, none");
+  CHECK(make_schedule("0 3 * * *", "UTC", "all", at("2026-02-01T00:00:00Z"),
+                      at("2026-01-01T00:00:00Z"))
+            .error() == "end: 2026-01-01T00:00:00Z is before start 2026-02-01T00:00:00Z");
+}
