@@ -1,0 +1,44 @@
+#pragma once
+// The model-side subcommands of ctflow-task, in pipeline order:
+//   evaluate        "model" + "dataset" (reference set) + "testset" -> kNN accuracy, per-class
+//                   accuracy, confusion matrix; artifacts "index" (faiss), "index-labels" (the
+//                   label of each indexed row, JSON) and "predictions" (per test sample, JSON).
+//                   With --raw-pixels: the same kNN on raw pixels (L2), no model (the baseline).
+//   validate-model  the gate: the candidate's accuracy against the deployed version's accuracy
+//                   on the same test set; "not promoted" is a normal outcome (promoted: false).
+//   analyse         per-class slices and the hardest misclassified test images as PNGs.
+// register lives in registry/register.hpp.
+#include <optional>
+#include <string>
+
+#include "tasks/core/context.hpp"
+#include "tasks/data/dataset.hpp"
+
+namespace ctflow::tasks {
+
+struct EvaluateOptions {
+  int k = 5;
+  bool raw_pixels = false;
+};
+Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& o);
+
+struct ValidateModelOptions {
+  std::string model = "mnist";  // registry model name (inputs "models" key)
+  int k = 5;
+  double min_delta = 0.0;     // promote when candidate >= deployed + min_delta
+  double min_accuracy = 0.0;  // and candidate >= min_accuracy
+};
+Result<TaskOutputs> run_validate_model(const TaskContext& ctx, const ValidateModelOptions& o);
+
+struct AnalyseOptions {
+  int top = 8;    // hardest misclassified examples written as PNGs
+  int scale = 4;  // PNG upscaling factor
+};
+Result<TaskOutputs> run_analyse(const TaskContext& ctx, const AnalyseOptions& o);
+
+// kNN accuracy of a TorchScript model with its index and index labels on `test` (the gate's
+// check of a deployed version). Errors name the file that could not be used.
+Result<double> knn_accuracy(const std::string& model, const std::string& index,
+                            const std::string& index_labels, const Dataset& test, int k);
+
+}  // namespace ctflow::tasks
