@@ -1,0 +1,82 @@
+#include "scheduler/api/http/beast_convert.hpp"
+
+namespace ctflow::http {
+
+namespace {
+
+void copy_headers(const Headers& from, bhttp::fields& to) {
+  for (const auto& [name, value] : from) to.set(name, value);
+}
+
+}  // namespace
+
+std::string bearer_token(std::string_view authorization) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  std::string_view a = trim(authorization);
+  if (a.size() < 7 || (a[6] != ' ' && a[6] != '\t')) return "";
+  CaseInsensitiveLess less;
+  std::string_view scheme = a.substr(0, 6);
+  if (less(scheme, "bearer") || less("bearer", scheme)) return "";
+  return std::string(trim(a.substr(7)));
+}
+
+std::optional<Response> to_request(const BeastRequest& in, std::string remote_address,
+                                   Request& out) {
+  out.method = std::string(in.method_string());
+  std::string_view target = in.target();
+  if (!split_target(target, out.path, out.query)) {
+    std::string shown(target.substr(0, 200));
+    return bad_request("malformed request target", shown);
+  }
+  out.headers.clear();
+  for (const auto& field : in) {
+    std::string name(field.name_string());
+    auto [it, inserted] = out.headers.emplace(name, std::string(field.value()));
+    if (!inserted) it->second += ", " + std::string(field.value());
+  }
+  out.body = in.body();
+  out.bearer_token.clear();
+  if (auto auth = out.headers.find("Authorization"); auth != out.headers.end())
+    out.bearer_token = bearer_token(auth->second);
+  out.remote_address = std::move(remote_address);
+  return std::nullopt;
+}
+
+BeastResponse to_beast(const Response& res, unsigned version, bool keep_alive) {
+  BeastResponse out{static_cast<bhttp::status>(res.status), version};
+  out.set(bhttp::field::server, "ctflow");
+  copy_headers(res.headers, out);
+  if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+  out.body() = res.body;
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+bhttp::response<bhttp::empty_body> stream_head(const Response& res, unsigned version) {
+  bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
+  out.set(bhttp::field::server, "ctflow");
+  copy_headers(res.headers, out);
+  if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+  if (out.find(bhttp::field::cache_control) == out.end())
+    out.set(bhttp::field::cache_control, "no-cache");
+  out.keep_alive(true);
+  out.chunked(true);
+  return out;
+}
+
+Response parse_error_response(const boost::system::error_code& ec) {
+  if (ec == bhttp::error::body_limit)
+    return payload_too_large("request body is over the server's limit", "");
+  if (ec == bhttp::error::header_limit) {
+    Response r = error_response(431, "headers_too_large", "request headers are over the limit", "");
+    return r;
+  }
+  return bad_request("malformed HTTP request: " + ec.message(), "");
+}
+
+}  // namespace ctflow::http

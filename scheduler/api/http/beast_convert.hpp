@@ -1,0 +1,35 @@
+#pragma once
+// Conversions between Beast messages and the router's plain Request/Response, shared by the
+// server and the fuzz harness so both exercise the same path. Pure functions; any thread.
+#include "scheduler/api/http/message.hpp"
+
+#include <boost/beast/http.hpp>
+
+#include <optional>
+#include <string>
+
+namespace ctflow::http {
+
+namespace bhttp = boost::beast::http;
+using BeastRequest = bhttp::request<bhttp::string_body>;
+using BeastResponse = bhttp::response<bhttp::string_body>;
+
+// Fills `out` from a parsed request (repeated header fields joined with ", "). Returns the 400
+// response to send instead when the target is not origin-form or holds a malformed escape.
+std::optional<Response> to_request(const BeastRequest& in, std::string remote_address,
+                                   Request& out);
+
+// The token of "Authorization: Bearer T" (scheme case-insensitive); "" for any other value.
+std::string bearer_token(std::string_view authorization);
+
+// A complete response with Content-Length; for HEAD-less, non-streaming responses.
+BeastResponse to_beast(const Response& res, unsigned version, bool keep_alive);
+
+// The head of a streaming response: status, headers, Transfer-Encoding: chunked, no-cache.
+bhttp::response<bhttp::empty_body> stream_head(const Response& res, unsigned version);
+
+// The response for a request Beast failed to parse: 413 for a body over the limit, 431 for
+// headers over the limit, 400 otherwise. The connection is closed after it.
+Response parse_error_response(const boost::system::error_code& ec);
+
+}  // namespace ctflow::http
