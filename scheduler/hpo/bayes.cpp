@@ -10,6 +10,7 @@
 #include "scheduler/hpo/lbfgs.hpp"
 #include "scheduler/hpo/sobol.hpp"
 #include "scheduler/hpo/study.hpp"
+#include "scheduler/hpo/warp.hpp"
 
 namespace ctflow::hpo::detail {
 
@@ -183,9 +184,7 @@ Suggestions bayes_suggest(const StudyConfig& c, const std::vector<EncodedTrial>&
       if (!gp) {  // fit once per call on the observations; pending points are believed
         X_obs = feat.rows(obs_u);
         y_obs = Eigen::Map<Eigen::VectorXd>(obs_y.data(), static_cast<Eigen::Index>(obs_y.size()));
-        double mu = y_obs.mean();
-        double sd = std::sqrt((y_obs.array() - mu).square().mean());
-        y_obs = (y_obs.array() - mu) / (sd > 1e-300 ? sd : 1.0);
+        y_obs = warp_outputs(y_obs).y;  // see warp.hpp
         best = y_obs.minCoeff();
         GpFitOptions fo;
         fo.seed = mix(c.seed, n_trials);
