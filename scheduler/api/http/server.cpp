@@ -148,13 +148,15 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
     Request req;
     std::optional<Response> bad = to_request(breq, remote_address, req);
     if (m_in_flight) m_in_flight->inc();
-    Response res = bad ? std::move(*bad)
-                       : co_await asio::co_spawn(
-                             workers,
-                             [this, &req]() -> awaitable<Response> {
-                               co_return router.handle_request(req);
-                             },
-                             use_awaitable);
+    // No co_await inside a conditional expression: g++ 12 miscompiles its temporaries.
+    Response res;
+    if (bad) {
+      res = std::move(*bad);
+    } else {
+      res = co_await asio::co_spawn(
+          workers, [this, &req]() -> awaitable<Response> { co_return router.handle_request(req); },
+          use_awaitable);
+    }
     if (m_in_flight) m_in_flight->dec();
     record(req, res, start);
     if (res.stream) {

@@ -2,6 +2,7 @@
 // Server-Sent Events wire format (WHATWG HTML, "Server-sent events"): one event is a block of
 // "field: value" lines ended by a blank line. Pure functions; any thread.
 #include "scheduler/api/http/message.hpp"
+#include "scheduler/api/http/stream.hpp"
 
 #include <optional>
 #include <string>
