@@ -12,7 +12,8 @@ struct FieldSpec {
   const char* name;
   int min;
   int max;
-  const char* const* names;  // nullptr, or `max - min + 1` lowercase three-letter names
+  const char* const* names;  // nullptr, or lowercase three-letter names
+  int names_count;           // how many names
   int names_base;            // value of names[0]
 };
 
@@ -22,9 +23,9 @@ constexpr const char* kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "
 
 // Day-of-week accepts 0-7 (7 = Sunday); the 7 is folded into 0 after parsing.
 constexpr FieldSpec kFields[5] = {
-    {"minute", 0, 59, nullptr, 0},       {"hour", 0, 23, nullptr, 0},
-    {"day-of-month", 1, 31, nullptr, 0}, {"month", 1, 12, kMonthNames, 1},
-    {"day-of-week", 0, 7, kDayNames, 0},
+    {"minute", 0, 59, nullptr, 0, 0},       {"hour", 0, 23, nullptr, 0, 0},
+    {"day-of-month", 1, 31, nullptr, 0, 0}, {"month", 1, 12, kMonthNames, 12, 1},
+    {"day-of-week", 0, 7, kDayNames, 7, 0},
 };
 
 std::string lower(std::string_view s) {
@@ -59,8 +60,7 @@ Result<int> parse_value(const FieldSpec& f, std::string_view tok) {
   }
   if (f.names != nullptr) {
     std::string low = lower(tok);
-    int count = f.names == kDayNames ? 7 : 12;
-    for (int i = 0; i < count; ++i)
+    for (int i = 0; i < f.names_count; ++i)
       if (low == f.names[i]) return f.names_base + i;
     return Error{field_error(f, "unknown name " + quote(tok))};
   }
