@@ -69,17 +69,21 @@ Param read_param(const std::string& name, const json::value& v, const std::strin
   }
   ObjectReader r(v, path, errors, {"type", "default", "description"});
   const json::value* def = r.get("default");
+  bool type_ok = true;
   if (auto t = r.one_of("type", {"string", "int", "float", "bool"})) {
     p.type = *param_type(*t);
-  } else if (!r.get("type") && def) {
+  } else if (r.get("type")) {
+    type_ok = false;  // reported; checking the default against a guess would only add noise
+  } else if (def) {
     p.type = type_of(*def).value_or(ParamType::String);
   }
-  if (def) {
+  if (def && type_ok) {
     if (auto fitted = fit(*def, p.type))
       p.default_value = std::move(*fitted);
     else
-      r.fail("default", fmt::format("expected {} value (the param's type), got {}",
-                                    param_type_name(p.type), detail::describe(*def)));
+      r.fail("default", fmt::format("expected {} {} (the param's type), got {}",
+                                    p.type == ParamType::Int ? "an" : "a", param_type_name(p.type),
+                                    detail::describe(*def)));
   }
   p.description = r.str("description").value_or("");
   return p;

@@ -74,7 +74,9 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
   }
   // A typo is at most a third of the longer word, and never the whole word.
   size_t len = std::max(word.size(), best.size());
-  if (best.empty() || best_d == 0 || best_d > std::max<size_t>(1, len / 3)) return "";
+  size_t shortest = std::min(word.size(), best.size());
+  if (best.empty() || best_d == 0 || best_d >= shortest || best_d > std::max<size_t>(1, len / 3))
+    return "";
   return best;
 }
 

@@ -57,7 +57,9 @@ class Converter {
       return std::nullopt;
     }
     if (depth > kMaxDepth) {
-      errors_.push_back(fmt::format("{}: nested deeper than {} levels", label(path), kMaxDepth));
+      // The full path would be hundreds of characters: name the top-level field only.
+      std::string top = path.substr(0, path.find_first_of(".["));
+      errors_.push_back(fmt::format("{}: nested deeper than {} levels", label(top), kMaxDepth));
       return std::nullopt;
     }
     switch (n.Type()) {
@@ -79,6 +81,7 @@ class Converter {
       case YAML::NodeType::Map: {
         json::object o;
         bool ok = true;
+        std::vector<YAML::Node> merges;
         for (const auto& kv : n) {
           if (!kv.first.IsScalar()) {
             errors_.push_back(fmt::format("{}: mapping keys must be plain strings", label(path)));
@@ -87,6 +90,10 @@ class Converter {
           }
           const std::string& key = kv.first.Scalar();
           std::string child = field_path(path, key);
+          if (key == "<<" && kv.first.Tag() == "?") {  // YAML merge key: handled below
+            merges.push_back(kv.second);
+            continue;
+          }
           if (o.contains(key)) {
             errors_.push_back(fmt::format("{}: duplicate key \"{}\"", child, key));
             ok = false;
@@ -100,6 +107,7 @@ class Converter {
           }
           o.emplace(key, std::move(*v));
         }
+        if (ok) ok = merge(merges, o, path, depth);
         if (!ok) return std::nullopt;
         return json::value(std::move(o));
       }
@@ -108,6 +116,31 @@ class Converter {
   }
 
  private:
+  // `<<: *anchor` or `<<: [*a, *b]`: copies keys the mapping does not set itself (earlier
+  // sources win over later ones), as YAML 1.1 merge keys do.
+  bool merge(const std::vector<YAML::Node>& merges, json::object& o, const std::string& path,
+             int depth) {
+    for (const YAML::Node& m : merges) {
+      std::vector<YAML::Node> sources;
+      if (m.IsSequence())
+        for (const auto& e : m) sources.push_back(e);
+      else
+        sources.push_back(m);
+      for (const auto& src : sources) {
+        if (!src.IsMap()) {
+          errors_.push_back(fmt::format("{}: a merge key (<<) takes a mapping or a list of them",
+                                        field_path(path, "<<")));
+          return false;
+        }
+        auto v = convert(src, field_path(path, "<<"), depth + 1);
+        if (!v) return false;
+        for (auto& kv : v->get_object())
+          if (!o.contains(kv.key())) o.emplace(kv.key(), std::move(kv.value()));
+      }
+    }
+    return true;
+  }
+
   std::optional<json::value> scalar(const YAML::Node& n, const std::string& path) {
     const std::string& tag = n.Tag();
     const std::string& s = n.Scalar();
