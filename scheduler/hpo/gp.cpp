@@ -1,8 +1,10 @@
 #include "scheduler/hpo/gp.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "scheduler/hpo/lbfgs.hpp"
 
@@ -96,30 +98,43 @@ double log_marginal_likelihood(const Eigen::MatrixXd& X, const Eigen::VectorXd& 
   const GpParams p = GpParams::unpack(theta);
   const Eigen::Index n = X.rows(), dims = X.cols();
   const double s2 = std::exp(p.log_signal), n2 = std::exp(p.log_noise);
-  Eigen::VectorXd inv_ls = (-p.log_ls).array().exp();
-  Eigen::ArrayXXd r = scaled_sq_dist(X, X, inv_ls).array().sqrt();
-  Eigen::ArrayXXd e = (-kSqrt5 * r).exp();
-  Eigen::MatrixXd K = (s2 * (1 + kSqrt5 * r + (5.0 / 3.0) * r.square()) * e).matrix();
-  Eigen::MatrixXd Kf = K;  // the kernel part, d/dlog s2
-  K.diagonal().array() += n2;
+  // Scaled inputs, then one pass over the lower triangle for the kernel and the factor
+  // B = s2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r) that every lengthscale derivative shares:
+  // d k / d log l_i = B (dx_i / l_i)^2.
+  const Eigen::MatrixXd Xs = X * (-p.log_ls).array().exp().matrix().asDiagonal();
+  Eigen::MatrixXd K(n, n), B(n, n);
+  for (Eigen::Index b = 0; b < n; ++b) {
+    for (Eigen::Index a = b; a < n; ++a) {
+      double r = std::sqrt((Xs.row(a) - Xs.row(b)).squaredNorm());
+      double e = std::exp(-kSqrt5 * r);
+      K(a, b) = K(b, a) = s2 * (1 + kSqrt5 * r + (5.0 / 3.0) * r * r) * e;
+      B(a, b) = B(b, a) = s2 * (5.0 / 3.0) * (1 + kSqrt5 * r) * e;
+    }
+  }
+  Eigen::MatrixXd Ky = K;
+  Ky.diagonal().array() += n2;
   Eigen::LLT<Eigen::MatrixXd> llt;
-  double jitter = factor(K, llt, s2);
+  double jitter = factor(Ky, llt, s2);
   if (!std::isfinite(jitter)) return std::numeric_limits<double>::quiet_NaN();
   Eigen::VectorXd alpha = llt.solve(y);
   double lml = -0.5 * y.dot(alpha) - llt.matrixLLT().diagonal().array().log().sum() -
                0.5 * static_cast<double>(n) * kLog2Pi;
   if (!grad) return lml;
-  // dLML/dtheta_j = 0.5 tr(W dK/dtheta_j), W = alpha alpha^T - K^-1.
-  Eigen::MatrixXd W = alpha * alpha.transpose() - llt.solve(Eigen::MatrixXd::Identity(n, n));
-  grad->resize(theta.size());
-  // d k / d log l_i = s2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r) (dx_i / l_i)^2
-  Eigen::ArrayXXd WB = W.array() * (s2 * (5.0 / 3.0) * (1 + kSqrt5 * r) * e);
-  for (Eigen::Index i = 0; i < dims; ++i) {
-    Eigen::ArrayXd xi = X.col(i).array() * inv_ls[i];
-    Eigen::ArrayXXd d2 = (xi.replicate(1, n) - xi.transpose().replicate(n, 1)).square();
-    (*grad)[i] = 0.5 * (WB * d2).sum();
+  // dLML/dtheta_j = 0.5 tr(W dK/dtheta_j), W = alpha alpha^T - K^-1 (symmetric).
+  Eigen::MatrixXd Linv = llt.matrixL().solve(Eigen::MatrixXd::Identity(n, n));
+  Eigen::MatrixXd W = alpha * alpha.transpose();
+  W.noalias() -= Linv.transpose() * Linv;
+  grad->setZero(theta.size());
+  for (Eigen::Index b = 0; b < n; ++b) {
+    for (Eigen::Index a = b + 1; a < n; ++a) {  // diagonal terms of dK/dlog l are zero
+      double wb = W(a, b) * B(a, b);            // counted twice: (a,b) and (b,a)
+      for (Eigen::Index i = 0; i < dims; ++i) {
+        double d = Xs(a, i) - Xs(b, i);
+        (*grad)[i] += wb * d * d;
+      }
+    }
   }
-  (*grad)[dims] = 0.5 * (W.array() * Kf.array()).sum();
+  (*grad)[dims] = 0.5 * (W.array() * K.array()).sum();
   (*grad)[dims + 1] = 0.5 * n2 * W.trace();
   return lml;
 }
@@ -143,18 +158,30 @@ GpParams fit_gp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const GpFitO
   auto uniform = [&](double a, double b) {
     return a + (b - a) * static_cast<double>(rng() >> 11) * 0x1p-53;
   };
+  // Screening: the default and `screen` random points of a central box are scored by the
+  // likelihood alone (one Cholesky each); L-BFGS then starts from the `restarts` best. Cheaper
+  // than running L-BFGS from every random start, and it still escapes a poor default basin.
+  std::vector<std::pair<double, Eigen::VectorXd>> starts;
+  starts.emplace_back(log_marginal_likelihood(X, y, def.pack(), nullptr), def.pack());
+  for (int s = 0; s < opt.screen; ++s) {
+    Eigen::VectorXd t(dims + 2);
+    for (Eigen::Index i = 0; i < dims; ++i) t[i] = uniform(std::log(0.05), std::log(4.0));
+    t[dims] = uniform(-1, 1);
+    t[dims + 1] = uniform(std::log(1e-6), std::log(0.1));
+    starts.emplace_back(log_marginal_likelihood(X, y, t, nullptr), t);
+  }
+  for (auto& st : starts)
+    if (!std::isfinite(st.first)) st.first = -std::numeric_limits<double>::infinity();
+  std::stable_sort(starts.begin(), starts.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   Eigen::VectorXd best = def.pack();
   double best_f = std::numeric_limits<double>::infinity();
   LbfgsOptions lo_opt;
   lo_opt.max_iters = opt.max_iters;
-  for (int s = 0; s < std::max(1, opt.restarts); ++s) {
-    Eigen::VectorXd t0 = def.pack();
-    if (s > 0) {
-      for (Eigen::Index i = 0; i < dims; ++i) t0[i] = uniform(std::log(0.05), std::log(2.0));
-      t0[dims] = uniform(-1, 1);
-      t0[dims + 1] = uniform(std::log(1e-5), std::log(0.1));
-    }
-    LbfgsResult r = minimize_box(neg, t0, lo, hi, lo_opt);
+  lo_opt.grad_tol = 1e-3;  // hyperparameters need no more digits than this
+  lo_opt.rel_tol = 1e-7;
+  for (int s = 0; s < std::max(1, opt.restarts) && s < static_cast<int>(starts.size()); ++s) {
+    LbfgsResult r = minimize_box(neg, starts[s].second, lo, hi, lo_opt);
     if (std::isfinite(r.f) && r.f < best_f) {
       best_f = r.f;
       best = r.x;

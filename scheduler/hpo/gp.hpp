@@ -7,7 +7,8 @@
 // Hyperparameters live in log space, packed as theta = [log l_1..log l_p, log s2, log n2].
 // Conditioning factors K + n2 I with Eigen's LLT; if that fails (near-duplicate points with tiny
 // noise), jitter starting at 1e-10 * s2 is added and grown tenfold until it succeeds. Fitting
-// maximises the log marginal likelihood (with analytic gradients) by multi-start box L-BFGS.
+// maximises the log marginal likelihood (with analytic gradients) by multi-start box L-BFGS,
+// started from the best of the defaults and a likelihood-screened random sample.
 // A GaussianProcess is immutable after construction; const methods are thread-safe.
 #include <Eigen/Dense>
 
@@ -59,8 +60,9 @@ double log_marginal_likelihood(const Eigen::MatrixXd& X, const Eigen::VectorXd& 
                                const Eigen::VectorXd& theta, Eigen::VectorXd* grad);
 
 struct GpFitOptions {
-  int restarts = 3;    // L-BFGS starts: one from defaults, the rest random in a central box
-  int max_iters = 60;  // per start
+  int screen = 24;     // random hyperparameter vectors scored by likelihood before L-BFGS
+  int restarts = 2;    // L-BFGS runs, from the best-scoring of the defaults and the screened
+  int max_iters = 60;  // per run
   uint64_t seed = 0;
   double min_log_ls = std::log(0.01), max_log_ls = std::log(20.0);
   double min_log_signal = std::log(0.05), max_log_signal = std::log(20.0);
