@@ -160,7 +160,8 @@ Schedule read_schedule(const json::value& v, Errors& errors) {
 }
 
 void read_tasks(const json::value& v, const detail::TaskDefaults& defaults,
-                const std::set<std::string>& pools, Pipeline& p, Errors& errors) {
+                const std::set<std::string>& pools, const detail::NumberTexts& numbers, Pipeline& p,
+                Errors& errors) {
   const json::array* a = v.if_array();
   if (!a) {
     errors.push_back("tasks: expected a list of tasks, got " + detail::describe(v));
@@ -176,11 +177,12 @@ void read_tasks(const json::value& v, const detail::TaskDefaults& defaults,
   }
   p.tasks.reserve(a->size());
   for (size_t i = 0; i < a->size(); ++i)
-    p.tasks.push_back(
-        detail::read_task((*a)[i], detail::index_path("tasks", i), defaults, pools, errors));
+    p.tasks.push_back(detail::read_task((*a)[i], detail::index_path("tasks", i), defaults, pools,
+                                        numbers, errors));
 }
 
-void read_pipeline(const json::value& doc, Pipeline& p, Errors& errors) {
+void read_pipeline(const json::value& doc, const detail::NumberTexts& numbers, Pipeline& p,
+                   Errors& errors) {
   ObjectReader r(doc, "", errors,
                  {"name", "description", "params", "defaults", "pools", "concurrency",
                   "run_timeout", "schedule", "tasks"});
@@ -195,7 +197,8 @@ void read_pipeline(const json::value& doc, Pipeline& p, Errors& errors) {
   p.concurrency = r.integer("concurrency", 0).value_or(0);
   p.run_timeout = r.duration("run_timeout", false);
   if (const json::value* v = r.get("schedule")) p.schedule = read_schedule(*v, errors);
-  if (const json::value* v = r.get("tasks", true)) read_tasks(*v, defaults, pools, p, errors);
+  if (const json::value* v = r.get("tasks", true))
+    read_tasks(*v, defaults, pools, numbers, p, errors);
 }
 
 }  // namespace
@@ -207,10 +210,11 @@ ParseResult parse_pipeline(std::string_view text) {
                                      text.size(), kMaxSpecBytes));
     return out;
   }
-  auto doc = detail::yaml_to_json(text, out.errors);
+  detail::NumberTexts numbers;
+  auto doc = detail::yaml_to_json(text, out.errors, &numbers);
   if (!doc) return out;
   Pipeline p;
-  read_pipeline(*doc, p, out.errors);
+  read_pipeline(*doc, numbers, p, out.errors);
   detail::validate_graph(p, out.errors);
   detail::validate_templates(p, out.errors);
   // Report each problem once, in the order found.

@@ -9,6 +9,7 @@
 
 #include "scheduler/spec/reader.hpp"
 #include "scheduler/spec/spec.hpp"
+#include "scheduler/spec/yaml_json.hpp"
 
 namespace ctflow::spec::detail {
 
@@ -24,15 +25,17 @@ RetryPolicy read_retry(const boost::json::value& v, const std::string& path, Ret
                        Errors& errors);
 
 // Reads one entry of `tasks:`. `pools` holds the names declared under `pools:`.
+// `numbers` keeps the written text of numbers (argv and env values use it).
 Task read_task(const boost::json::value& v, const std::string& path, const TaskDefaults& defaults,
-               const std::set<std::string>& pools, Errors& errors);
+               const std::set<std::string>& pools, const NumberTexts& numbers, Errors& errors);
 
 // Reads an argv list (`run`, `hpo.trial.run`).
 std::vector<std::string> read_argv(const boost::json::value& v, const std::string& path,
-                                   Errors& errors);
+                                   const NumberTexts& numbers, Errors& errors);
 
 // Reads an `hpo:` block.
-HpoSpec read_hpo(const boost::json::value& v, const std::string& path, Errors& errors);
+HpoSpec read_hpo(const boost::json::value& v, const std::string& path, const NumberTexts& numbers,
+                 Errors& errors);
 
 // Duplicate names, unknown and self dependencies, duplicate needs, cycles.
 void validate_graph(const Pipeline& p, Errors& errors);

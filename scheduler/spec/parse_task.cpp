@@ -36,7 +36,16 @@ bool valid_env_name(std::string_view s) {
   });
 }
 
-std::vector<EnvVar> read_env(const json::value& v, const std::string& path, Errors& errors) {
+// A scalar as argv/env text: numbers as the user wrote them when known.
+std::optional<std::string> arg_text(const json::value& v, const std::string& path,
+                                    const NumberTexts& numbers) {
+  if (v.is_number())
+    if (auto it = numbers.find(path); it != numbers.end()) return it->second;
+  return scalar_text(v);
+}
+
+std::vector<EnvVar> read_env(const json::value& v, const std::string& path,
+                             const NumberTexts& numbers, Errors& errors) {
   std::vector<EnvVar> env;
   if (!v.is_object()) {
     errors.push_back(fmt::format(
@@ -55,7 +64,7 @@ std::vector<EnvVar> read_env(const json::value& v, const std::string& path, Erro
     if (kv.value().is_object()) {
       ObjectReader r(kv.value(), at, errors, {"secret"});
       e.secret = r.name("secret", true).value_or("");
-    } else if (auto text = scalar_text(kv.value())) {
+    } else if (auto text = arg_text(kv.value(), at, numbers)) {
       e.value = *text;
     } else {
       errors.push_back(fmt::format("{}: expected a string or {{secret: NAME}}, got {}", at,
@@ -91,7 +100,8 @@ std::vector<std::string> read_needs(const json::value& v, const std::string& pat
 
 }  // namespace
 
-std::vector<std::string> read_argv(const json::value& v, const std::string& path, Errors& errors) {
+std::vector<std::string> read_argv(const json::value& v, const std::string& path,
+                                   const NumberTexts& numbers, Errors& errors) {
   std::vector<std::string> argv;
   if (v.is_string()) {
     errors.push_back(fmt::format(
@@ -113,7 +123,7 @@ std::vector<std::string> read_argv(const json::value& v, const std::string& path
     return argv;
   }
   for (size_t i = 0; i < a->size(); ++i) {
-    auto text = scalar_text((*a)[i]);
+    auto text = arg_text((*a)[i], index_path(path, i), numbers);
     if (!text) {
       errors.push_back(fmt::format("{}: expected a string or number, got {}", index_path(path, i),
                                    describe((*a)[i])));
@@ -138,7 +148,8 @@ RetryPolicy read_retry(const json::value& v, const std::string& path, RetryPolic
   return base;
 }
 
-HpoSpec read_hpo(const json::value& v, const std::string& path, Errors& errors) {
+HpoSpec read_hpo(const json::value& v, const std::string& path, const NumberTexts& numbers,
+                 Errors& errors) {
   HpoSpec h;
   ObjectReader r(v, path, errors,
                  {"algorithm", "objective", "max_trials", "parallelism", "seed", "space",
@@ -172,13 +183,13 @@ HpoSpec read_hpo(const json::value& v, const std::string& path, Errors& errors) 
   if (const json::value* t = r.get("trial", true)) {
     ObjectReader trial(*t, r.path("trial"), errors, {"run"});
     if (const json::value* run = trial.get("run", true))
-      h.trial_run = read_argv(*run, trial.path("run"), errors);
+      h.trial_run = read_argv(*run, trial.path("run"), numbers, errors);
   }
   return h;
 }
 
 Task read_task(const json::value& v, const std::string& path, const TaskDefaults& defaults,
-               const std::set<std::string>& pools, Errors& errors) {
+               const std::set<std::string>& pools, const NumberTexts& numbers, Errors& errors) {
   Task t;
   t.retry = defaults.retry;
   t.timeout = defaults.timeout;
@@ -196,11 +207,11 @@ Task read_task(const json::value& v, const std::string& path, const TaskDefaults
     errors.push_back(path + ": a task has either run (a command) or hpo (a study), not both");
   else if (!run && !hpo)
     r.fail("run", "missing required field (an argv list such as [echo, hello], or an hpo block)");
-  if (run) t.run = read_argv(*run, r.path("run"), errors);
-  if (hpo) t.hpo = read_hpo(*hpo, r.path("hpo"), errors);
-  if (const json::value* e = r.get("env")) t.env = read_env(*e, r.path("env"), errors);
+  if (run) t.run = read_argv(*run, r.path("run"), numbers, errors);
+  if (hpo) t.hpo = read_hpo(*hpo, r.path("hpo"), numbers, errors);
+  if (const json::value* e = r.get("env")) t.env = read_env(*e, r.path("env"), numbers, errors);
   if (const json::value* w = r.get("when")) {
-    if (auto text = scalar_text(*w)) {
+    if (auto text = arg_text(*w, r.path("when"), numbers)) {
       t.when = Condition{*text};
       if (auto parsed = parse_condition(*text); !parsed.ok()) r.fail("when", parsed.error());
     } else {

@@ -99,8 +99,10 @@ struct Task {
   std::string name;
   std::string description;
   std::vector<std::string> needs;  // upstream task names, as written (no duplicates)
-  std::vector<std::string> run;    // argv (never a shell string); templates allowed; empty iff hpo
-  std::vector<EnvVar> env;         // sorted by name (YAML maps have no order)
+  // argv (never a shell string); templates allowed; empty iff hpo. YAML numbers and booleans are
+  // accepted and kept as written ("1.0e-4", "007", "true").
+  std::vector<std::string> run;
+  std::vector<EnvVar> env;  // sorted by name (YAML maps have no order)
   std::optional<Condition> when;
   std::string pool;  // empty: no pool; else a key of Pipeline::pools
   RetryPolicy retry;

@@ -46,7 +46,8 @@ json::value resolve_plain(const std::string& s) {
 
 class Converter {
  public:
-  explicit Converter(std::vector<std::string>& errors) : errors_(errors) {}
+  Converter(std::vector<std::string>& errors, NumberTexts* numbers)
+      : errors_(errors), numbers_(numbers) {}
 
   std::optional<json::value> convert(const YAML::Node& n, const std::string& path, int depth) {
     if (++nodes_ > kMaxYamlNodes) {
@@ -145,7 +146,11 @@ class Converter {
     const std::string& tag = n.Tag();
     const std::string& s = n.Scalar();
     if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::value(json::string(s));
-    if (tag == "?" || tag.empty()) return resolve_plain(s);
+    if (tag == "?" || tag.empty()) {
+      json::value v = resolve_plain(s);
+      if (numbers_ && v.is_number()) (*numbers_)[path] = s;
+      return v;
+    }
     if (tag == "tag:yaml.org,2002:null" || tag == "tag:yaml.org,2002:bool" ||
         tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float") {
       json::value v = resolve_plain(s);
@@ -163,13 +168,15 @@ class Converter {
   }
 
   std::vector<std::string>& errors_;
+  NumberTexts* numbers_;
   size_t nodes_ = 0;
   bool too_many_ = false;
 };
 
 }  // namespace
 
-std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::string>& errors) {
+std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::string>& errors,
+                                        NumberTexts* numbers) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -190,7 +197,7 @@ std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::
     errors.push_back(fmt::format("spec: expected one YAML document, found {}", docs.size()));
     return std::nullopt;
   }
-  Converter c(errors);
+  Converter c(errors, numbers);
   return c.convert(docs[0], "", 0);
 }
 

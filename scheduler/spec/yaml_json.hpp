@@ -8,14 +8,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace ctflow::spec::detail {
 
+// Path ("tasks[0].run[3]") -> the text of a plain scalar that resolved to a number, as written
+// ("1.0e-4", "007"), so that argv and env values keep the user's spelling.
+using NumberTexts = std::unordered_map<std::string, std::string>;
+
 // Returns the single document as JSON, or nullopt after appending errors such as
 // "line 3, column 7: malformed YAML: end of sequence flow not found" or
-// "tasks[0].needs: duplicate key \"needs\"".
+// "tasks[0].needs: duplicate key \"needs\"". Fills `numbers` (when given).
 std::optional<boost::json::value> yaml_to_json(std::string_view text,
-                                               std::vector<std::string>& errors);
+                                               std::vector<std::string>& errors,
+                                               NumberTexts* numbers = nullptr);
 
 }  // namespace ctflow::spec::detail

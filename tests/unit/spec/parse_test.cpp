@@ -44,9 +44,16 @@ TEST_CASE("without defaults, cache is off and there is no timeout or retry", "[s
   CHECK(p.concurrency == 0);
 }
 
-TEST_CASE("argv numbers and booleans become text; strings stay as written", "[spec]") {
-  Pipeline p = parse_ok("name: x\ntasks: [{name: a, run: [echo, 42, 2.5, 1.0e-4, true, '007']}]");
-  CHECK(p.tasks[0].run == std::vector<std::string>{"echo", "42", "2.5", "0.0001", "true", "007"});
+TEST_CASE("argv numbers keep their written text; booleans become true/false", "[spec]") {
+  Pipeline p = parse_ok(
+      "name: x\ntasks: [{name: a, run: [echo, 42, 2.50, 1.0e-4, 0x1F, true, '007'], "
+      "env: {N: 1.50}}]");
+  CHECK(p.tasks[0].run ==
+        std::vector<std::string>{"echo", "42", "2.50", "1.0e-4", "0x1F", "true", "007"});
+  CHECK(p.tasks[0].env[0].value == "1.50");
+  // JSON input is YAML too: its numbers keep their text as well.
+  Pipeline j = parse_ok(R"({"name": "x", "tasks": [{"name": "a", "run": ["echo", 1E3]}]})");
+  CHECK(j.tasks[0].run[1] == "1E3");
 }
 
 TEST_CASE("params: shorthand, inferred types, sorted by name", "[spec]") {
