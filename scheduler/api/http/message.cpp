@@ -70,8 +70,8 @@ Response error_response(int status, std::string_view code, std::string_view mess
                         std::string_view path) {
   json::object err;
   err["code"] = code;
-  err["message"] = message;
-  err["path"] = path;
+  err["message"] = to_valid_utf8(message);
+  err["path"] = to_valid_utf8(path);
   return json_response(status, json::object{{"error", std::move(err)}});
 }
 
@@ -116,6 +116,40 @@ std::pair<json::value, std::optional<Response>> parse_json_body(const Request& r
     return {nullptr, bad_request(msg, req.path)};
   }
   return {std::move(v), std::nullopt};
+}
+
+std::string to_valid_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  size_t n = in.size();
+  for (size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;  // no overlong forms
+    else if (c >= 0xE1 && c <= 0xEC) len = 3;
+    else if (c == 0xED) len = 3, hi = 0x9F;  // no surrogates
+    else if (c >= 0xEE && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;  // nothing above U+10FFFF
+    bool ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+      unsigned char b = p[i + k];
+      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+    }
+    if (ok) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    }
+  }
+  return out;
 }
 
 std::string_view reason_phrase(int status) {

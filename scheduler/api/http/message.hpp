@@ -94,6 +94,11 @@ Response unavailable(std::string_view message, std::string_view path);         /
 // Returns {value, nullopt} on success and {nullptr, response} on failure.
 std::pair<boost::json::value, std::optional<Response>> parse_json_body(const Request& req);
 
+// `in` with every byte sequence that is not well-formed UTF-8 replaced by U+FFFD, so that text
+// taken from a request (a path, a parameter) can go into a JSON document. The error helpers
+// above apply it to their message and path.
+std::string to_valid_utf8(std::string_view in);
+
 // The standard reason phrase for a status ("Not Found"); "Unknown" for unlisted codes.
 std::string_view reason_phrase(int status);
 
