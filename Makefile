@@ -50,6 +50,11 @@ bench-hpo: build
 bench-mnist: build
 	bash tests/bench/mnist/run.sh
 
+# libFuzzer harnesses (tests/fuzz/), longer than the 20 s each gets in `make test`.
+FUZZ_SECONDS ?= 600
+fuzz: deps $(BUILD)/CMakeCache.txt
+	bash tests/fuzz/run.sh -b $(BUILD)/fuzz -t $(FUZZ_SECONDS)
+
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
