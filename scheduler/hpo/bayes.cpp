@@ -19,7 +19,8 @@ namespace {
 constexpr int kSobolCandidates = 1024;  // global sweep of the acquisition
 constexpr int kLocalPerIncumbent = 96;  // perturbations around each of the best points
 constexpr int kIncumbents = 5;
-constexpr int kRefineStarts = 5;  // best candidates refined by L-BFGS
+constexpr int kRefineStarts = 5;      // best candidates refined by L-BFGS
+constexpr size_t kMaxGpPoints = 300;  // observations the GP is fit on (see collect)
 
 // Warm-up length: enough points for a first ARD fit, bounded so that most of a small budget
 // goes to the model.
@@ -142,124 +143,158 @@ std::pair<UnitPoint, double> refine(const SearchSpace& s, const Acquisition& acq
   return {at(r.x), -r.f};
 }
 
+struct Observations {
+  std::vector<UnitPoint> u;  // snapped points with a value (failures imputed)
+  std::vector<double> y;     // lower is better
+  std::vector<UnitPoint> pending;
+};
+
+// Completed and pruned trials with their values, failures at the worst value seen, pending
+// points apart. Beyond kMaxGpPoints observations (the GP fit is cubic in their number) the best
+// half and the most recent rest are kept: the model stays accurate where EI looks.
+Observations collect(const SearchSpace& s, const std::vector<EncodedTrial>& trials) {
+  Observations o;
+  std::vector<size_t> failed;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const auto& t = trials[i];
+    if (t.y) {
+      o.u.push_back(snapped(s, t.u));
+      o.y.push_back(*t.y);
+    } else if (t.state == TrialState::Pending) {
+      o.pending.push_back(snapped(s, t.u));
+    } else {
+      failed.push_back(i);
+    }
+  }
+  if (!o.y.empty()) {
+    double worst = *std::max_element(o.y.begin(), o.y.end());
+    for (size_t i : failed) {
+      o.u.push_back(snapped(s, trials[i].u));
+      o.y.push_back(worst);
+    }
+  }
+  if (o.y.size() > kMaxGpPoints) {
+    std::vector<size_t> idx(o.y.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return o.y[a] < o.y[b]; });
+    std::vector<bool> keep(o.y.size(), false);
+    for (size_t j = 0; j < kMaxGpPoints / 2; ++j) keep[idx[j]] = true;
+    size_t kept = kMaxGpPoints / 2;
+    for (size_t j = o.y.size(); j-- > 0 && kept < kMaxGpPoints;)
+      if (!keep[j]) keep[j] = true, ++kept;
+    Observations c;
+    for (size_t j = 0; j < o.y.size(); ++j)
+      if (keep[j]) c.u.push_back(o.u[j]), c.y.push_back(o.y[j]);
+    c.pending = std::move(o.pending);
+    o = std::move(c);
+  }
+  if (o.pending.size() > kMaxGpPoints / 2)
+    o.pending.erase(o.pending.begin(), o.pending.end() - kMaxGpPoints / 2);
+  return o;
+}
+
+// Candidates for the acquisition: a scrambled Sobol sweep of the cube plus perturbations of the
+// best observations (a few coordinates each, log-uniform scale 0.002..0.3), all snapped.
+std::vector<UnitPoint> candidates(const SearchSpace& s, const Observations& o, uint64_t seed,
+                                  size_t k) {
+  const size_t d = s.dims.size();
+  std::vector<UnitPoint> cand;
+  Sobol sweep(d, mix(seed, k));
+  for (int j = 0; j < kSobolCandidates; ++j) cand.push_back(snapped(s, sweep.point(j)));
+  std::mt19937_64 rng(mix(seed ^ 0x5bd1e995ull, k));
+  auto unif = [&] { return static_cast<double>(rng() >> 11) * 0x1p-53; };
+  auto normal = [&] {  // Box-Muller on the raw engine: identical on every platform
+    double u1 = std::max(unif(), 1e-300), u2 = unif();
+    return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+  };
+  std::vector<size_t> order(o.y.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return o.y[a] < o.y[b]; });
+  const double p_move = std::min(1.0, 4.0 / static_cast<double>(d));
+  for (size_t r = 0; r < order.size() && r < kIncumbents; ++r) {
+    for (int j = 0; j < kLocalPerIncumbent; ++j) {
+      double sigma = std::exp(std::log(0.002) + unif() * (std::log(0.3) - std::log(0.002)));
+      UnitPoint u = o.u[order[r]];
+      bool moved = false;
+      for (size_t q = 0; q < d; ++q)
+        if (unif() < p_move || (q == d - 1 && !moved)) {
+          u[q] = std::clamp(u[q] + sigma * normal(), 0.0, 1.0);
+          moved = true;
+        }
+      cand.push_back(snapped(s, u));
+    }
+  }
+  return cand;
+}
+
+// The best point by the acquisition that is not already taken (observed or pending): the top
+// kRefineStarts candidates are refined first; nullopt if every candidate is taken.
+std::optional<UnitPoint> maximise(const SearchSpace& s, const Acquisition& acq,
+                                  const std::vector<UnitPoint>& cand, const Observations& o) {
+  Eigen::VectorXd score = acq(cand);
+  std::vector<size_t> idx(cand.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+  std::vector<std::pair<UnitPoint, double>> ranked;
+  for (size_t j = 0; j < idx.size(); ++j)
+    ranked.push_back(static_cast<int>(j) < kRefineStarts
+                         ? refine(s, acq, cand[idx[j]], score[idx[j]])
+                         : std::make_pair(cand[idx[j]], score[idx[j]]));
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (auto& [u, sc] : ranked) {
+    UnitPoint su = snapped(s, u);
+    auto dup = [&](const UnitPoint& x) { return same_point(x, su); };
+    if (std::none_of(o.u.begin(), o.u.end(), dup) &&
+        std::none_of(o.pending.begin(), o.pending.end(), dup))
+      return su;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Suggestions bayes_suggest(const StudyConfig& c, const std::vector<EncodedTrial>& trials,
                           int count) {
   const SearchSpace& s = c.space;
   const size_t d = s.dims.size(), n_trials = trials.size();
-  Sobol warm(d, c.seed);
-  Features feat(s);
-
-  std::vector<UnitPoint> obs_u, pending_u;
-  std::vector<double> obs_y;
-  for (const auto& t : trials) {
-    if (t.y) {
-      obs_u.push_back(snapped(s, t.u));
-      obs_y.push_back(*t.y);
-    } else if (t.state == TrialState::Pending) {
-      pending_u.push_back(snapped(s, t.u));
-    }
-  }
-  if (!obs_y.empty()) {  // failures count as the worst value seen
-    double worst = *std::max_element(obs_y.begin(), obs_y.end());
-    for (const auto& t : trials)
-      if (!t.y && t.state != TrialState::Pending) {
-        obs_u.push_back(snapped(s, t.u));
-        obs_y.push_back(worst);
-      }
-  }
-
-  Suggestions out;
-  std::optional<GaussianProcess> gp;
-  Eigen::MatrixXd X_obs;
+  const Sobol warm(d, c.seed);
+  const Features feat(s);
+  Observations obs = collect(s, trials);
+  std::optional<GaussianProcess> gp;  // fit once per call, on the observations only
   Eigen::VectorXd y_obs;
-  double best = 0;
+  Suggestions out;
   for (int i = 0; i < count; ++i) {
     const size_t k = n_trials + static_cast<size_t>(i);
-    UnitPoint choice;
-    if (k < warmup(d) || obs_y.size() < 2) {
-      choice = snapped(s, warm.point(k));
-    } else {
-      if (!gp) {  // fit once per call on the observations; pending points are believed
-        X_obs = feat.rows(obs_u);
-        y_obs = Eigen::Map<Eigen::VectorXd>(obs_y.data(), static_cast<Eigen::Index>(obs_y.size()));
-        y_obs = warp_outputs(y_obs).y;  // see warp.hpp
-        best = y_obs.minCoeff();
+    std::optional<UnitPoint> choice;
+    if (k >= warmup(d) && obs.y.size() >= 2) {
+      if (!gp) {
+        Eigen::MatrixXd X = feat.rows(obs.u);
+        y_obs = warp_outputs(Eigen::Map<Eigen::VectorXd>(obs.y.data(), obs.y.size())).y;
         GpFitOptions fo;
         fo.seed = mix(c.seed, n_trials);
-        GpParams hp = fit_gp(X_obs, y_obs, fo);
-        gp = GaussianProcess::condition(X_obs, y_obs, hp);
+        gp = GaussianProcess::condition(X, y_obs, fit_gp(X, y_obs, fo));
       }
-      if (gp) {
-        // Kriging believer: every pending point (trials and earlier suggestions of this call)
-        // is added with the posterior mean as its value, shrinking the variance around it.
-        std::vector<UnitPoint> all_u = obs_u;
-        Eigen::VectorXd y_all = y_obs;
-        if (!pending_u.empty()) {
-          Eigen::VectorXd pm, pv;
-          gp->predict(feat.rows(pending_u), pm, pv);
-          all_u.insert(all_u.end(), pending_u.begin(), pending_u.end());
-          y_all.conservativeResize(y_obs.size() + pm.size());
-          y_all.tail(pm.size()) = pm;
-        }
-        auto believed = GaussianProcess::condition(feat.rows(all_u), y_all, gp->params());
-        if (believed) {
-          Acquisition acq(*believed, feat, best);
-          std::mt19937_64 rng(mix(c.seed ^ 0x5bd1e995ull, k));
-          auto unif = [&] { return static_cast<double>(rng() >> 11) * 0x1p-53; };
-          auto normal = [&] {
-            double u1 = std::max(unif(), 1e-300), u2 = unif();
-            return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
-          };
-          std::vector<UnitPoint> cand;
-          Sobol sweep(d, mix(c.seed, k));
-          for (int j = 0; j < kSobolCandidates; ++j) cand.push_back(snapped(s, sweep.point(j)));
-          std::vector<size_t> order(obs_y.size());
-          std::iota(order.begin(), order.end(), 0);
-          std::sort(order.begin(), order.end(),
-                    [&](size_t a, size_t b) { return obs_y[a] < obs_y[b]; });
-          for (size_t r = 0; r < order.size() && r < kIncumbents; ++r) {
-            for (int j = 0; j < kLocalPerIncumbent; ++j) {
-              double sigma = std::exp(std::log(0.002) + unif() * (std::log(0.3) - std::log(0.002)));
-              double p_move = std::min(1.0, 4.0 / static_cast<double>(d));
-              UnitPoint u = obs_u[order[r]];
-              bool moved = false;
-              for (size_t q = 0; q < d; ++q)
-                if (unif() < p_move || (q == d - 1 && !moved)) {
-                  u[q] = std::clamp(u[q] + sigma * normal(), 0.0, 1.0);
-                  moved = true;
-                }
-              cand.push_back(snapped(s, u));
-            }
-          }
-          Eigen::VectorXd score = acq(cand);
-          std::vector<size_t> idx(cand.size());
-          std::iota(idx.begin(), idx.end(), 0);
-          std::stable_sort(idx.begin(), idx.end(),
-                           [&](size_t a, size_t b) { return score[a] > score[b]; });
-          std::vector<std::pair<UnitPoint, double>> refined;
-          for (size_t j = 0; j < idx.size() && static_cast<int>(j) < kRefineStarts; ++j)
-            refined.push_back(refine(s, acq, cand[idx[j]], score[idx[j]]));
-          for (size_t j = kRefineStarts; j < idx.size(); ++j)
-            refined.emplace_back(cand[idx[j]], score[idx[j]]);
-          std::stable_sort(refined.begin(), refined.end(),
-                           [](const auto& a, const auto& b) { return a.second > b.second; });
-          for (auto& [u, sc] : refined) {
-            UnitPoint su = snapped(s, u);
-            auto dup = [&](const UnitPoint& o) { return same_point(o, su); };
-            if (std::none_of(obs_u.begin(), obs_u.end(), dup) &&
-                std::none_of(pending_u.begin(), pending_u.end(), dup)) {
-              choice = std::move(su);
-              break;
-            }
-          }
-        }
+      // Kriging believer: pending points (trials and this call's earlier suggestions) join the
+      // data with the posterior mean as their value, so the variance, and EI, collapse there.
+      std::optional<GaussianProcess> believed = gp;
+      if (gp && !obs.pending.empty()) {
+        Eigen::VectorXd pm, pv;
+        gp->predict(feat.rows(obs.pending), pm, pv);
+        std::vector<UnitPoint> all = obs.u;
+        all.insert(all.end(), obs.pending.begin(), obs.pending.end());
+        Eigen::VectorXd y_all(y_obs.size() + pm.size());
+        y_all << y_obs, pm;
+        believed = GaussianProcess::condition(feat.rows(all), y_all, gp->params());
       }
-      if (choice.empty()) choice = snapped(s, warm.point(k));  // no model or all candidates taken
+      if (believed) {
+        Acquisition acq(*believed, feat, y_obs.minCoeff());
+        choice = maximise(s, acq, candidates(s, obs, c.seed, k), obs);
+      }
     }
-    pending_u.push_back(choice);
-    out.suggestions.push_back({decode_point(s, choice)});
+    if (!choice) choice = snapped(s, warm.point(k));  // warm-up, no model, or all taken
+    obs.pending.push_back(*choice);
+    out.suggestions.push_back({decode_point(s, *choice)});
   }
   return out;
 }

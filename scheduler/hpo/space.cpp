@@ -151,8 +151,9 @@ void parse_dim(const std::string& name, const json::value& v, const std::string&
         d.step = *s;
     }
     if (d.type == DimType::Int && !d.step) d.step = 1;
-    if (d.step && mn && mx && d.max >= d.min && (d.max - d.min) / *d.step > 1e12)
-      err("step", "too small: more than 1e12 values between min and max");
+    // Lattice indexes must stay exact in a double.
+    if (d.step && mn && mx && d.max >= d.min && (d.max - d.min) / *d.step > 1e15)
+      err(o.contains("step") ? "step" : "max", "more than 1e15 values between min and max");
   }
   if (errors.size() == before) out.push_back(std::move(d));
 }
