@@ -19,7 +19,8 @@ std::optional<double> as_number(const json::value& v) {
 }
 
 bool is_integral(double x) {
-  return std::isfinite(x) && std::floor(x) == x && std::fabs(x) < 9e15;
+  return std::isfinite(x) && std::floor(x) == x &&
+         std::fabs(x) <= 9007199254740992.0;  // 2^53: exact in a double
 }
 
 std::string num(double x) {
