@@ -35,7 +35,7 @@ TEST_CASE("median rule waits for min_trials and honours maximize", "[hpo][stop]"
   CHECK_FALSE(median_should_prune({1, 0}, Goal::Minimize, kDone, {}).prune);  // nothing reported
 }
 
-TEST_CASE("a metrics file becomes a curve; a half-written last line is ignored", "[hpo][stop]") {
+TEST_CASE("a metrics file becomes a curve and a half-written last line is ignored", "[hpo][stop]") {
   auto c = curve_from_metrics_jsonl(
       "{\"name\":\"loss\",\"value\":0.9,\"step\":1}\n"
       "{\"name\":\"acc\",\"value\":0.1,\"step\":1}\n"

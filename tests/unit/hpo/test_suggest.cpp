@@ -50,7 +50,7 @@ TEST_CASE("grid is the exact cartesian product in a stable order, then exhausted
   CHECK_FALSE(next->exhausted);
 }
 
-TEST_CASE("the same request gives the same suggestions; more trials give new ones", "[hpo]") {
+TEST_CASE("the same request gives the same suggestions and more trials give new ones", "[hpo]") {
   for (Algorithm a : {Algorithm::Random, Algorithm::Bayes}) {
     StudyConfig c = config(a, kMixed, 7);
     std::vector<TrialRecord> trials;
