@@ -81,7 +81,7 @@ struct HttpServer::Impl {
   awaitable<void> watch_close(std::shared_ptr<Connection> c, std::shared_ptr<StreamChannel> ch);
   awaitable<void> drain_and_close(Connection& c);
   bool begin_stream_thread(std::shared_ptr<StreamChannel> ch, StreamProducer producer);
-  void record(const Request& req, const Response& res, SteadyClock::time_point start);
+  void record(const std::string& method, const Response& res, SteadyClock::time_point start);
   void begin_stop();
   void finish();
 };
@@ -140,6 +140,7 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
       break;
     if (ec) {  // the request is malformed or over a limit: answer, then close
       Response res = parse_error_response(ec);
+      record("other", res, SteadyClock::now());
       if (co_await write_response(*c, res, 11, false)) co_await drain_and_close(*c);
       break;
     }
@@ -158,7 +159,7 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
           use_awaitable);
     }
     if (m_in_flight) m_in_flight->dec();
-    record(req, res, start);
+    record(req.method, res, start);
     if (res.stream) {
       co_await run_stream(c, std::move(res), breq.version());
       break;
@@ -193,11 +194,12 @@ awaitable<void> HttpServer::Impl::drain_and_close(Connection& c) {
   }
 }
 
-void HttpServer::Impl::record(const Request& req, const Response& res,
+void HttpServer::Impl::record(const std::string& request_method, const Response& res,
                               SteadyClock::time_point start) {
   if (!opt.metrics) return;
+  // Label values stay bounded: route patterns, and the method only when a route matched.
   const std::string route = res.route.empty() ? "unmatched" : res.route;
-  const std::string method = res.route.empty() ? "other" : req.method;  // bounded label values
+  const std::string method = res.route.empty() ? "other" : request_method;
   double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   opt.metrics->counter("ctflow_http_requests_total", "HTTP requests by route, method and status",
                        {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}})
@@ -271,8 +273,8 @@ awaitable<void> HttpServer::Impl::run_stream(std::shared_ptr<Connection> c, Resp
     });
   });
   if (!begin_stream_thread(ch, std::move(res.stream))) {
-    co_await write_response(*c, unavailable("too many open streams; retry later", ""), version,
-                            false);
+    Response busy = unavailable("too many open streams; retry later", "");
+    co_await write_response(*c, busy, version, false);
     co_return;
   }
   c->channel = ch;

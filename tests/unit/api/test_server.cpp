@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <thread>
 
 using namespace ctflow::http;
@@ -195,4 +196,39 @@ TEST_CASE("stop() lets an in-flight request finish and closes idle connections",
   CHECK(idle.closed());
   RawClient late(s.port);
   CHECK_FALSE(late.connected());
+}
+
+TEST_CASE("stop() ends open streams and their producers", "[http][server][sse]") {
+  TestServer s;
+  RawClient c(s.port);
+  REQUIRE(c.send(get("/events", "Authorization: Bearer o\r\n")));
+  REQUIRE(c.read_until("data: e3\n", 3s).find("data: e3") != std::string::npos);
+  auto t0 = std::chrono::steady_clock::now();
+  s.server->stop();
+  s.server->run();
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  CHECK(s.probe.saw_close);
+  c.read_until("", 1s);
+  CHECK(c.closed());
+}
+
+TEST_CASE("SIGTERM stops the server when stop_on_signals() was called", "[http][server]") {
+  TestServer s;
+  s.server->stop_on_signals();
+  std::raise(SIGTERM);
+  auto t0 = std::chrono::steady_clock::now();
+  s.server->run();  // returns only once the signal has stopped the server
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  RawClient late(s.port);
+  CHECK_FALSE(late.connected());
+}
+
+TEST_CASE("a malformed request gets a 400 and is counted as unmatched", "[http][server]") {
+  TestServer s;
+  RawClient c(s.port);
+  REQUIRE(c.send("GET /ping HTTP/1.1\r\nHost t\r\n\r\n"));
+  CHECK(c.read_response().rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(s.metrics.expose().find(
+            "ctflow_http_requests_total{route=\"unmatched\",method=\"other\",status=\"400\"} 1") !=
+        std::string::npos);
 }
