@@ -55,11 +55,12 @@ Result<IdxImages> read_idx_images(const std::string& path) {
   auto data = slurp(path);
   if (!data) return Error{data.error()};
   const std::string& d = *data;
-  if (d.size() < 16) return Error{"idx file " + path + ": truncated header"};
+  if (d.size() < 4) return Error{"idx file " + path + ": truncated header"};
   uint32_t magic = be32(d, 0);
   if (magic != kImagesMagic)
     return Error{"idx file " + path + ": wrong magic " + hex32(magic) + ", expected " +
                  hex32(kImagesMagic) + " (u8 images)"};
+  if (d.size() < 16) return Error{"idx file " + path + ": truncated header"};
   IdxImages im;
   im.count = be32(d, 4);
   im.rows = be32(d, 8);
@@ -83,11 +84,12 @@ Result<std::vector<uint8_t>> read_idx_labels(const std::string& path) {
   auto data = slurp(path);
   if (!data) return Error{data.error()};
   const std::string& d = *data;
-  if (d.size() < 8) return Error{"idx file " + path + ": truncated header"};
+  if (d.size() < 4) return Error{"idx file " + path + ": truncated header"};
   uint32_t magic = be32(d, 0);
   if (magic != kLabelsMagic)
     return Error{"idx file " + path + ": wrong magic " + hex32(magic) + ", expected " +
                  hex32(kLabelsMagic) + " (u8 labels)"};
+  if (d.size() < 8) return Error{"idx file " + path + ": truncated header"};
   const uint64_t count = be32(d, 4);
   const uint64_t have = d.size() - 8;
   if (have < count)

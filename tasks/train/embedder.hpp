@@ -22,7 +22,7 @@ class Embedder {
   // Embeds n images of rows*cols pixels (row-major, [0,1]); returns n*dim floats. Errors on a
   // module failure or a non-finite embedding.
   Result<std::vector<float>> embed(const float* pixels, int64_t n, int64_t rows, int64_t cols,
-                                   int64_t batch = 1000);
+                                   int64_t batch = 256);
   // The embedding dimension, known after the first embed() call (0 before).
   int64_t dim() const { return dim_; }
 

@@ -41,8 +41,10 @@ void add_layer(torch::jit::Module& m, const std::string& name, std::vector<int64
   int64_t fan_in = 1;
   for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  m.register_parameter(name + "_w", torch::empty(shape).uniform_(-bound, bound).requires_grad_(),
-                       false);
+  torch::Tensor w = torch::empty(shape).uniform_(-bound, bound);
+  // channels_last convolution weights keep oneDNN in NHWC, without reorders around each conv.
+  if (shape.size() == 4) w = w.contiguous(at::MemoryFormat::ChannelsLast);
+  m.register_parameter(name + "_w", w.requires_grad_(), false);
   m.register_parameter(name + "_b", torch::empty({shape[0]}).uniform_(-bound, bound).requires_grad_(),
                        false);
 }
