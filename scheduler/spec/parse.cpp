@@ -176,7 +176,7 @@ void read_tasks(const json::value& v, const detail::TaskDefaults& defaults,
     return;
   }
   p.tasks.reserve(a->size());
-  for (size_t i = 0; i < a->size(); ++i)
+  for (size_t i = 0; i < a->size() && errors.size() <= kMaxErrors; ++i)
     p.tasks.push_back(detail::read_task((*a)[i], detail::index_path("tasks", i), defaults, pools,
                                         numbers, errors));
 }
@@ -220,6 +220,11 @@ ParseResult parse_pipeline(std::string_view text) {
   // Report each problem once, in the order found.
   std::set<std::string> seen;
   std::erase_if(out.errors, [&](const std::string& e) { return !seen.insert(e).second; });
+  if (out.errors.size() > kMaxErrors) {
+    size_t more = out.errors.size() - kMaxErrors;
+    out.errors.resize(kMaxErrors);
+    out.errors.push_back(fmt::format("spec: {} more errors not shown", more));
+  }
   if (out.errors.empty()) out.pipeline = std::move(p);
   return out;
 }

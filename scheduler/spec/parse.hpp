@@ -16,7 +16,9 @@ namespace ctflow::spec {
 //   spec: 1100000 bytes, over the limit of 1048576 bytes (1 MiB)
 // PATH uses the document's keys and list indexes; "spec" stands for the whole document. The CLI
 // prefixes the file name. Every problem is reported at once, in document order (graph and
-// template checks after field checks); identical lines are reported once.
+// template checks after field checks); identical lines are reported once. At most kMaxErrors
+// lines are kept, then one line "spec: N more errors not shown" (N counts what was found before
+// checking stopped).
 struct ParseResult {
   std::optional<Pipeline> pipeline;
   std::vector<std::string> errors;

@@ -49,34 +49,40 @@ std::string describe(const json::value& v) {
   return "a value";
 }
 
-static size_t edit_distance(std::string_view a, std::string_view b) {
+// Levenshtein distance (case-insensitive), or limit + 1 as soon as it must exceed `limit`.
+static size_t edit_distance(std::string_view a, std::string_view b, size_t limit) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diag = row[0];
     row[0] = i;
+    size_t row_min = row[0];
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t up = row[j];
       size_t sub = diag + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
       row[j] = std::min({sub, row[j] + 1, row[j - 1] + 1});
+      row_min = std::min(row_min, row[j]);
       diag = up;
     }
+    if (row_min > limit) return limit + 1;
   }
   return row[b.size()];
 }
 
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  // Suggestions are for typos in short names; skipping huge inputs keeps validation linear.
+  if (word.empty() || word.size() > 64 || candidates.size() > 1000) return "";
   std::string best;
   size_t best_d = SIZE_MAX;
   for (const auto& c : candidates) {
-    size_t d = edit_distance(word, c);
-    if (d < best_d) best_d = d, best = c;
+    // A typo is at most a third of the longer word, and never the whole word.
+    size_t len = std::max(word.size(), c.size());
+    size_t shortest = std::min(word.size(), c.size());
+    size_t limit = std::min(std::max<size_t>(1, len / 3), shortest - (shortest > 0 ? 1 : 0));
+    if (shortest == 0 || len - shortest > limit) continue;
+    size_t d = edit_distance(word, c, limit);
+    if (d <= limit && d < best_d && c != word) best_d = d, best = c;  // d == 0: only case differs
   }
-  // A typo is at most a third of the longer word, and never the whole word.
-  size_t len = std::max(word.size(), best.size());
-  size_t shortest = std::min(word.size(), best.size());
-  if (best.empty() || best_d == 0 || best_d >= shortest || best_d > std::max<size_t>(1, len / 3))
-    return "";
   return best;
 }
 

@@ -144,6 +144,7 @@ constexpr size_t kMaxSpecBytes = 1 << 20;  // 1 MiB of YAML/JSON text
 constexpr size_t kMaxTasks = 10'000;
 constexpr size_t kMaxArgs = 1'000;  // per argv (run, hpo.trial.run)
 constexpr size_t kMaxNameLength = 128;
+constexpr size_t kMaxErrors = 100;         // lines reported; the rest are counted in one last line
 constexpr size_t kMaxYamlNodes = 500'000;  // after alias expansion (guards "billion laughs")
 
 const char* param_type_name(ParamType t);  // "string", "int", "float", "bool"

@@ -27,15 +27,22 @@ std::vector<std::string> task_names(const Pipeline& p) {
   return names;
 }
 
-// Reports every back edge of a depth-first search (iterative: chains may be 10,000 long).
-void find_cycles(const Pipeline& p, const std::map<std::string, size_t>& idx, Errors& errors) {
-  size_t n = p.tasks.size();
-  std::vector<std::vector<size_t>> deps(n);
-  for (size_t i = 0; i < n; ++i)
+// needs as indexes (unknown names and self-dependencies left out; they are reported apart).
+std::vector<std::vector<size_t>> dep_indexes(const Pipeline& p,
+                                             const std::map<std::string, size_t>& idx) {
+  std::vector<std::vector<size_t>> deps(p.tasks.size());
+  for (size_t i = 0; i < p.tasks.size(); ++i)
     for (const auto& d : p.tasks[i].needs) {
       auto it = idx.find(d);
       if (it != idx.end() && it->second != i) deps[i].push_back(it->second);
     }
+  return deps;
+}
+
+// Reports every back edge of a depth-first search (iterative: chains may be 10,000 long).
+void find_cycles(const Pipeline& p, const std::map<std::string, size_t>& idx, Errors& errors) {
+  size_t n = p.tasks.size();
+  std::vector<std::vector<size_t>> deps = dep_indexes(p, idx);
   enum Color { White, Gray, Black };
   std::vector<Color> color(n, White);
   std::vector<std::pair<size_t, size_t>> stack;  // (task, next dep to visit)
@@ -77,7 +84,12 @@ void find_cycles(const Pipeline& p, const std::map<std::string, size_t>& idx, Er
 class TemplateChecker {
  public:
   TemplateChecker(const Pipeline& p, Errors& errors)
-      : p_(p), errors_(errors), idx_(index_names(p)) {
+      : p_(p),
+        errors_(errors),
+        idx_(index_names(p)),
+        deps_(dep_indexes(p, idx_)),
+        task_names_(task_names(p)),
+        seen_(p.tasks.size(), 0) {
     for (const auto& param : p.params) params_.push_back(param.name);
   }
 
@@ -126,7 +138,7 @@ class TemplateChecker {
       case RefKind::TaskBest: {
         auto it = idx_.find(r.name);
         if (it == idx_.end())
-          return fmt::format("unknown task \"{}\"{}", r.name, did_you_mean(r.name, task_names(p_)));
+          return fmt::format("unknown task \"{}\"{}", r.name, did_you_mean(r.name, task_names_));
         if (it->second == task) return "a task cannot read its own outputs";
         if (!is_ancestor(it->second, task))
           return fmt::format("task \"{}\" is not upstream of \"{}\"; add it to needs", r.name,
@@ -153,32 +165,32 @@ class TemplateChecker {
                        did_you_mean(name, names));
   }
 
-  // Whether task `up` is reachable from `down` through needs (memoised per `down`).
+  // Whether task `up` is reachable from `down` through needs. A search per question, stopping
+  // when found: memoising whole ancestor sets would cost O(n^2) memory on a long chain.
   bool is_ancestor(size_t up, size_t down) {
-    auto [it, fresh] = ancestors_.try_emplace(down);
-    if (fresh) {
-      std::vector<size_t> todo{down};
-      std::vector<bool> seen(p_.tasks.size());
-      while (!todo.empty()) {
-        size_t u = todo.back();
-        todo.pop_back();
-        for (const auto& d : p_.tasks[u].needs) {
-          auto found = idx_.find(d);
-          if (found == idx_.end() || seen[found->second]) continue;
-          seen[found->second] = true;
-          it->second.insert(found->second);
-          todo.push_back(found->second);
-        }
+    ++generation_;
+    std::vector<size_t> todo{down};
+    while (!todo.empty()) {
+      size_t u = todo.back();
+      todo.pop_back();
+      for (size_t d : deps_[u]) {
+        if (d == up) return true;
+        if (seen_[d] == generation_) continue;
+        seen_[d] = generation_;
+        todo.push_back(d);
       }
     }
-    return it->second.count(up) > 0;
+    return false;
   }
 
   const Pipeline& p_;
   Errors& errors_;
   std::map<std::string, size_t> idx_;
+  std::vector<std::vector<size_t>> deps_;
   std::vector<std::string> params_;
-  std::map<size_t, std::set<size_t>> ancestors_;
+  std::vector<std::string> task_names_;
+  std::vector<uint64_t> seen_;  // generation at which a task was last visited by is_ancestor
+  uint64_t generation_ = 0;
 };
 
 }  // namespace
@@ -186,7 +198,7 @@ class TemplateChecker {
 void validate_graph(const Pipeline& p, Errors& errors) {
   auto idx = index_names(p);
   std::vector<std::string> names = task_names(p);
-  for (size_t i = 0; i < p.tasks.size(); ++i) {
+  for (size_t i = 0; i < p.tasks.size() && errors.size() <= kMaxErrors; ++i) {
     const Task& t = p.tasks[i];
     std::string path = index_path("tasks", i);
     auto first = idx.find(t.name);
@@ -212,7 +224,7 @@ void validate_graph(const Pipeline& p, Errors& errors) {
 
 void validate_templates(const Pipeline& p, Errors& errors) {
   TemplateChecker checker(p, errors);
-  for (size_t i = 0; i < p.tasks.size(); ++i) checker.check_task(i);
+  for (size_t i = 0; i < p.tasks.size() && errors.size() <= kMaxErrors; ++i) checker.check_task(i);
 }
 
 }  // namespace ctflow::spec::detail

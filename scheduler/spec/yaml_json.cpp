@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
-#include <regex>
 
 #include "scheduler/spec/reader.hpp"
 #include "scheduler/spec/spec.hpp"
@@ -20,19 +19,61 @@ bool is_null_word(const std::string& s) {
   return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
 }
 
-// Plain scalar resolution per the YAML 1.2 core schema.
+size_t digits(std::string_view s, size_t i) {
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i;
+}
+
+// [-+]?[0-9]+ (hand-written: std::regex recurses per character and a long scalar would
+// overflow the stack).
+bool is_int(std::string_view s) {
+  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  return i < s.size() && digits(s, i) == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_float(std::string_view s) {
+  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  size_t int_end = digits(s, i);
+  bool int_part = int_end > i;
+  i = int_end;
+  if (i < s.size() && s[i] == '.') {
+    size_t frac_end = digits(s, i + 1);
+    if (!int_part && frac_end == i + 1) return false;
+    i = frac_end;
+  } else if (!int_part) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    size_t exp_end = digits(s, i);
+    if (exp_end == i) return false;
+    i = exp_end;
+  }
+  return i == s.size();
+}
+
+std::optional<double> to_double(std::string_view s) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  double d = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;  // e.g. 1e999
+  return d;
+}
+
+// Plain scalar resolution per the YAML 1.2 core schema. Numbers out of range stay strings.
 json::value resolve_plain(const std::string& s) {
   if (is_null_word(s)) return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  if (std::regex_match(s, kInt)) {
+  if (is_int(s)) {
     const char* b = s.data() + (s[0] == '+' ? 1 : 0);
     int64_t v = 0;
     auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
-    return std::stod(s);  // out of int64 range: keep the magnitude
+    if (auto d = to_double(s)) return *d;  // out of int64 range: keep the magnitude
+    return json::string(s);
   }
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
     int base = s[1] == 'x' ? 16 : 8;
@@ -40,7 +81,8 @@ json::value resolve_plain(const std::string& s) {
     auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, base);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (is_float(s))
+    if (auto d = to_double(s)) return *d;
   return json::string(s);
 }
 

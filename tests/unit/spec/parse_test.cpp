@@ -138,15 +138,33 @@ tasks:
   CHECK(r.errors.size() == 4);
 }
 
-TEST_CASE("a chain of kMaxTasks tasks validates, templates reaching back to its start", "[spec]") {
-  // Exercises the iterative cycle search and the ancestor walk on the longest allowed chain.
+TEST_CASE("a chain of kMaxTasks tasks, each reading the first one's outputs, validates", "[spec]") {
+  // Exercises the iterative cycle search and the ancestor search on the longest allowed chain:
+  // memoised ancestor sets would take O(n^2) memory here.
   std::string text = "name: chain\ntasks:\n- {name: t0, run: [true]}\n";
-  for (size_t i = 1; i + 1 < kMaxTasks; ++i)
+  for (size_t i = 1; i < kMaxTasks; ++i)
     text += "- {name: t" + std::to_string(i) + ", needs: [t" + std::to_string(i - 1) +
-            "], run: [true]}\n";
-  text += "- {name: last, needs: [t9998], run: [echo, '{{tasks.t0.outputs.x}}']}\n";
+            "], run: [echo, '{{tasks.t0.outputs.x}}']}\n";
+  REQUIRE(text.size() < kMaxSpecBytes);
   auto r = parse_pipeline(text);
   CHECK(r.errors.empty());
   REQUIRE(r.pipeline);
   CHECK(r.pipeline->tasks.size() == kMaxTasks);
+}
+
+TEST_CASE("errors are capped at kMaxErrors lines plus a count", "[spec]") {
+  std::string text = "name: many\ntasks:\n";
+  for (int i = 0; i < 300; ++i)
+    text += "- {name: t" + std::to_string(i) + ", needs: [nope], run: [true]}\n";
+  auto r = parse_pipeline(text);
+  REQUIRE(r.errors.size() == kMaxErrors + 1);
+  CHECK(r.errors.front() == "tasks[0].needs[0]: unknown task \"nope\"");
+  CHECK(r.errors.back().starts_with("spec: "));
+  CHECK(r.errors.back().ends_with(" more errors not shown"));
+}
+
+TEST_CASE("unknown field suggestions cover case mistakes", "[spec]") {
+  auto r = parse_pipeline("name: x\ntasks: [{name: a, Run: [echo], run: [echo]}]");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0] == "tasks[0].Run: unknown field \"Run\" (did you mean \"run\"?)");
 }
