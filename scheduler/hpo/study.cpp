@@ -43,6 +43,21 @@ void check_space_for(Algorithm a, const SearchSpace& s, const std::string& path,
         fmt::format("{}: the grid has {:.0f} points, more than {}", path, total, kMaxGridPoints));
 }
 
+std::optional<size_t> best_trial(const std::vector<TrialRecord>& trials, Goal goal) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const TrialRecord& t = trials[i];
+    if (t.state != TrialState::Complete || !t.value || !std::isfinite(*t.value)) continue;
+    if (!best) {
+      best = i;
+      continue;
+    }
+    double b = *trials[*best].value;
+    if (goal == Goal::Minimize ? *t.value < b : *t.value > b) best = i;
+  }
+  return best;
+}
+
 namespace detail {
 
 Suggestions grid_suggest(const SearchSpace& s, const std::vector<TrialRecord>& trials, int count) {

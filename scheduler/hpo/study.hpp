@@ -73,6 +73,11 @@ struct Suggestions {
 Result<Suggestions> suggest(const StudyConfig& config, const std::vector<TrialRecord>& trials,
                             int count);
 
+// Index of the best Complete trial (lowest value for Minimize, highest for Maximize; the earliest
+// wins a tie), or nullopt if no trial is complete. Its params are the study's outputs
+// ({{tasks.tune.best.lr}}). Pruned trials never win: their values are partial.
+std::optional<size_t> best_trial(const std::vector<TrialRecord>& trials, Goal goal);
+
 namespace detail {
 // A trial encoded in the unit cube (see space.hpp), value oriented so that lower is better.
 struct EncodedTrial {

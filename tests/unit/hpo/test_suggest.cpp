@@ -137,3 +137,14 @@ TEST_CASE("suggest rejects trials that do not fit and grids without a lattice", 
   c.algorithm = Algorithm::Grid;
   CHECK(suggest(c, {}, 1).error().rfind("space.lr: a grid needs `values` or `step`", 0) == 0);
 }
+
+TEST_CASE("best_trial picks the best complete trial and ignores pruned ones", "[hpo]") {
+  std::vector<TrialRecord> trials = {{json::object{{"x", 1}}, TrialState::Complete, 0.5},
+                                     {json::object{{"x", 2}}, TrialState::Pruned, 0.1},
+                                     {json::object{{"x", 3}}, TrialState::Complete, 0.3},
+                                     {json::object{{"x", 4}}, TrialState::Pending, {}},
+                                     {json::object{{"x", 5}}, TrialState::Complete, 0.3}};
+  CHECK(best_trial(trials, Goal::Minimize) == std::optional<size_t>(2));
+  CHECK(best_trial(trials, Goal::Maximize) == std::optional<size_t>(0));
+  CHECK_FALSE(best_trial({trials[1], trials[3]}, Goal::Minimize));
+}
