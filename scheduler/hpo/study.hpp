@@ -9,6 +9,16 @@
 // differ because the trials differ: Sobol points are indexed by the number of trials so far,
 // pending ones included, and the Bayesian optimiser's random streams are seeded by
 // (seed, number of trials). Thread-safe (no shared state).
+//
+// How the engine drives a study (one pass):
+//   1. StudyConfig from the spec's hpo block (parse_algorithm, parse_goal, seed, space).
+//   2. TrialRecords from the `trials` table in creation order (the order is part of the input:
+//      keep ORDER BY id), pending for trials still queued or running.
+//   3. suggest(config, trials, free_slots); insert the new trials in the same transaction that
+//      records them as pending, so a crash between two passes never asks twice for one slot.
+//   4. Stop creating trials at max_trials, or when a grid answers exhausted.
+//   5. While trials run: median_should_prune (early_stopping.hpp) on their curves.
+//   6. When all are done: best_trial() gives the params that become the study's outputs.
 #include <boost/json.hpp>
 
 #include <optional>
