@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 
 namespace ctflow::hpo {
 namespace json = boost::json;
@@ -48,14 +47,22 @@ bool numbers_equal(double a, double b) {
   return a == b || std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b));
 }
 
+// [A-Za-z_][A-Za-z0-9_-]*: usable in templates ({{trial.NAME}}) and as a JSON key in paths.
+bool valid_name(const std::string& n) {
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (n.empty() || !alpha(n[0])) return false;
+  for (char c : n)
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '-') return false;
+  return true;
+}
+
 void parse_dim(const std::string& name, const json::value& v, const std::string& p,
                std::vector<std::string>& errors, std::vector<Dimension>& out) {
-  static const std::regex kName("[A-Za-z_][A-Za-z0-9_-]*");
   size_t before = errors.size();
   auto err = [&](const std::string& field, const std::string& why) {
     errors.push_back(p + (field.empty() ? "" : "." + field) + ": " + why);
   };
-  if (!std::regex_match(name, kName)) err("", "name must match [A-Za-z_][A-Za-z0-9_-]*");
+  if (!valid_name(name)) err("", "name must match [A-Za-z_][A-Za-z0-9_-]*");
   if (!v.is_object()) return err("", "must be an object with a \"type\"");
   const auto& o = v.get_object();
   for (const auto& kv : o) {

@@ -48,6 +48,8 @@ TEST_CASE("parse_space reports each problem with its path", "[hpo][space]") {
         std::vector<std::string>{
             "tasks[4].hpo.space.x.type: must be one of float, int, categorical"});
   CHECK(space_errors(R"({"x": {"type": "float", "max": 1, "mni": 0}})").size() == 2);
+  CHECK(space_errors(R"({"1x": {"type": "int", "min": 0, "max": 1}})") ==
+        std::vector<std::string>{"tasks[4].hpo.space.1x: name must match [A-Za-z_][A-Za-z0-9_-]*"});
   CHECK(space_errors("[1]") ==
         std::vector<std::string>{"tasks[4].hpo.space: must be an object mapping parameter names "
                                  "to definitions"});
