@@ -42,6 +42,7 @@ int fail(const std::string& cmd, const std::string& reason) {
 int main(int argc, char** argv) {
   CLI::App app{"ctflow-task: continuous-training tasks (extract ... register)"};
   app.require_subcommand(1);
+  app.fallthrough();  // --threads and --input may follow the subcommand
   int threads = 0;
   std::vector<std::string> input_flags;
   app.add_option("--threads", threads, "torch/OpenMP threads (default $CTFLOW_THREADS or all CPUs)");

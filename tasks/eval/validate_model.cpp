@@ -63,6 +63,11 @@ Result<TaskOutputs> run_validate_model(const TaskContext& ctx, const ValidateMod
   auto tref = ctx.artifact("testset");
   Result<double> rescored = Error{tref ? "" : tref.error()};
   if (tref) {
+    for (const char* name : {"model", "index", "index-labels"})
+      if (artifact_path(*dep, name).empty() && rescored.error().empty())
+        rescored = Error{std::string("it has no '") + name + "' artifact"};
+  }
+  if (tref && rescored.error().empty()) {
     auto test = read_dataset(tref->path);
     rescored = test ? knn_accuracy(artifact_path(*dep, "model"), artifact_path(*dep, "index"),
                                    artifact_path(*dep, "index-labels"), *test, o.k)
