@@ -6,7 +6,8 @@ JOBS ?= $(shell nproc)
 APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata procps \
   libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-cpp-dev libeigen3-dev \
   catch2 libcctz-dev libcli11-dev libfmt-dev libssl-dev postgresql \
-  libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev
+  libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev \
+  zlib1g-dev npm jq bc time
 BENCH_PACKAGES := wrk hyperfine
 
 .PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api fuzz
@@ -36,7 +37,7 @@ test: build
 demo: build
 	bash scripts/demo.sh
 
-data:
+data: deps
 	bash scripts/fetch-mnist.sh
 
 bench-sched: build
