@@ -1,0 +1,15 @@
+# Generates a C++ file with every sql/NNNN_name.sql migration as a string, in order.
+# Invoked at build time: cmake -DSQL_DIR=... -DOUT=... -P embed_sql.cmake
+file(GLOB files "${SQL_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "// Generated from sql/*.sql by cmake/embed_sql.cmake. Do not edit.\n#include \"scheduler/store/migrate.hpp\"\nnamespace ctflow::store {\nconst std::vector<Migration>& migrations() {\n  static const std::vector<Migration> kAll = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  string(SUBSTRING "${name}" 0 4 num)
+  math(EXPR ver "${num} + 0")
+  file(READ "${f}" sql)
+  string(APPEND body "    {${ver}, \"${name}\", R\"ctflow_sql(${sql})ctflow_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kAll;\n}\n}  // namespace ctflow::store\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

@@ -1,0 +1,62 @@
+// Health, readiness, Prometheus metrics, and token authentication.
+#include <openssl/crypto.h>
+
+#include "scheduler/api/http/message.hpp"
+#include "scheduler/api/service.hpp"
+#include "scheduler/common/sha256.hpp"
+#include "scheduler/store/migrate.hpp"
+#include "scheduler/store/tokens.hpp"
+
+namespace ctflow::api {
+
+using http::PathParams;
+using http::Principal;
+using http::Request;
+using http::Response;
+using http::Role;
+
+void add_health_routes(http::Router& r, Services& s) {
+  r.add({.method = "GET",
+         .pattern = "/healthz",
+         .summary = "The process is up",
+         .min_role = Role::None,
+         .handler = [](const Request&, const PathParams&, const Principal&) {
+           return http::json_response(200, boost::json::object{{"status", "ok"}});
+         }});
+  r.add({.method = "GET",
+         .pattern = "/readyz",
+         .summary = "The database is reachable and migrated",
+         .min_role = Role::None,
+         .handler = [&s](const Request& req, const PathParams&, const Principal&) {
+           try {
+             auto lease = s.pool.acquire();
+             if (!store::migrations_applied(*lease))
+               return http::unavailable("database migrations not applied", req.path);
+           } catch (const std::exception& e) {
+             return http::unavailable(std::string("database unreachable: ") + e.what(), req.path);
+           }
+           return http::json_response(200, boost::json::object{{"status", "ready"}});
+         }});
+  r.add(http::metrics_route(s.metrics));
+}
+
+http::Authenticator make_authenticator(store::Pool& pool) {
+  return [&pool](std::string_view token) -> std::optional<Principal> {
+    if (token.empty() || token.size() > 512) return std::nullopt;
+    std::string hash = sha256_hex(token);
+    std::optional<store::TokenInfo> info;
+    auto lease = pool.acquire();
+    store::with_tx(*lease, [&](store::Tx& tx) { info = store::find_token(tx, hash); });
+    if (!info) return std::nullopt;
+    // The lookup is by digest; compare again in constant time so that timing never depends on
+    // how much of a guess matched.
+    std::string again = sha256_hex(token);
+    if (again.size() != hash.size() || CRYPTO_memcmp(again.data(), hash.data(), hash.size()) != 0)
+      return std::nullopt;
+    auto role = http::parse_role(info->role);
+    if (!role) return std::nullopt;
+    return Principal{*role, std::to_string(info->id), info->name};
+  };
+}
+
+}  // namespace ctflow::api

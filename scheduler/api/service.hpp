@@ -1,0 +1,55 @@
+#pragma once
+// The REST resources of the control plane, registered on an http::Router. Handlers run on the
+// HTTP server's worker threads and borrow connections from store::Pool (never on I/O threads).
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "scheduler/api/http/metrics.hpp"
+#include "scheduler/api/http/router.hpp"
+#include "scheduler/store/db.hpp"
+
+namespace ctflow::api {
+
+// Wakes stream producers when PostgreSQL announces new events (LISTEN ctflow_events), so every
+// replica's clients see every change. One listener thread per server.
+class EventHub {
+ public:
+  explicit EventHub(std::string database_url);
+  ~EventHub();
+  void start();
+  void stop();
+  // Blocks until a notification newer than `seen` arrives or `timeout` passes; returns the
+  // current generation (pass it back as `seen` next time).
+  uint64_t wait(uint64_t seen, std::chrono::milliseconds timeout);
+  uint64_t generation() const;
+  void poke();  // in-process notification (after a local commit)
+
+ private:
+  const std::string url_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t gen_ = 0;  // guarded by mu_
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct Services {
+  store::Pool& pool;
+  EventHub& events;
+  http::MetricsRegistry& metrics;
+  std::function<void()> wake_engine;  // in-process engine wake-up after a submit or cancel
+  std::string data_dir;
+};
+
+void add_run_routes(http::Router& r, Services& s);     // pipelines, runs, tasks, cancel
+void add_stream_routes(http::Router& r, Services& s);  // logs, events (SSE)
+void add_health_routes(http::Router& r, Services& s);  // healthz, readyz, metrics
+
+// Bearer tokens checked against api_tokens (sha256 of the token, constant-time compare).
+http::Authenticator make_authenticator(store::Pool& pool);
+
+}  // namespace ctflow::api

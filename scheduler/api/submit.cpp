@@ -1,0 +1,127 @@
+#include "scheduler/api/submit.hpp"
+
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/spec/canonical.hpp"
+#include "scheduler/spec/params.hpp"
+#include "scheduler/spec/parse.hpp"
+#include "scheduler/store/engine_ops.hpp"
+#include "scheduler/store/runs.hpp"
+
+namespace ctflow::api {
+
+namespace {
+
+std::variant<spec::Pipeline, SubmitError> parse(const std::string& text) {
+  auto r = spec::parse_pipeline(text);
+  if (r.pipeline) return std::move(*r.pipeline);
+  SubmitError e;
+  e.details = r.errors;
+  e.message = r.errors.size() == 1 ? r.errors[0]
+                                   : std::to_string(r.errors.size()) + " problems in the spec; first: " +
+                                         (r.errors.empty() ? "" : r.errors[0]);
+  return e;
+}
+
+store::StoredVersion store_spec(store::Tx& tx, const spec::Pipeline& p) {
+  std::string canon = canonical_json(spec::to_json(p));
+  auto v = store::upsert_pipeline_version(tx, p.name, spec::digest(p), canon);
+  std::vector<std::pair<std::string, int>> pools(p.pools.begin(), p.pools.end());
+  store::upsert_pools(tx, pools);
+  return v;
+}
+
+}  // namespace
+
+int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
+                   const boost::json::object& params, const std::string& trigger,
+                   std::optional<TimePoint> logical_date) {
+  store::NewRun run;
+  run.pipeline_version_id = version_id;
+  run.params = params;
+  run.trigger = trigger;
+  run.logical_date = logical_date;
+  run.concurrency = p.concurrency;
+  if (p.run_timeout) run.run_timeout_ms = p.run_timeout->count();
+  for (size_t i = 0; i < p.tasks.size(); ++i) {
+    const auto& t = p.tasks[i];
+    store::NewTask nt;
+    nt.name = t.name;
+    nt.spec_index = static_cast<int>(i);
+    for (const auto& n : t.needs) nt.needs.push_back(p.task_index(n));
+    nt.max_attempts = 1 + std::max(0, t.retry.limit);
+    nt.priority = t.priority;
+    nt.pool = t.pool;
+    run.tasks.push_back(std::move(nt));
+  }
+  return store::insert_run(tx, run);
+}
+
+std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
+                                                      const std::string& spec_text) {
+  auto parsed = parse(spec_text);
+  if (auto* e = std::get_if<SubmitError>(&parsed)) return *e;
+  const auto& p = std::get<spec::Pipeline>(parsed);
+  SubmitResult out;
+  store::with_tx(c, [&](store::Tx& tx) {
+    auto v = store_spec(tx, p);
+    out.pipeline = p.name;
+    out.digest = spec::digest(p);
+    out.version_created = v.created;
+  });
+  return out;
+}
+
+std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const SubmitRequest& req) {
+  std::optional<spec::Pipeline> pipeline;
+  std::optional<int64_t> version_id;
+  if (req.spec_text) {
+    auto parsed = parse(*req.spec_text);
+    if (auto* e = std::get_if<SubmitError>(&parsed)) return *e;
+    pipeline = std::move(std::get<spec::Pipeline>(parsed));
+  } else if (req.pipeline) {
+    std::optional<std::string> text;
+    store::with_tx(c, [&](store::Tx& tx) {
+      auto info = store::get_pipeline(tx, *req.pipeline);
+      if (!info) return;
+      const auto& versions = info->at("versions").as_array();
+      if (versions.empty()) return;
+      text = boost::json::serialize(versions[0].as_object().at("spec"));
+    });
+    if (!text) {
+      SubmitError e;
+      e.status = 404;
+      e.code = "not_found";
+      e.message = "pipeline \"" + *req.pipeline + "\" does not exist";
+      return e;
+    }
+    auto parsed = parse(*text);
+    if (auto* e = std::get_if<SubmitError>(&parsed)) return *e;
+    pipeline = std::move(std::get<spec::Pipeline>(parsed));
+  } else {
+    SubmitError e;
+    e.status = 400;
+    e.code = "bad_request";
+    e.message = "body: give \"spec\" (YAML or JSON text) or \"pipeline\" (a stored pipeline's name)";
+    return e;
+  }
+  auto params = spec::resolve_params(*pipeline, req.params_text, req.params_json);
+  if (!params) {
+    SubmitError e;
+    e.status = 400;
+    e.code = "bad_params";
+    e.message = params.error();
+    return e;
+  }
+  SubmitResult out;
+  store::with_tx(c, [&](store::Tx& tx) {
+    auto v = store_spec(tx, *pipeline);
+    version_id = v.version_id;
+    out.version_created = v.created;
+    out.run_id = create_run(tx, v.version_id, *pipeline, *params, req.trigger, req.logical_date);
+  });
+  out.pipeline = pipeline->name;
+  out.digest = spec::digest(*pipeline);
+  return out;
+}
+
+}  // namespace ctflow::api

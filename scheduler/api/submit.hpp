@@ -1,0 +1,49 @@
+#pragma once
+// Submitting a run: validate the spec, store its content-addressed version, resolve params,
+// create the run with its tasks and edges. One transaction; nothing is stored on any error.
+#include <boost/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scheduler/common/time_util.hpp"
+#include "scheduler/spec/spec.hpp"
+#include "scheduler/store/db.hpp"
+
+namespace ctflow::api {
+
+struct SubmitRequest {
+  std::optional<std::string> spec_text;  // YAML/JSON; or
+  std::optional<std::string> pipeline;   // the latest stored version of this pipeline
+  std::map<std::string, std::string> params_text;
+  boost::json::object params_json;
+  std::string trigger = "api";
+  std::optional<TimePoint> logical_date;
+};
+
+struct SubmitResult {
+  int64_t run_id = 0;
+  std::string pipeline, digest;
+  bool version_created = false;
+};
+
+struct SubmitError {
+  int status = 422;
+  std::string code = "invalid_spec";
+  std::string message;
+  std::vector<std::string> details;  // every spec problem, one line each
+};
+
+// The stored version for a spec (no run). Errors as for submit.
+std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
+                                                      const std::string& spec_text);
+std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const SubmitRequest& req);
+
+// Runs for a pipeline spec already parsed and stored (cron fires, backfills, reruns reuse this).
+int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
+                   const boost::json::object& params, const std::string& trigger,
+                   std::optional<TimePoint> logical_date);
+
+}  // namespace ctflow::api

@@ -1,0 +1,49 @@
+#pragma once
+// The `ctflow` verbs. Each returns the process exit code. Client verbs talk to the server over
+// HTTP; `server` and `up` run it. Exit codes: 0 ok, 1 failed (a run that failed, a server that
+// stopped on an error), 2 bad input or server unreachable, 3 a cancelled run.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ctflow::cli {
+
+struct ServerFlags {
+  std::string data_dir;
+  std::string database_url;  // empty: the embedded PostgreSQL (up only)
+  std::string address = "127.0.0.1";
+  int port = 8080;
+  int max_parallel = 16;
+  int db_connect_attempts = 20;  // 500 ms apart
+  int lease_ms = 15'000;
+  int sweep_ms = 5'000;
+  int cancel_grace_ms = 5'000;
+  size_t body_limit = 4 << 20;
+};
+
+int cmd_server(ServerFlags f, bool embedded);
+int cmd_migrate(ServerFlags f);
+
+struct ClientFlags {
+  std::string url;         // --url, CTFLOW_URL, default http://127.0.0.1:8080
+  std::string token_file;  // --token-file
+  std::string output;      // "", "json"
+};
+
+int cmd_submit(const ClientFlags& c, const std::string& file, const std::vector<std::string>& params,
+               bool wait);
+int cmd_runs(const ClientFlags& c, const std::optional<std::string>& pipeline,
+             const std::optional<std::string>& state, int limit);
+int cmd_run(const ClientFlags& c, const std::string& id);
+int cmd_logs(const ClientFlags& c, const std::string& run, const std::string& task, bool follow);
+int cmd_cancel(const ClientFlags& c, const std::string& run);
+// Follows a run's events until it ends; progress on stderr. Exit code as for submit --wait.
+int wait_for_run(const ClientFlags& c, const std::string& run_id);
+
+std::string default_data_dir();
+std::string resolve_url(const ClientFlags& c);
+// Token lookup order: --token-file, CTFLOW_TOKEN, CTFLOW_TOKEN_FILE, <default data dir>/admin-token.
+std::string resolve_token(const ClientFlags& c);
+
+}  // namespace ctflow::cli

@@ -1,0 +1,151 @@
+#include "scheduler/cli/embedded_pg.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "scheduler/common/log.hpp"
+#include "scheduler/common/sha256.hpp"
+
+extern char** environ;
+
+namespace ctflow::cli {
+
+namespace fs = std::filesystem;
+
+std::optional<std::string> find_pg_bin() {
+  std::error_code ec;
+  std::optional<std::string> best;
+  int best_v = 0;
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    int v = std::atoi(e.path().filename().c_str());
+    if (v > best_v && fs::exists(e.path() / "bin" / "pg_ctl")) {
+      best_v = v;
+      best = (e.path() / "bin").string();
+    }
+  }
+  return best;
+}
+
+EmbeddedPostgres::EmbeddedPostgres(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+EmbeddedPostgres::~EmbeddedPostgres() { stop(); }
+
+Result<int> EmbeddedPostgres::run(const std::vector<std::string>& argv, bool as_postgres_user,
+                                  std::string* output) {
+  std::vector<std::string> full;
+  if (as_postgres_user) full = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  std::vector<char*> av;
+  for (auto& s : full) av.push_back(s.data());
+  av.push_back(nullptr);
+  std::string out_file = (fs::temp_directory_path() / ("ctflow-pg-" + std::to_string(::getpid()) + ".out")).string();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  // Own process group: the terminal's Ctrl-C reaches ctflow, which then stops PostgreSQL cleanly.
+  posix_spawnattr_setpgroup(&at, 0);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+  pid_t pid;
+  int rc = posix_spawn(&pid, av[0], &fa, &at, av.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (rc != 0) return Error{"cannot run " + full[0] + ": " + strerror(rc)};
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::ifstream in(out_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ::unlink(out_file.c_str());
+  if (output) *output = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static std::string last_line(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  auto nl = t.find_last_of('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+Result<std::string> EmbeddedPostgres::start() {
+  auto bin = find_pg_bin();
+  if (!bin) return Error{"PostgreSQL is not installed (/usr/lib/postgresql/*/bin/pg_ctl); run `make deps`"};
+  bin_ = *bin;
+  as_root_ = ::geteuid() == 0;
+  std::error_code ec;
+  fs::create_directories(data_dir_, ec);
+  if (ec) return Error{"data dir " + data_dir_ + ": " + ec.message()};
+  std::string link = data_dir_ + "/pg";
+  if (as_root_) {
+    struct passwd* pw = ::getpwnam("postgres");
+    if (!pw) return Error{"running as root needs the unprivileged user \"postgres\" (package postgresql)"};
+    std::string real = fs::weakly_canonical(data_dir_, ec).string();
+    cluster_ = "/var/lib/ctflow/clusters/" + sha256_hex(real).substr(0, 16);
+    fs::create_directories(cluster_, ec);
+    if (ec) return Error{"cannot create " + cluster_ + ": " + ec.message()};
+    ::chmod("/var/lib/ctflow", 0755);
+    ::chmod("/var/lib/ctflow/clusters", 0755);
+    if (::chown(cluster_.c_str(), pw->pw_uid, pw->pw_gid) != 0 || ::chmod(cluster_.c_str(), 0700) != 0)
+      return Error{"cannot give " + cluster_ + " to user postgres: " + strerror(errno)};
+    if (!fs::is_symlink(link, ec)) {
+      if (fs::exists(link, ec)) return Error{link + " exists and is not the cluster link; move it away"};
+      fs::create_symlink(cluster_, link, ec);
+      if (ec) return Error{"cannot link " + link + ": " + ec.message()};
+    }
+  } else {
+    cluster_ = link;
+    fs::create_directories(cluster_, ec);
+    ::chmod(cluster_.c_str(), 0700);
+  }
+  std::string out;
+  if (!fs::exists(cluster_ + "/PG_VERSION")) {
+    log::info("creating the embedded PostgreSQL cluster in {}", cluster_);
+    auto rc = run({bin_ + "/initdb", "-D", cluster_, "-A", "trust", "-U", "ctflow", "-E", "UTF8",
+                   "--locale=C.UTF-8"},
+                  as_root_, &out);
+    if (!rc || *rc != 0)
+      return Error{"initdb failed: " + (rc ? last_line(out) : rc.error())};
+  }
+  auto status = run({bin_ + "/pg_ctl", "-D", cluster_, "status"}, as_root_, &out);
+  if (!status || *status != 0) {
+    auto rc = run({bin_ + "/pg_ctl", "-D", cluster_, "-l", cluster_ + "/server.log", "-w", "-t",
+                   "60", "-o", "-c listen_addresses='' -k " + cluster_ + " -c max_connections=200",
+                   "start"},
+                  as_root_, &out);
+    if (!rc || *rc != 0)
+      return Error{"pg_ctl start failed (see " + cluster_ + "/server.log): " +
+                   (rc ? last_line(out) : rc.error())};
+    started_here_ = true;
+  }
+  // Database "ctflow" (the cluster's superuser is also called ctflow).
+  auto rc = run({bin_ + "/psql", "-h", cluster_, "-U", "ctflow", "-d", "postgres", "-tAc",
+                 "SELECT 1 FROM pg_database WHERE datname = 'ctflow'"},
+                as_root_, &out);
+  if (rc && *rc == 0 && out.find('1') == std::string::npos) {
+    auto c = run({bin_ + "/createdb", "-h", cluster_, "-U", "ctflow", "ctflow"}, as_root_, &out);
+    if (!c || *c != 0) return Error{"createdb failed: " + (c ? last_line(out) : c.error())};
+  }
+  return "postgresql:///ctflow?host=" + cluster_ + "&user=ctflow";
+}
+
+void EmbeddedPostgres::stop() {
+  if (!started_here_) return;
+  started_here_ = false;
+  std::string out;
+  run({bin_ + "/pg_ctl", "-D", cluster_, "-m", "fast", "-w", "stop"}, as_root_, &out);
+}
+
+}  // namespace ctflow::cli

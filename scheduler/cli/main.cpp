@@ -1,0 +1,127 @@
+// ctflow: the control plane binary. `ctflow up` / `ctflow server` run it; the other verbs talk to
+// it over HTTP (or, for `hpo ask` and `cron next`, compute locally with the scheduler's code).
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <iostream>
+
+#include "scheduler/cli/commands.hpp"
+#include "scheduler/cron/cron_command.hpp"
+#include "scheduler/executor/local/supervisor.hpp"
+#include "scheduler/hpo/ask.hpp"
+
+using namespace ctflow::cli;
+
+namespace {
+
+void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
+  cmd->add_option("--data-dir", f.data_dir, "data directory (default $CTFLOW_HOME or ~/.local/share/ctflow)");
+  auto* u = cmd->add_option("--database-url", f.database_url, "PostgreSQL URL (up: default embedded)");
+  if (url_required) u->required();
+  cmd->add_option("--port", f.port, "HTTP port (default 8080; 0 picks a free one)");
+  cmd->add_option("--address", f.address, "HTTP address (default 127.0.0.1)");
+  cmd->add_option("--max-parallel", f.max_parallel, "tasks running at once on this server (default 16)");
+  cmd->add_option("--db-connect-attempts", f.db_connect_attempts, "attempts 500 ms apart before giving up (default 20)");
+  cmd->add_option("--lease-ms", f.lease_ms, "task lease, renewed every third of it (default 15000)");
+  cmd->add_option("--sweep-ms", f.sweep_ms, "safety-net pass interval (default 5000)");
+  cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms, "SIGTERM to SIGKILL grace (default 5000)");
+  cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
+}
+
+void add_client_flags(CLI::App* cmd, ClientFlags& c, bool output) {
+  cmd->add_option("--url", c.url, "server URL (default $CTFLOW_URL or http://127.0.0.1:8080)");
+  cmd->add_option("--token-file", c.token_file, "file holding the API token");
+  if (output) cmd->add_option("-o,--output", c.output, "output format: json")->check(CLI::IsMember({"json"}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The supervisor is this binary re-executed; dispatch before anything else starts.
+  if (argc == 3 && std::strcmp(argv[1], "__supervise") == 0)
+    return ctflow::exec::supervisor_main(std::atoi(argv[2]));
+
+  CLI::App app{"ctflow: continuous-training orchestrator"};
+  app.require_subcommand(1);
+  ServerFlags sf;
+  ClientFlags cf;
+
+  auto* up = app.add_subcommand("up", "run the server with an embedded PostgreSQL");
+  add_server_flags(up, sf, false);
+  auto* server = app.add_subcommand("server", "run the server against a PostgreSQL database");
+  add_server_flags(server, sf, true);
+  auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
+  migrate->add_option("--database-url", sf.database_url, "PostgreSQL URL (default: embedded)");
+  migrate->add_option("--data-dir", sf.data_dir, "data directory of the embedded database");
+
+  std::string file, run_id, task;
+  std::vector<std::string> params;
+  bool wait = false, follow = false;
+  auto* submit = app.add_subcommand("submit", "submit a pipeline run; prints the run id");
+  submit->add_option("file", file, "pipeline spec (YAML or JSON)")->required();
+  submit->add_option("-p,--param", params, "param NAME=VALUE (repeatable)");
+  submit->add_flag("--wait", wait, "follow the run until it ends (exit 0 succeeded, 1 failed, 3 cancelled)");
+  add_client_flags(submit, cf, true);
+
+  std::optional<std::string> pipeline, state;
+  int limit = 50;
+  auto* runs = app.add_subcommand("runs", "list runs, newest first");
+  runs->add_option("--pipeline", pipeline, "only this pipeline");
+  runs->add_option("--state", state, "only this state");
+  runs->add_option("--limit", limit, "how many (default 50)");
+  add_client_flags(runs, cf, true);
+
+  auto* run = app.add_subcommand("run", "show a run and its tasks");
+  run->add_option("id", run_id, "run id")->required();
+  add_client_flags(run, cf, true);
+
+  auto* logs = app.add_subcommand("logs", "print a task's log");
+  logs->add_option("run", run_id, "run id")->required();
+  logs->add_option("task", task, "task name")->required();
+  logs->add_flag("-f,--follow", follow, "follow until the task ends");
+  add_client_flags(logs, cf, false);
+
+  auto* cancel = app.add_subcommand("cancel", "cancel a run");
+  cancel->add_option("run", run_id, "run id")->required();
+  add_client_flags(cancel, cf, false);
+
+  auto* wait_cmd = app.add_subcommand("wait", "follow a run until it ends");
+  wait_cmd->add_option("run", run_id, "run id")->required();
+  add_client_flags(wait_cmd, cf, false);
+
+  auto* hpo = app.add_subcommand("hpo", "hyperparameter optimisation");
+  hpo->require_subcommand(1);
+  auto* ask = hpo->add_subcommand("ask", "one suggestion step: JSON request on stdin, JSON on stdout");
+
+  auto* cron = app.add_subcommand("cron", "cron expressions");
+  cron->require_subcommand(1);
+  std::string expr, tz = "UTC";
+  std::optional<std::string> from;
+  int count = 5;
+  auto* next = cron->add_subcommand("next", "print the next fire instants of EXPR (UTC, ISO-8601)");
+  next->add_option("expr", expr, "cron expression, e.g. \"0 3 * * *\" or @daily")->required();
+  next->add_option("--tz", tz, "IANA time zone (default UTC)");
+  next->add_option("--from", from, "ISO-8601 instant to start after (default now)");
+  next->add_option("-n", count, "how many (default 5)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "error: " << e.what() << " (see ctflow --help)\n";
+    return 2;
+  }
+  if (sf.data_dir.empty()) sf.data_dir = default_data_dir();
+  if (*up) return cmd_server(sf, true);
+  if (*server) return cmd_server(sf, false);
+  if (*migrate) return cmd_migrate(sf);
+  if (*submit) return cmd_submit(cf, file, params, wait);
+  if (*runs) return cmd_runs(cf, pipeline, state, limit);
+  if (*run) return cmd_run(cf, run_id);
+  if (*logs) return cmd_logs(cf, run_id, task, follow);
+  if (*cancel) return cmd_cancel(cf, run_id);
+  if (*wait_cmd) return wait_for_run(cf, run_id);
+  if (*ask) return ctflow::hpo::hpo_ask_main(std::cin, std::cout, std::cerr);
+  if (*next) return ctflow::cron::cron_next_main(expr, tz, from, count, std::cout, std::cerr);
+  return 2;
+}

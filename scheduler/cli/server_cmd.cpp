@@ -1,0 +1,213 @@
+// `ctflow server` and `ctflow up`: database, migrations, admin token, supervisor, engine, API.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "scheduler/api/http/server.hpp"
+#include "scheduler/api/service.hpp"
+#include "scheduler/cli/commands.hpp"
+#include "scheduler/cli/embedded_pg.hpp"
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/common/log.hpp"
+#include "scheduler/common/sha256.hpp"
+#include "scheduler/engine/engine.hpp"
+#include "scheduler/executor/local/local_executor.hpp"
+#include "scheduler/store/migrate.hpp"
+#include "scheduler/store/tokens.hpp"
+
+namespace ctflow::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  std::string out;
+  static const char* kHex = "0123456789abcdef";
+  for (size_t i = 0; i < bytes; ++i) {
+    unsigned v = rd() & 0xff;
+    out.push_back(kHex[v >> 4]);
+    out.push_back(kHex[v & 15]);
+  }
+  return out;
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "ctflow" : p.string();
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// <data-dir>/admin-token holds a live admin token (mode 0600) before the server accepts
+// connections: reuse the file's token if the database knows it, else make a new one.
+Result<std::string> ensure_admin_token(store::Connection& c, const std::string& data_dir) {
+  std::string path = data_dir + "/admin-token";
+  auto existing = read_file(path, 4096);
+  std::string token;
+  if (existing) {
+    token = *existing;
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  }
+  bool known = false;
+  if (!token.empty())
+    store::with_tx(c, [&](store::Tx& tx) { known = store::find_token(tx, sha256_hex(token)).has_value(); });
+  if (known) {
+    ::chmod(path.c_str(), 0600);
+    return path;
+  }
+  token = "ctf_" + random_hex(24);
+  store::with_tx(c, [&](store::Tx& tx) {
+    store::create_token(tx, sha256_hex(token), "admin", "admin-token of " + data_dir, std::nullopt);
+  });
+  std::string tmp = path + ".tmp";
+  {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return Error{"cannot write " + path + ": " + strerror(errno)};
+    std::string line = token + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::fsync(fd);
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+      return Error{"cannot write " + path + ": " + strerror(errno)};
+  }
+  return path;
+}
+
+}  // namespace
+
+int cmd_migrate(ServerFlags f) {
+  std::unique_ptr<EmbeddedPostgres> pg;
+  if (f.database_url.empty()) {
+    pg = std::make_unique<EmbeddedPostgres>(f.data_dir);
+    auto url = pg->start();
+    if (!url) {
+      std::cerr << "error: embedded database: " << url.error() << "\n";
+      return 2;
+    }
+    f.database_url = *url;
+  }
+  auto c = store::connect(f.database_url, f.db_connect_attempts);
+  if (!c) {
+    std::cerr << "error: " << c.error() << "\n";
+    return 2;
+  }
+  auto applied = store::migrate(**c);
+  if (!applied) {
+    std::cerr << "error: " << applied.error() << "\n";
+    return 1;
+  }
+  if (applied->empty()) std::cout << "database is up to date\n";
+  for (const auto& m : *applied) std::cout << "applied " << m << "\n";
+  return 0;
+}
+
+int cmd_server(ServerFlags f, bool embedded) {
+  std::error_code ec;
+  fs::create_directories(f.data_dir, ec);
+  if (ec) {
+    std::cerr << "error: --data-dir " << f.data_dir << ": " << ec.message() << "\n";
+    return 2;
+  }
+  f.data_dir = fs::canonical(f.data_dir, ec).string();
+  std::unique_ptr<EmbeddedPostgres> pg;
+  if (embedded && f.database_url.empty()) {
+    pg = std::make_unique<EmbeddedPostgres>(f.data_dir);
+    auto url = pg->start();
+    if (!url) {
+      std::cerr << "error: embedded database: " << url.error() << "\n";
+      return 2;
+    }
+    f.database_url = *url;
+    log::info("embedded PostgreSQL in {}", pg->cluster_dir());
+  }
+  auto conn = store::connect(f.database_url, f.db_connect_attempts);
+  if (!conn) {
+    std::cerr << "error: " << conn.error() << "\n";
+    return 2;
+  }
+  auto applied = store::migrate(**conn);
+  if (!applied) {
+    std::cerr << "error: " << applied.error() << "\n";
+    return 1;
+  }
+  for (const auto& m : *applied) log::info("applied migration {}", m);
+  auto token_path = ensure_admin_token(**conn, f.data_dir);
+  if (!token_path) {
+    std::cerr << "error: " << token_path.error() << "\n";
+    return 1;
+  }
+  conn->reset();
+
+  std::string host = hostname();
+  std::string server_id = host + ":" + std::to_string(::getpid()) + ":" + random_hex(4);
+  auto executor = exec::LocalExecutor::create(self_exe(), f.data_dir + "/attempts", host);
+  if (!executor) {
+    std::cerr << "error: " << executor.error() << "\n";
+    return 1;
+  }
+  engine::EngineOptions eo;
+  eo.database_url = f.database_url;
+  eo.server_id = server_id;
+  eo.host = host;
+  eo.data_dir = f.data_dir;
+  const char* path = std::getenv("PATH");
+  eo.task_path = fs::path(self_exe()).parent_path().string() + ":" +
+                 (path ? path : "/usr/local/bin:/usr/bin:/bin");
+  eo.max_parallel = f.max_parallel;
+  eo.lease = Millis(f.lease_ms);
+  eo.sweep = Millis(f.sweep_ms);
+  eo.cancel_grace = Millis(f.cancel_grace_ms);
+  engine::Engine engine(eo, **executor);
+
+  store::Pool pool(f.database_url, 8);
+  api::EventHub hub(f.database_url);
+  http::MetricsRegistry metrics;
+  api::Services services{pool, hub, metrics, [&engine] { engine.wake(); }, f.data_dir};
+  http::Router router;
+  router.set_authenticator(api::make_authenticator(pool));
+  api::add_health_routes(router, services);
+  api::add_run_routes(router, services);
+  api::add_stream_routes(router, services);
+  router.add_openapi_route();
+
+  http::ServerOptions so;
+  so.address = f.address;
+  so.port = static_cast<uint16_t>(f.port);
+  so.body_limit = f.body_limit;
+  so.worker_threads = 6;
+  so.metrics = &metrics;
+  http::HttpServer server(router, so);
+  auto port = server.start();
+  if (!port) {
+    std::cerr << "error: " << port.error() << "\n";
+    (*executor)->shutdown();
+    return 2;
+  }
+  engine.start();
+  hub.start();
+  server.stop_on_signals();
+  std::cerr << "ctflow " << (embedded ? "up" : "server") << ": API listening on http://" << f.address
+            << ":" << *port << " (admin token in " << *token_path << ", data in " << f.data_dir
+            << ")" << std::endl;
+  server.run();
+  log::info("shutting down");
+  engine.stop();
+  hub.stop();
+  (*executor)->shutdown();
+  if (pg) pg->stop();
+  return 0;
+}
+
+}  // namespace ctflow::cli

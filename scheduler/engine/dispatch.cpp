@@ -1,0 +1,371 @@
+// The engine's pass, part two: executor events -> transitions, adoption, claim -> dispatch.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/common/log.hpp"
+#include "scheduler/common/sha256.hpp"
+#include "scheduler/engine/engine.hpp"
+#include "scheduler/engine/plan.hpp"
+#include "scheduler/engine/results.hpp"
+#include "scheduler/executor/local/local_executor.hpp"
+#include "scheduler/store/engine_ops.hpp"
+
+namespace ctflow::engine {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxAncestorsInInputs = 64;
+
+void Engine::process_events(std::vector<store::Started>& started,
+                            std::vector<store::FinishOp>& finishes,
+                            std::vector<store::AttemptResult>& results,
+                            std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
+                            std::vector<std::string>& finished_keys) {
+  auto now = now_utc();
+  std::set<std::string> exited;
+  for (const auto& ev : pending_events_)
+    if (ev.kind == exec::ExecEvent::Kind::Exited) exited.insert(ev.key);
+  for (const auto& ev : pending_events_) {
+    auto it = active_.find(ev.key);
+    if (it == active_.end()) continue;  // not ours (any more)
+    Active& a = it->second;
+    if (ev.kind == exec::ExecEvent::Kind::Started) {
+      a.started_at = ev.at;
+      if (!exited.count(ev.key)) started.push_back({a.task_run_id, a.attempt_id, a.attempt, ev.at});
+      continue;
+    }
+    AttemptOutcome o;
+    o.exit_code = ev.exit_code;
+    o.signal = ev.signal;
+    o.error = ev.error;
+    o.cancelled = a.cancelled;
+    o.timed_out = a.timed_out && !a.cancelled;
+    if (ev.error == "attempt was fenced by an adopter") continue;  // someone else owns it now
+    if (ev.error == "cancelled before start") o.cancelled = true;
+    const spec::Pipeline* p = nullptr;
+    if (auto s = specs_.find(a.version_id); s != specs_.end()) p = s->second.get();
+    TaskFacts facts;
+    facts.attempt = a.attempt;
+    facts.max_attempts = a.max_attempts;
+    if (p) {
+      facts.retry = p->tasks[static_cast<size_t>(a.spec_index)].retry;
+      facts.timeout = p->tasks[static_cast<size_t>(a.spec_index)].timeout;
+    }
+    std::string dir = executor_.attempt_dir(ev.key);
+    store::AttemptResult res;
+    std::optional<TaskResult> tr;
+    bool exit_ok = !o.cancelled && !o.timed_out && ev.error.empty() && ev.exit_code &&
+                   *ev.exit_code == 0;
+    if (exit_ok) {
+      auto r = read_task_result(dir + "/outputs.json", dir + "/work", opt_.data_dir + "/artifacts");
+      if (r) tr = std::move(*r);
+      else o.result_error = r.error();
+    }
+    Transition t = plan_completion(facts, o, now);
+    store::FinishOp f;
+    f.task_run_id = a.task_run_id;
+    f.attempt_id = a.attempt_id;
+    f.attempt = a.attempt;
+    f.state = t.state;
+    f.attempt_state = t.attempt_state;
+    f.error = t.error;
+    f.exit_code = ev.exit_code;
+    f.not_before = t.not_before;
+    f.started_at = a.started_at;
+    f.refund = t.refund;
+    if (t.state == "failed") failed.push_back(a.task_run_id);
+    // Metrics the task wrote are kept whatever the outcome.
+    int64_t off = a.metrics_offset;
+    res.metrics = read_metrics(dir + "/metrics.jsonl", off);
+    res.task_run_id = a.task_run_id;
+    res.run_id = a.run_id;
+    if (tr && t.state == "succeeded") {
+      f.outputs = tr->outputs;
+      res.artifacts = std::move(tr->artifacts);
+      res.registry = std::move(tr->registry);
+    }
+    finishes.push_back(std::move(f));
+    if (!res.metrics.empty() || !res.artifacts.empty() || !res.registry.empty() ||
+        t.state == "succeeded") {
+      results.push_back(std::move(res));
+      result_finish.push_back(finishes.size() - 1);
+    }
+    finished_keys.push_back(ev.key);
+  }
+}
+
+void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted) {
+  auto dead = dead_owners(tx);
+  int room = std::max(opt_.max_parallel * 4, 64);
+  auto rows = store::adopt_expired(tx, opt_.server_id, opt_.lease, dead, room);
+  for (const auto& d : dead) store::forget_server(tx, d);
+  std::vector<store::FinishOp> finishes;
+  std::vector<int64_t> failed, skipped;
+  for (const auto& r : rows) {
+    stats_.adopted++;
+    std::string key = std::to_string(r.task_run_id) + "-" + std::to_string(r.attempt);
+    const spec::Pipeline* p = pipeline(tx, r.pipeline_version_id);
+    Active a;
+    a.task_run_id = r.task_run_id;
+    a.run_id = r.run_id;
+    a.attempt_id = r.attempt_id;
+    a.version_id = r.pipeline_version_id;
+    a.attempt = r.attempt;
+    a.max_attempts = r.max_attempts;
+    a.spec_index = r.spec_index;
+    a.name = r.name;
+    a.metrics_offset = r.metrics_offset;
+    a.cancelled = r.cancel_requested;
+    if (r.deadline_in_ms)
+      a.deadline = std::chrono::steady_clock::now() + Millis(std::max<int64_t>(0, *r.deadline_in_ms));
+    auto state = r.executor_ref.empty() ? exec::AdoptState::Lost : executor_.adopt(r.executor_ref);
+    log::info("adopted {} (run {}, task {}): {}", key, r.run_id, r.name,
+              state == exec::AdoptState::Finished   ? "finished"
+              : state == exec::AdoptState::Running  ? "running"
+              : state == exec::AdoptState::NotStarted ? "never started"
+                                                    : "lost");
+    if (state == exec::AdoptState::Finished || state == exec::AdoptState::Running) {
+      if (r.cancel_requested && state == exec::AdoptState::Running)
+        executor_.cancel(key, opt_.cancel_grace);
+      adopted.emplace_back(key, std::move(a));
+      continue;
+    }
+    AttemptOutcome o;
+    if (state == exec::AdoptState::NotStarted) o.not_started = true;
+    else o.error = "lost: the process and its exit record are gone (its machine or supervisor died)";
+    if (r.cancel_requested) o.cancelled = true;
+    TaskFacts facts{r.attempt, r.max_attempts, {}, {}};
+    if (p) facts.retry = p->tasks[static_cast<size_t>(r.spec_index)].retry;
+    Transition t = plan_completion(facts, o, now_utc());
+    store::FinishOp f;
+    f.task_run_id = r.task_run_id;
+    f.attempt_id = r.attempt_id;
+    f.attempt = r.attempt;
+    f.state = t.state;
+    f.attempt_state = t.attempt_state;
+    f.error = t.error;
+    f.not_before = t.not_before;
+    f.refund = t.refund;
+    if (t.state == "failed") failed.push_back(r.task_run_id);
+    finishes.push_back(std::move(f));
+  }
+  apply_finishes(tx, finishes, failed, skipped);
+}
+
+std::string Engine::binary_digest(const std::string& exe) {
+  struct stat st;
+  if (exe.empty() || ::stat(exe.c_str(), &st) != 0) return "none";
+  std::string stamp = std::to_string(st.st_mtim.tv_sec) + "." +
+                      std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
+  auto it = binary_digests_.find(exe);
+  if (it != binary_digests_.end() && it->second.first == stamp) return it->second.second;
+  std::string d = sha256_file(exe).value_or("unreadable");
+  binary_digests_[exe] = {stamp, d};
+  return d;
+}
+
+std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTask& c,
+                                           const spec::Pipeline& p, Prepared& out,
+                                           store::DispatchOp& op, store::FinishOp& finish,
+                                           const boost::json::object& models) {
+  const spec::Task& t = p.tasks[static_cast<size_t>(c.spec_index)];
+  finish.task_run_id = c.task_run_id;
+  finish.attempt = c.attempt;
+  if (t.hpo) {
+    finish.state = "failed";
+    finish.attempt_state = "failed";
+    finish.error = "hpo studies are not supported by this engine yet";
+    return std::nullopt;
+  }
+  // Template context and inputs from the ancestors (their outputs are final, so cacheable).
+  spec::TemplateContext ctx;
+  ctx.params = c.params;
+  ctx.run = {std::to_string(c.run_id), c.logical_date, c.data_interval_start,
+             c.data_interval_end};
+  auto anc = ancestors(p, c.spec_index, kMaxAncestorsInInputs);
+  std::vector<int> missing;
+  for (int i : anc)
+    if (!upstream_cache_.count({c.run_id, i})) missing.push_back(i);
+  if (!missing.empty()) {
+    if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
+    for (auto& [idx, info] : store::load_upstream(tx, c.run_id, missing))
+      upstream_cache_[{c.run_id, idx}] = std::move(info);
+  }
+  boost::json::object tasks_in;
+  std::vector<std::string> input_digests;
+  for (int i : anc) {
+    auto it = upstream_cache_.find({c.run_id, i});
+    if (it == upstream_cache_.end()) continue;
+    const auto& u = it->second;
+    ctx.outputs[u.name] = u.outputs;
+    tasks_in[u.name] = {{"outputs", u.outputs}, {"artifacts", u.artifacts}};
+    for (const auto& kv : u.artifacts)
+      input_digests.push_back(u.name + "/" + std::string(kv.key()) + "=" +
+                              get_string(kv.value().as_object(), "digest"));
+  }
+  DispatchPlan plan = plan_dispatch(t, ctx);
+  if (plan.kind != DispatchPlan::Kind::Run) {
+    finish.state = plan.kind == DispatchPlan::Kind::Skip ? "skipped" : "failed";
+    finish.attempt_state = finish.state;
+    finish.error = plan.reason;
+    return std::nullopt;
+  }
+  std::string key = std::to_string(c.task_run_id) + "-" + std::to_string(c.attempt);
+  std::string dir = executor_.attempt_dir(key);
+  std::vector<std::string> env;
+  auto keep = [&](const char* name) {
+    if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+  };
+  for (const char* n : {"HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "OMP_NUM_THREADS",
+                        "OPENBLAS_NUM_THREADS"})
+    keep(n);
+  env.push_back("PATH=" + opt_.task_path);
+  env.push_back("CTFLOW_RUN_ID=" + std::to_string(c.run_id));
+  env.push_back("CTFLOW_TASK=" + c.name);
+  env.push_back("CTFLOW_ATTEMPT=" + std::to_string(c.attempt));
+  env.push_back("CTFLOW_ARTIFACTS=" + opt_.data_dir + "/artifacts");
+  env.push_back("CTFLOW_INPUTS=" + dir + "/inputs.json");
+  env.push_back("CTFLOW_OUTPUTS=" + dir + "/outputs.json");
+  env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
+  Sha256 command_hash;
+  for (const auto& a : plan.argv) command_hash.update(a + '\0');
+  for (const auto& [k, v] : plan.env) {
+    env.push_back(k + "=" + v);
+    command_hash.update(k + "=" + v + '\0');
+  }
+  for (const auto& [k, secret] : plan.secrets) {
+    bool bad_name = secret.find('/') != std::string::npos || secret.rfind(".", 0) == 0;
+    auto value = bad_name ? std::nullopt
+                          : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
+    if (!value) {
+      finish.state = "failed";
+      finish.attempt_state = "failed";
+      finish.error = "env." + k + ": secret \"" + secret + "\" not found on the server";
+      return std::nullopt;
+    }
+    while (!value->empty() && value->back() == '\n') value->pop_back();
+    env.push_back(k + "=" + *value);
+    command_hash.update(k + "=sha256:" + sha256_hex(*value) + '\0');
+  }
+  boost::json::array argv_json;
+  for (const auto& a : plan.argv) argv_json.emplace_back(a);
+  op.task_run_id = c.task_run_id;
+  op.attempt = c.attempt;
+  op.argv_json = boost::json::serialize(argv_json);
+  if (t.timeout) op.timeout_ms = t.timeout->count();
+  if (t.cache) {
+    std::sort(input_digests.begin(), input_digests.end());
+    Sha256 inputs_hash;
+    for (const auto& d : input_digests) inputs_hash.update(d + '\n');
+    CacheComponents cc{command_hash.hex(), inputs_hash.hex(),
+                       binary_digest(exec::LocalExecutor::resolve(plan.argv[0], opt_.task_path))};
+    std::string ck = cache_key(cc);
+    std::string comps = boost::json::serialize(cc.to_json());
+    if (auto hit = store::find_cache_hit(tx, ck)) {
+      finish.state = "cached";
+      finish.attempt_state = "succeeded";
+      finish.outputs = hit->outputs;
+      finish.cache_key = ck;
+      finish.cache_components = comps;
+      finish.cache_reason = "hit: same command, inputs and executable as run " +
+                            std::to_string(hit->run_id) + " (task run " +
+                            std::to_string(hit->task_run_id) + ")";
+      store::copy_artifact_uses(tx, hit->task_run_id, c.task_run_id);
+      return std::nullopt;
+    }
+    op.cache_key = ck;
+    op.cache_components = comps;
+    op.cache_reason = explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
+  }
+  boost::json::object inputs{
+      {"run",
+       {{"id", std::to_string(c.run_id)},
+        {"pipeline", c.pipeline},
+        {"pipeline_version", c.pipeline_digest},
+        {"logical_date", c.logical_date}}},
+      {"params", c.params},
+      {"tasks", std::move(tasks_in)},
+      {"models", models}};
+  out.req.key = key;
+  out.req.argv = std::move(plan.argv);
+  out.req.env = std::move(env);
+  out.active.task_run_id = c.task_run_id;
+  out.active.run_id = c.run_id;
+  out.active.version_id = c.pipeline_version_id;
+  out.active.attempt = c.attempt;
+  out.active.max_attempts = c.max_attempts;
+  out.active.spec_index = c.spec_index;
+  out.active.name = c.name;
+  if (t.timeout) out.active.deadline = std::chrono::steady_clock::now() + *t.timeout;
+  return boost::json::serialize(inputs);
+}
+
+void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
+                                bool& claimed_full) {
+  std::optional<boost::json::object> models;
+  for (int round = 0; round < 16; ++round) {
+    int room = opt_.max_parallel - static_cast<int>(active_.size()) -
+               static_cast<int>(to_spawn.size());
+    if (room <= 0) {
+      claimed_full = true;
+      return;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto claimed = store::claim_ready(tx, opt_.server_id, room, opt_.lease);
+    stats_.claim_us_total += std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - t0)
+                                 .count();
+    if (claimed.empty()) return;
+    stats_.claimed += static_cast<int64_t>(claimed.size());
+    if (static_cast<int>(claimed.size()) == room) claimed_full = true;
+    if (!models) models = store::deployed_models(tx);
+    std::vector<store::DispatchOp> ops;
+    std::vector<store::FinishOp> finishes;
+    std::vector<int64_t> failed, skipped;
+    std::vector<std::pair<size_t, std::string>> inputs;  // to_spawn index -> inputs JSON
+    for (const auto& c : claimed) {
+      const spec::Pipeline* p = pipeline(tx, c.pipeline_version_id);
+      Prepared prep;
+      store::DispatchOp op;
+      store::FinishOp fin;
+      std::optional<std::string> in;
+      if (!p) {
+        fin.task_run_id = c.task_run_id;
+        fin.attempt = c.attempt;
+        fin.state = fin.attempt_state = "failed";
+        fin.error = "pipeline version " + std::to_string(c.pipeline_version_id) + " is unreadable";
+      } else {
+        in = prepare(tx, c, *p, prep, op, fin, *models);
+      }
+      if (in) {
+        ops.push_back(std::move(op));
+        inputs.emplace_back(to_spawn.size(), std::move(*in));
+        to_spawn.push_back(std::move(prep));
+        continue;
+      }
+      if (fin.state == "failed") failed.push_back(c.task_run_id);
+      if (fin.state == "skipped") skipped.push_back(c.task_run_id);
+      finishes.push_back(std::move(fin));
+    }
+    auto ids = store::start_attempts(tx, ops, opt_.server_id, executor_.ref_prefix());
+    size_t first = to_spawn.size() - ops.size();
+    for (size_t i = 0; i < ops.size(); ++i) to_spawn[first + i].active.attempt_id = ids[i];
+    // The attempt folder and its inputs file exist before the transaction commits; a crash in
+    // between leaves a folder without a claim, which adoption fences and dispatches again.
+    for (auto& [idx, json] : inputs) {
+      std::string dir = executor_.attempt_dir(to_spawn[idx].req.key);
+      std::error_code ec;
+      fs::create_directories(dir + "/work", ec);
+      write_file_atomic(dir + "/inputs.json", json);
+    }
+    if (finishes.empty()) return;  // nothing new can have become ready
+    apply_finishes(tx, finishes, failed, skipped);
+  }
+}
+
+}  // namespace ctflow::engine

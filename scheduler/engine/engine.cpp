@@ -1,0 +1,273 @@
+#include "scheduler/engine/engine.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "scheduler/common/log.hpp"
+#include "scheduler/engine/plan.hpp"
+#include "scheduler/engine/results.hpp"
+#include "scheduler/spec/parse.hpp"
+#include "scheduler/store/engine_ops.hpp"
+#include "scheduler/store/runs.hpp"
+
+namespace ctflow::engine {
+
+using SteadyClock = std::chrono::steady_clock;
+
+Engine::Engine(EngineOptions opt, exec::Executor& executor)
+    : opt_(std::move(opt)), executor_(executor) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::start() {
+  executor_.set_wakeup([this](bool urgent) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (urgent) woken_ = true;
+    else started_pending_ = true;
+    cv_.notify_one();
+  });
+  thread_ = std::thread([this] { thread_main(); });
+  listener_ = std::thread([this] { listen_main(); });
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  stop_listen_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (listener_.joinable()) listener_.join();
+  executor_.set_wakeup(nullptr);
+}
+
+void Engine::wake() {
+  std::lock_guard<std::mutex> g(mu_);
+  woken_ = true;
+  check_runs_ = true;
+  cv_.notify_one();
+}
+
+void Engine::listen_main() {
+  store::listen_loop(
+      opt_.database_url, {"ctflow_wake"}, [this](const std::string&, const std::string&) { wake(); },
+      [this] { wake(); }, [this] { return stop_listen_.load(); });
+}
+
+bool Engine::connect_db() {
+  if (db_ && db_->is_open()) return true;
+  auto c = store::connect(opt_.database_url, 1);
+  if (!c) {
+    log::warn("engine: {}", c.error());
+    return false;
+  }
+  db_ = std::move(c.value());
+  return true;
+}
+
+void Engine::thread_main() {
+  auto backoff = Millis(100);
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      auto until = next_wake_time();
+      cv_.wait_until(lk, until, [&] { return woken_ || started_pending_ || stopping_; });
+      if (stopping_) return;
+      if (!woken_ && started_pending_) {
+        // Only "started" events: give the exit a moment to arrive so both share one commit.
+        cv_.wait_for(lk, opt_.started_debounce, [&] { return woken_ || stopping_; });
+        if (stopping_) return;
+      }
+      woken_ = false;
+      started_pending_ = false;
+    }
+    if (!connect_db()) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, Millis(5000));
+      std::lock_guard<std::mutex> g(mu_);
+      woken_ = true;
+      continue;
+    }
+    try {
+      pass();
+      backoff = Millis(100);
+    } catch (const std::exception& e) {
+      log::error("engine pass failed (will retry): {}", e.what());
+      db_.reset();
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, Millis(5000));
+      std::lock_guard<std::mutex> g(mu_);
+      woken_ = true;
+    }
+  }
+}
+
+SteadyClock::time_point Engine::next_wake_time() const {
+  auto t = std::min(next_sweep_, next_renew_);
+  if (!active_.empty()) t = std::min(t, next_metrics_);
+  for (const auto& [k, a] : active_)
+    if (a.deadline && !a.timed_out) t = std::min(t, *a.deadline);
+  if (next_ready_) t = std::min(t, *next_ready_);
+  return t;
+}
+
+const spec::Pipeline* Engine::pipeline(store::Tx& tx, int64_t version_id) {
+  auto it = specs_.find(version_id);
+  if (it != specs_.end()) return it->second.get();
+  auto text = store::version_spec(tx, version_id);
+  if (!text) return nullptr;
+  auto parsed = spec::parse_pipeline(*text);
+  if (!parsed.pipeline) {
+    log::error("pipeline version {} no longer parses: {}", version_id,
+               parsed.errors.empty() ? "" : parsed.errors.front());
+    return nullptr;
+  }
+  auto p = std::make_unique<spec::Pipeline>(std::move(*parsed.pipeline));
+  auto* raw = p.get();
+  specs_[version_id] = std::move(p);
+  return raw;
+}
+
+std::vector<std::string> Engine::dead_owners(store::Tx& tx) {
+  std::vector<std::string> dead;
+  for (const auto& s : store::servers_on_host(tx, opt_.host)) {
+    if (s.id == opt_.server_id) continue;
+    if (::kill(s.pid, 0) != 0 && errno == ESRCH) dead.push_back(s.id);
+  }
+  return dead;
+}
+
+void Engine::pass() {
+  stats_.passes++;
+  auto now_s = SteadyClock::now();
+  // Timeouts: kill, and let the exit event carry the outcome.
+  for (auto& [key, a] : active_) {
+    if (a.deadline && !a.timed_out && *a.deadline <= now_s) {
+      a.timed_out = true;
+      executor_.cancel(key, opt_.cancel_grace);
+    }
+  }
+  for (auto& e : executor_.drain()) pending_events_.push_back(std::move(e));
+
+  std::vector<store::Started> started;
+  std::vector<store::FinishOp> finishes;
+  std::vector<store::AttemptResult> results;
+  std::vector<size_t> result_finish;  // index into finishes for each result
+  std::vector<int64_t> failed, skipped;
+  std::vector<std::string> finished_keys;
+  process_events(started, finishes, results, result_finish, failed, finished_keys);
+
+  bool sweep = now_s >= next_sweep_;
+  bool renew = now_s >= next_renew_;
+  bool metrics_due = now_s >= next_metrics_;
+  bool check_runs;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    check_runs = check_runs_ || sweep;
+    check_runs_ = false;
+  }
+  std::vector<Prepared> to_spawn;
+  std::vector<std::pair<std::string, Active>> adopted;
+  std::vector<std::pair<std::string, int64_t>> offsets;
+  bool claimed_full = false;
+  next_ready_.reset();
+
+  store::with_tx(*db_, [&](store::Tx& tx) {
+    to_spawn.clear();
+    adopted.clear();
+    claimed_full = false;
+    store::lock_events(tx);
+    if (renew) store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
+    if (!results.empty()) {
+      auto errors = store::record_results(tx, results);
+      for (size_t i = 0; i < errors.size(); ++i) {
+        if (errors[i].empty()) continue;
+        auto& f = finishes[result_finish[i]];
+        f.state = "failed";
+        f.attempt_state = "failed";
+        f.error = errors[i];
+        f.outputs = {};
+        failed.push_back(f.task_run_id);
+      }
+    }
+    store::mark_running(tx, started);
+    apply_finishes(tx, finishes, failed, skipped);
+    if (check_runs) {
+      auto cw = store::cancel_requested_runs(tx);
+      for (const auto& k : cw.to_kill) {
+        std::string key = std::to_string(k.task_run_id) + "-" + std::to_string(k.attempt);
+        auto it = active_.find(key);
+        if (it != active_.end() && !it->second.cancelled) {
+          it->second.cancelled = true;
+          executor_.cancel(key, opt_.cancel_grace);
+        }
+      }
+      store::activate_queued_runs(tx);
+    }
+    if (sweep || adopt_now_) adopt(tx, adopted);
+    offsets.clear();
+    if (metrics_due) tail_metrics(tx, offsets);
+    claim_and_dispatch(tx, to_spawn, claimed_full);
+    if (sweep) {
+      if (auto t = store::next_ready_time(tx)) {
+        auto delta = *t - now_utc();
+        next_ready_ = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(delta);
+      }
+    }
+    if (claimed_full) store::notify(tx, "ctflow_wake", "");
+    store::notify(tx, "ctflow_events", "");
+  });
+
+  // Committed: forget what finished, remember what started, then start processes.
+  pending_events_.clear();
+  for (const auto& k : finished_keys) active_.erase(k);
+  for (auto& [k, a] : adopted) active_[k] = std::move(a);
+  for (const auto& [k, off] : offsets)
+    if (auto it = active_.find(k); it != active_.end()) it->second.metrics_offset = off;
+  if (sweep) {
+    next_sweep_ = now_s + opt_.sweep;
+    adopt_now_ = false;
+  }
+  if (renew) next_renew_ = now_s + opt_.lease / 3;
+  if (metrics_due) next_metrics_ = now_s + Millis(1000);
+  for (auto& p : to_spawn) {
+    active_[p.req.key] = std::move(p.active);
+    executor_.start(p.req);
+  }
+  for (const auto& f : finishes)
+    if (f.state == "ready" && f.not_before) {
+      auto delta = *f.not_before - now_utc();
+      auto t = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(delta);
+      if (!next_ready_ || t < *next_ready_) next_ready_ = t;
+    }
+  stats_.active = static_cast<int>(active_.size());
+}
+
+void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
+                            std::vector<int64_t>& failed, std::vector<int64_t>& skipped) {
+  if (finishes.empty()) return;
+  auto changed = store::finish_tasks(tx, finishes);
+  stats_.finished += static_cast<int64_t>(changed.size());
+  std::set<int64_t> ch(changed.begin(), changed.end());
+  std::vector<int64_t> f2, s2;
+  for (auto id : failed)
+    if (ch.count(id)) f2.push_back(id);
+  for (auto id : skipped)
+    if (ch.count(id)) s2.push_back(id);
+  store::propagate(tx, f2, "upstream_failed");
+  store::propagate(tx, s2, "skipped");
+}
+
+void Engine::tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int64_t>>& offsets) {
+  for (auto& [key, a] : active_) {
+    std::string path = executor_.attempt_dir(key) + "/metrics.jsonl";
+    int64_t off = a.metrics_offset;
+    auto pts = read_metrics(path, off);
+    if (off == a.metrics_offset) continue;
+    store::insert_metrics(tx, a.run_id, a.task_run_id, pts, a.attempt_id, off);
+    offsets.emplace_back(key, off);
+  }
+}
+
+}  // namespace ctflow::engine

@@ -1,0 +1,61 @@
+#pragma once
+// Executor: where a task's process runs. The engine calls start/cancel/adopt from its own thread;
+// results come back as events, drained by the engine after the wake-up callback fires.
+// Implementations: local/ (processes on this machine, via a supervisor process); kubernetes/
+// (batch/v1 Jobs) later. Deterministic references: a task attempt's ref is derived from
+// (task_run_id, attempt), so an adopter finds what an earlier owner started (Argo's rule).
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scheduler/common/time_util.hpp"
+
+namespace ctflow::exec {
+
+struct SpawnRequest {
+  std::string key;                // "<task_run_id>-<attempt>": names the attempt everywhere
+  std::vector<std::string> argv;  // argv[0] resolved against PATH from `env`
+  std::vector<std::string> env;   // "NAME=value"
+};
+
+struct ExecEvent {
+  enum class Kind { Started, Exited };
+  Kind kind = Kind::Exited;
+  std::string key;
+  int pid = 0;
+  std::optional<int> exit_code;  // normal exit
+  std::optional<int> signal;     // killed by a signal
+  std::string error;             // spawn failure ("command not found: foo") or lost task
+  TimePoint at{};
+};
+
+// What adoption found for an attempt started by another (possibly dead) server.
+enum class AdoptState {
+  Finished,    // exit recorded: an Exited event is queued
+  Running,     // still running: an Exited event will be queued when it ends
+  NotStarted,  // never spawned, and now fenced so it never will be: safe to dispatch again
+  Lost,        // no record and no process: the attempt is lost (retry per policy)
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // The attempt's folder: inputs.json, outputs.json, metrics.jsonl, task.log, work/ (cwd).
+  virtual std::string attempt_dir(const std::string& key) const = 0;
+  virtual std::string ref_prefix() const = 0;  // executor_ref = ref_prefix + key
+  // Starts the process; never blocks on it. Failure to start comes back as an Exited event.
+  virtual void start(const SpawnRequest& req) = 0;
+  // SIGTERM to the process group, SIGKILL to the group after `grace`.
+  virtual void cancel(const std::string& key, std::chrono::milliseconds grace) = 0;
+  virtual AdoptState adopt(const std::string& executor_ref) = 0;
+  // Moves pending events out. Thread-safe.
+  virtual std::vector<ExecEvent> drain() = 0;
+  // Called (from any thread) whenever events are pending; `urgent` is false when the only new
+  // event is a start (the engine may coalesce those into its next pass).
+  virtual void set_wakeup(std::function<void(bool urgent)> fn) = 0;
+  virtual void shutdown() = 0;
+};
+
+}  // namespace ctflow::exec

@@ -1,0 +1,317 @@
+#include "scheduler/executor/local/local_executor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/common/log.hpp"
+#include "scheduler/executor/local/attempt_files.hpp"
+
+extern char** environ;
+
+namespace ctflow::exec {
+
+namespace fs = std::filesystem;
+
+Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& self_exe,
+                                                             const std::string& root,
+                                                             const std::string& host) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Error{"attempts folder " + root + ": " + ec.message()};
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return Error{std::string("socketpair: ") + strerror(errno)};
+  // The child's end must survive exec: dup it without CLOEXEC.
+  int child_fd = ::fcntl(sv[1], F_DUPFD, 10);
+  ::close(sv[1]);
+  std::string fd_arg = std::to_string(child_fd);
+  std::vector<char*> argv{const_cast<char*>(self_exe.c_str()), const_cast<char*>("__supervise"),
+                          fd_arg.data(), nullptr};
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  // Own process group: a Ctrl-C for the server's terminal must not reach the supervisor.
+  posix_spawnattr_setpgroup(&at, 0);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, self_exe.c_str(), nullptr, &at, argv.data(), environ);
+  posix_spawnattr_destroy(&at);
+  ::close(child_fd);
+  if (rc != 0) {
+    ::close(sv[0]);
+    return Error{"cannot start the supervisor: " + std::string(strerror(rc))};
+  }
+  return std::unique_ptr<LocalExecutor>(new LocalExecutor(root, host, sv[0], pid));
+}
+
+LocalExecutor::LocalExecutor(std::string root, std::string host, int fd, pid_t supervisor)
+    : root_(std::move(root)), host_(std::move(host)), fd_(fd), supervisor_(supervisor) {
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
+  reader_ = std::thread([this] { reader_loop(); });
+  watcher_ = std::thread([this] { watcher_loop(); });
+}
+
+LocalExecutor::~LocalExecutor() { shutdown(); }
+
+void LocalExecutor::shutdown() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  ::shutdown(fd_, SHUT_RDWR);  // the supervisor finishes its running tasks, then exits
+  if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
+  if (reader_.joinable()) reader_.join();
+  if (watcher_.joinable()) watcher_.join();
+  ::close(fd_);
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+  // Reap the supervisor if it already ended; otherwise it lives on until its tasks end.
+  ::waitpid(supervisor_, nullptr, WNOHANG);
+}
+
+std::string LocalExecutor::resolve(const std::string& cmd, const std::string& path) {
+  auto ok = [](const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (cmd.empty()) return "";
+  if (cmd.find('/') != std::string::npos) return ok(cmd) ? cmd : "";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string cand = dir + "/" + cmd;
+    if (ok(cand)) return cand;
+    start = end + 1;
+  }
+  return "";
+}
+
+void LocalExecutor::start(const SpawnRequest& req) {
+  std::string dir = attempt_dir(req.key);
+  std::error_code ec;
+  fs::create_directories(dir + "/work", ec);
+  std::string path;
+  for (const auto& e : req.env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  std::string exe = req.argv.empty() ? "" : resolve(req.argv[0], path);
+  json::array argv, env;
+  for (const auto& a : req.argv) argv.emplace_back(a);
+  for (const auto& e : req.env) env.emplace_back(e);
+  json::object msg{{"op", "spawn"}, {"key", req.key}, {"dir", dir}, {"exe", exe},
+                   {"argv", std::move(argv)}, {"env", std::move(env)}};
+  std::string s = json::serialize(msg);
+  if (ec || ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
+    ExecEvent ev;
+    ev.key = req.key;
+    ev.error = ec ? "cannot create " + dir + ": " + ec.message() : "supervisor is gone";
+    ev.at = now_utc();
+    push(std::move(ev));
+  }
+}
+
+void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds grace) {
+  std::string dir = attempt_dir(key);
+  int pid = 0;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (auto it = pids_.find(key); it != pids_.end()) pid = it->second;
+  }
+  if (!pid) {
+    if (auto p = read_pid(dir)) pid = p->pid;
+  }
+  if (!pid) {
+    // Not started yet: fence it so that the supervisor never starts it.
+    if (create_claim(dir)) {
+      ExitRecord e;
+      e.error = "cancelled before start";
+      write_exit(dir, e);
+      ExecEvent ev;
+      ev.key = key;
+      ev.error = e.error;
+      ev.at = now_utc();
+      push(std::move(ev));
+    }
+    return;
+  }
+  ::killpg(pid, SIGTERM);
+  std::lock_guard<std::mutex> g(mu_);
+  kill_timers_[std::chrono::steady_clock::now() + grace] = {pid, key};
+  if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
+}
+
+std::string LocalExecutor::key_of_dir(const std::string& dir) const {
+  auto slash = dir.find_last_of('/');
+  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+}
+
+AdoptState LocalExecutor::adopt(const std::string& ref) {
+  // ref = local:<host>:<dir>
+  if (ref.rfind("local:", 0) != 0) return AdoptState::Lost;
+  auto colon = ref.find(':', 6);
+  if (colon == std::string::npos) return AdoptState::Lost;
+  std::string host = ref.substr(6, colon - 6), dir = ref.substr(colon + 1);
+  if (host != host_) return AdoptState::Lost;  // another machine's process: nothing to read here
+  std::string key = key_of_dir(dir);
+  auto finished = [&](const ExitRecord& e) {
+    ExecEvent ev;
+    ev.key = key;
+    ev.exit_code = e.exit_code;
+    ev.signal = e.signal;
+    ev.error = e.error;
+    ev.at = now_utc();
+    push(std::move(ev));
+    return AdoptState::Finished;
+  };
+  if (auto e = read_exit(dir)) return finished(*e);
+  if (!exists(dir + "/claim")) {
+    ::mkdir(dir.c_str(), 0755);
+    if (create_claim(dir)) return AdoptState::NotStarted;
+  }
+  // Watch first, then re-check, so an exit written in between is not missed.
+  int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
+  if (wd >= 0) {
+    std::lock_guard<std::mutex> g(mu_);
+    watches_[wd] = dir;
+  }
+  if (auto e = read_exit(dir)) return finished(*e);
+  auto p = read_pid(dir);
+  if (p && (::kill(p->pid, 0) == 0 || errno == EPERM)) {
+    std::lock_guard<std::mutex> g(mu_);
+    pids_[key] = p->pid;
+    return AdoptState::Running;
+  }
+  if (!p) return AdoptState::Running;  // claimed, pid not yet written: the watch will tell
+  // The process is gone and no exit was recorded: its supervisor died with it.
+  if (auto e = read_exit(dir)) return finished(*e);
+  return AdoptState::Lost;
+}
+
+std::vector<ExecEvent> LocalExecutor::drain() {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<ExecEvent> out;
+  out.swap(events_);
+  return out;
+}
+
+void LocalExecutor::set_wakeup(std::function<void(bool)> fn) {
+  std::lock_guard<std::mutex> g(mu_);
+  wakeup_ = std::move(fn);
+}
+
+void LocalExecutor::push(ExecEvent ev) {
+  std::function<void(bool)> wake;
+  bool urgent = ev.kind != ExecEvent::Kind::Started;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (ev.kind == ExecEvent::Kind::Started) pids_[ev.key] = ev.pid;
+    else pids_.erase(ev.key);
+    events_.push_back(std::move(ev));
+    wake = wakeup_;
+  }
+  if (wake) wake(urgent);
+}
+
+void LocalExecutor::reader_loop() {
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    json::error_code ec;
+    auto v = json::parse(std::string_view(buf.data(), static_cast<size_t>(n)), ec);
+    if (ec || !v.is_object()) continue;
+    const auto& o = v.get_object();
+    ExecEvent ev;
+    ev.key = get_string(o, "key");
+    ev.pid = static_cast<int>(get_int(o, "pid"));
+    ev.at = parse_iso8601(get_string(o, "at")).value_or(now_utc());
+    if (get_string(o, "ev") == "started") {
+      ev.kind = ExecEvent::Kind::Started;
+    } else {
+      if (o.contains("exit_code")) ev.exit_code = static_cast<int>(get_int(o, "exit_code"));
+      if (o.contains("signal")) ev.signal = static_cast<int>(get_int(o, "signal"));
+      ev.error = get_string(o, "error");
+    }
+    push(std::move(ev));
+  }
+  bool stopping;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stopping = stopping_;
+  }
+  if (!stopping) log::error("supervisor connection closed unexpectedly");
+}
+
+void LocalExecutor::watcher_loop() {
+  std::vector<char> buf(1 << 14);
+  for (;;) {
+    int timeout = -1;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (stopping_) return;
+      auto now = std::chrono::steady_clock::now();
+      while (!kill_timers_.empty() && kill_timers_.begin()->first <= now) {
+        ::killpg(kill_timers_.begin()->second.first, SIGKILL);
+        kill_timers_.erase(kill_timers_.begin());
+      }
+      if (!kill_timers_.empty())
+        timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       kill_timers_.begin()->first - now)
+                                       .count()) + 1;
+    }
+    pollfd p[2] = {{inotify_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int n = ::poll(p, 2, timeout);
+    if (n <= 0) continue;
+    if (p[1].revents & POLLIN) {
+      char c[64];
+      while (::read(wake_pipe_[0], c, sizeof c) > 0) {
+      }
+    }
+    if (p[0].revents & POLLIN) {
+      ssize_t len;
+      while ((len = ::read(inotify_fd_, buf.data(), buf.size())) > 0) {
+        for (char* q = buf.data(); q < buf.data() + len;) {
+          auto* e = reinterpret_cast<inotify_event*>(q);
+          q += sizeof(inotify_event) + e->len;
+          if (e->len == 0 || std::strcmp(e->name, "exit") != 0) continue;
+          std::string dir;
+          {
+            std::lock_guard<std::mutex> g(mu_);
+            auto it = watches_.find(e->wd);
+            if (it == watches_.end()) continue;
+            dir = it->second;
+            watches_.erase(it);
+          }
+          inotify_rm_watch(inotify_fd_, e->wd);
+          if (auto rec = read_exit(dir)) {
+            ExecEvent ev;
+            ev.key = key_of_dir(dir);
+            ev.exit_code = rec->exit_code;
+            ev.signal = rec->signal;
+            ev.error = rec->error;
+            ev.at = now_utc();
+            push(std::move(ev));
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace ctflow::exec

@@ -1,0 +1,65 @@
+#pragma once
+// LocalExecutor: runs task attempts as processes on this machine through a supervisor process
+// (see supervisor.hpp). Attempt folders live under <root>/<key>/. Thread-safety: start, cancel,
+// adopt and shutdown are called by the engine thread; drain and set_wakeup from any thread.
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "scheduler/common/result.hpp"
+#include "scheduler/executor/executor.hpp"
+
+namespace ctflow::exec {
+
+class LocalExecutor : public Executor {
+ public:
+  // Starts the supervisor (`self_exe __supervise FD`). `root` is the attempts folder.
+  static Result<std::unique_ptr<LocalExecutor>> create(const std::string& self_exe,
+                                                       const std::string& root,
+                                                       const std::string& host);
+  ~LocalExecutor() override;
+
+  std::string attempt_dir(const std::string& key) const override { return root_ + "/" + key; }
+  std::string ref_prefix() const override { return "local:" + host_ + ":" + root_ + "/"; }
+  void start(const SpawnRequest& req) override;
+  void cancel(const std::string& key, std::chrono::milliseconds grace) override;
+  AdoptState adopt(const std::string& executor_ref) override;
+  std::vector<ExecEvent> drain() override;
+  void set_wakeup(std::function<void(bool urgent)> fn) override;
+  void shutdown() override;
+
+  // Resolves argv[0] like execvp with the PATH given (empty if not found or not executable).
+  static std::string resolve(const std::string& cmd, const std::string& path);
+
+ private:
+  LocalExecutor(std::string root, std::string host, int fd, pid_t supervisor);
+  void reader_loop();   // supervisor events -> queue
+  void watcher_loop();  // adopted attempts (inotify on their folders) and kill timers
+  void push(ExecEvent ev);
+  std::string key_of_dir(const std::string& dir) const;
+
+  // Constant after construction.
+  const std::string root_, host_;
+  const int fd_;
+  const pid_t supervisor_;
+  int inotify_fd_ = -1;
+  int wake_pipe_[2] = {-1, -1};
+
+  std::mutex mu_;
+  std::vector<ExecEvent> events_;          // guarded by mu_
+  std::function<void(bool)> wakeup_;       // guarded by mu_
+  std::map<int, std::string> watches_;     // inotify wd -> attempt dir; guarded by mu_
+  std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>>
+      kill_timers_;                        // when -> (pgid, key); guarded by mu_
+  std::map<std::string, int> pids_;        // key -> pid of running attempts; guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+
+  std::thread reader_, watcher_;
+};
+
+}  // namespace ctflow::exec

@@ -1,0 +1,173 @@
+#include "scheduler/executor/local/supervisor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/executor/local/attempt_files.hpp"
+
+namespace ctflow::exec {
+
+namespace {
+
+struct Child {
+  std::string key, dir;
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(int fd) : fd_(fd) {}
+
+  int run() {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ::prctl(PR_SET_NAME, "ctflow-superv");
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    // The server's Ctrl-C must not kill running tasks' supervisor; it ends when its socket does.
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGPIPE, SIG_IGN);
+    sfd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    std::vector<char> buf(1 << 20);
+    while (server_alive_ || !children_.empty()) {
+      pollfd p[2] = {{sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}};
+      int n = ::poll(p, 2, -1);
+      if (n < 0 && errno != EINTR) return 1;
+      if (p[0].revents & POLLIN) reap();
+      if (server_alive_ && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        ssize_t len = ::recv(fd_, buf.data(), buf.size(), 0);
+        if (len <= 0) {
+          server_alive_ = false;
+        } else {
+          handle(std::string_view(buf.data(), static_cast<size_t>(len)));
+        }
+      }
+    }
+    return 0;
+  }
+
+ private:
+  void send(const json::object& o) {
+    if (!server_alive_) return;
+    std::string s = json::serialize(o);
+    if (::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) server_alive_ = false;
+  }
+
+  void handle(std::string_view msg) {
+    json::error_code ec;
+    auto v = json::parse(msg, ec);
+    if (ec || !v.is_object()) return;
+    const auto& o = v.get_object();
+    if (get_string(o, "op") == "spawn") spawn(o);
+  }
+
+  void fail(const std::string& key, const std::string& dir, const std::string& error) {
+    ExitRecord e;
+    e.error = error;
+    write_exit(dir, e);
+    send({{"ev", "exited"}, {"key", key}, {"error", error}, {"at", format_iso8601(now_utc())}});
+  }
+
+  void spawn(const json::object& o) {
+    std::string key = get_string(o, "key"), dir = get_string(o, "dir"), exe = get_string(o, "exe");
+    if (!create_claim(dir)) {
+      send({{"ev", "exited"}, {"key", key}, {"error", "attempt was fenced by an adopter"}});
+      return;
+    }
+    std::vector<std::string> argv, env;
+    if (auto* a = o.if_contains("argv"))
+      for (const auto& s : a->as_array()) argv.emplace_back(s.as_string());
+    if (auto* e = o.if_contains("env"))
+      for (const auto& s : e->as_array()) env.emplace_back(s.as_string());
+    if (exe.empty()) {
+      fail(key, dir, "command not found: " + (argv.empty() ? std::string() : argv[0]));
+      return;
+    }
+    std::vector<char*> av, ev;
+    for (auto& s : argv) av.push_back(s.data());
+    av.push_back(nullptr);
+    for (auto& s : env) ev.push_back(s.data());
+    ev.push_back(nullptr);
+
+    std::string log = dir + "/task.log", work = dir + "/work";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addchdir_np(&fa, work.c_str());
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setpgroup(&at, 0);  // its own process group, so cancel kills the whole tree
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, exe.c_str(), &fa, &at, av.data(), ev.data());
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) {
+      fail(key, dir, std::string(rc == ENOENT ? "command not found: " : "cannot start ") +
+                         argv[0] + (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
+      return;
+    }
+    auto now = now_utc();
+    write_pid(dir, {pid, now});
+    children_[pid] = {key, dir};
+    send({{"ev", "started"}, {"key", key}, {"pid", pid}, {"at", format_iso8601(now)}});
+  }
+
+  void reap() {
+    signalfd_siginfo si;
+    while (::read(sfd_, &si, sizeof si) == sizeof si) {
+    }
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      auto it = children_.find(pid);
+      if (it == children_.end()) continue;  // an orphaned grandchild: reaped, nothing to record
+      ExitRecord e;
+      json::object msg{{"ev", "exited"}, {"key", it->second.key}, {"pid", pid}};
+      if (WIFEXITED(status)) {
+        e.exit_code = WEXITSTATUS(status);
+        msg["exit_code"] = *e.exit_code;
+      } else if (WIFSIGNALED(status)) {
+        e.signal = WTERMSIG(status);
+        msg["signal"] = *e.signal;
+      }
+      write_exit(it->second.dir, e);
+      msg["at"] = format_iso8601(now_utc());
+      send(msg);
+      children_.erase(it);
+    }
+  }
+
+  int fd_;
+  int sfd_ = -1;
+  bool server_alive_ = true;
+  std::map<pid_t, Child> children_;
+};
+
+}  // namespace
+
+int supervisor_main(int fd) { return Supervisor(fd).run(); }
+
+}  // namespace ctflow::exec

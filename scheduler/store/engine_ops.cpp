@@ -1,0 +1,382 @@
+#include "scheduler/store/engine_ops.hpp"
+
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/store/internal.hpp"
+
+namespace ctflow::store {
+
+namespace {
+
+
+boost::json::object parse_obj(const pqxx::field& f) {
+  if (f.is_null()) return {};
+  boost::json::error_code ec;
+  auto v = boost::json::parse(f.c_str(), ec);
+  if (ec || !v.is_object()) return {};
+  return v.get_object();
+}
+
+std::string field_str(const pqxx::field& f) { return f.is_null() ? std::string() : f.c_str(); }
+
+// Bumps run counters by the final transitions in CTE `t` (columns run_id, state) and finishes the
+// runs that completed; shared by finish_tasks and propagate.
+constexpr const char* kRunCounters = R"SQL(
+d AS (
+  SELECT run_id,
+         count(*) FILTER (WHERE state NOT IN ('ready'))::int AS n,
+         count(*) FILTER (WHERE state IN ('failed','upstream_failed'))::int AS nf
+  FROM t GROUP BY run_id
+),
+r AS (
+  UPDATE runs SET
+    tasks_done = runs.tasks_done + d.n,
+    tasks_failed = runs.tasks_failed + d.nf,
+    state = CASE WHEN runs.tasks_done + d.n >= runs.tasks_total THEN
+              CASE WHEN runs.cancel_requested AND runs.error IS NULL THEN 'cancelled'
+                   WHEN runs.tasks_failed + d.nf > 0 OR runs.error IS NOT NULL THEN 'failed'
+                   ELSE 'succeeded' END
+            ELSE runs.state END,
+    finished_at = CASE WHEN runs.tasks_done + d.n >= runs.tasks_total THEN now()
+                       ELSE runs.finished_at END
+  FROM d WHERE runs.id = d.run_id AND d.n > 0
+  RETURNING runs.id, runs.state
+)
+)SQL";
+
+}  // namespace
+
+std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit, Millis lease) {
+  auto& w = W(tx);
+  std::vector<ClaimedTask> out;
+  if (limit <= 0) return out;
+  auto claim = [&](const char* pool_cond, std::optional<std::string> pool, int n) {
+    std::string sql = std::string(R"SQL(
+WITH c AS (
+  SELECT tr.id FROM task_runs tr JOIN runs r ON r.id = tr.run_id
+  WHERE tr.state = 'ready' AND tr.not_before <= now() AND )SQL") +
+                      pool_cond + R"SQL(
+    AND r.state = 'running' AND NOT r.cancel_requested
+  ORDER BY tr.priority, tr.id LIMIT $1 FOR UPDATE OF tr SKIP LOCKED
+),
+u AS (
+  UPDATE task_runs t SET state = 'dispatched', attempt = t.attempt + 1, lease_owner = $2,
+    lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+  FROM c WHERE t.id = c.id
+  RETURNING t.id, t.run_id, t.name, t.spec_index, t.attempt, t.max_attempts
+)
+SELECT u.id, u.run_id, u.name, u.spec_index, u.attempt, u.max_attempts, r.pipeline_version_id,
+       p.name, r.params::text, iso(r.logical_date), iso(r.data_interval_start),
+       iso(r.data_interval_end), v.digest
+FROM u JOIN runs r ON r.id = u.run_id JOIN pipelines p ON p.id = r.pipeline_id
+JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
+)SQL";
+    auto res = pool ? w.exec_params(sql, n, owner, lease.count(), *pool)
+                    : w.exec_params(sql, n, owner, lease.count());
+    for (const auto& row : res) {
+      ClaimedTask c;
+      c.task_run_id = row[0].as<int64_t>();
+      c.run_id = row[1].as<int64_t>();
+      c.name = row[2].c_str();
+      c.spec_index = row[3].as<int>();
+      c.attempt = row[4].as<int>();
+      c.max_attempts = row[5].as<int>();
+      c.pipeline_version_id = row[6].as<int64_t>();
+      c.pipeline = row[7].c_str();
+      c.params = parse_obj(row[8]);
+      c.logical_date = field_str(row[9]);
+      c.data_interval_start = field_str(row[10]);
+      c.data_interval_end = field_str(row[11]);
+      c.pipeline_digest = row[12].c_str();
+      out.push_back(std::move(c));
+    }
+  };
+  claim("tr.pool IS NULL", std::nullopt, limit);
+  // Pools: lock each pool row with ready work, count its active tasks, claim what fits.
+  auto pools = w.exec(
+      "SELECT DISTINCT pool FROM task_runs WHERE pool IS NOT NULL AND state = 'ready' "
+      "AND not_before <= now()");
+  for (const auto& p : pools) {
+    int room = limit - static_cast<int>(out.size());
+    if (room <= 0) break;
+    std::string name = p[0].c_str();
+    auto slots = w.exec_params("SELECT slots FROM pools WHERE name = $1 FOR UPDATE", name);
+    int total = slots.empty() ? 1 : slots[0][0].as<int>();
+    auto active = w.exec_params(
+        "SELECT count(*) FROM task_runs WHERE pool = $1 AND state IN ('dispatched','running')",
+        name);
+    int free = total - active[0][0].as<int>();
+    if (free > 0) claim("tr.pool = $4", name, std::min(free, room));
+  }
+  return out;
+}
+
+std::vector<std::pair<int, UpstreamInfo>> load_upstream(Tx& tx, int64_t run_id,
+                                                        const std::vector<int>& spec_indices) {
+  std::vector<std::pair<int, UpstreamInfo>> out;
+  if (spec_indices.empty()) return out;
+  std::string arr = "{";
+  for (size_t i = 0; i < spec_indices.size(); ++i)
+    arr += (i ? "," : "") + std::to_string(spec_indices[i]);
+  arr += "}";
+  auto res = W(tx).exec_params(R"SQL(
+SELECT t.spec_index, t.name, t.state, t.outputs::text,
+  coalesce((SELECT jsonb_object_agg(u.name, jsonb_build_object('path', a.path, 'digest', a.digest,
+            'kind', u.kind, 'size', a.size))
+            FROM artifact_uses u JOIN artifacts a ON a.id = u.artifact_id
+            WHERE u.task_run_id = t.id AND u.direction = 'output'), '{}')::text
+FROM task_runs t WHERE t.run_id = $1 AND t.spec_index = ANY($2::int[])
+)SQL",
+                               run_id, arr);
+  for (const auto& row : res) {
+    UpstreamInfo u;
+    u.name = row[1].c_str();
+    u.state = row[2].c_str();
+    u.outputs = parse_obj(row[3]);
+    u.artifacts = parse_obj(row[4]);
+    out.emplace_back(row[0].as<int>(), std::move(u));
+  }
+  return out;
+}
+
+std::vector<int64_t> start_attempts(Tx& tx, const std::vector<DispatchOp>& ops,
+                                    const std::string& owner, const std::string& ref_prefix) {
+  std::vector<int64_t> ids(ops.size(), 0);
+  if (ops.empty()) return ids;
+  boost::json::array a;
+  for (const auto& o : ops) {
+    boost::json::object j;
+    j["task_run_id"] = o.task_run_id;
+    j["attempt"] = o.attempt;
+    j["argv"] = boost::json::parse(o.argv_json);
+    if (o.cache_key) j["cache_key"] = *o.cache_key;
+    if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
+    if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
+    if (o.timeout_ms) j["timeout_ms"] = *o.timeout_ms;
+    a.push_back(std::move(j));
+  }
+  auto res = W(tx).exec_params(R"SQL(
+WITH o AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt int, argv jsonb,
+    cache_key text, cache_reason text, cache_components jsonb, timeout_ms bigint)
+),
+ins AS (
+  INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref, argv)
+  SELECT o.task_run_id, o.attempt, 'dispatched', $2, $3 || o.task_run_id || '-' || o.attempt, o.argv
+  FROM o RETURNING id, task_run_id
+),
+upd AS (
+  UPDATE task_runs t SET executor_ref = $3 || o.task_run_id || '-' || o.attempt,
+    cache_key = o.cache_key, cache_reason = o.cache_reason, cache_components = o.cache_components,
+    deadline = CASE WHEN o.timeout_ms IS NULL THEN NULL
+                    ELSE now() + make_interval(secs => o.timeout_ms / 1000.0) END
+  FROM o WHERE t.id = o.task_run_id
+  RETURNING t.id, t.run_id, t.name
+),
+ev AS (
+  INSERT INTO events(kind, run_id, task_run_id, payload)
+  SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched') FROM upd
+  ORDER BY id
+)
+SELECT id, task_run_id FROM ins
+)SQL",
+                               serialize(a), owner, ref_prefix);
+  for (const auto& row : res) {
+    int64_t tr = row[1].as<int64_t>();
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].task_run_id == tr) ids[i] = row[0].as<int64_t>();
+  }
+  return ids;
+}
+
+void mark_running(Tx& tx, const std::vector<Started>& started) {
+  if (started.empty()) return;
+  boost::json::array a;
+  for (const auto& s : started)
+    a.push_back({{"task_run_id", s.task_run_id},
+                 {"attempt_id", s.attempt_id},
+                 {"attempt", s.attempt},
+                 {"at", format_iso8601(s.at)}});
+  W(tx).exec_params(R"SQL(
+WITH s AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
+                                                   attempt int, at timestamptz)
+),
+t AS (
+  UPDATE task_runs tr SET state = 'running', started_at = coalesce(tr.started_at, s.at)
+  FROM s WHERE tr.id = s.task_run_id AND tr.attempt = s.attempt AND tr.state = 'dispatched'
+  RETURNING tr.id, tr.run_id, tr.name
+),
+a AS (
+  UPDATE task_attempts ta SET state = 'running', started_at = s.at
+  FROM s WHERE ta.id = s.attempt_id AND ta.state = 'dispatched'
+)
+INSERT INTO events(kind, run_id, task_run_id, payload)
+SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'running') FROM t ORDER BY id
+)SQL",
+                    serialize(a));
+}
+
+std::vector<int64_t> finish_tasks(Tx& tx, const std::vector<FinishOp>& ops) {
+  std::vector<int64_t> changed;
+  if (ops.empty()) return changed;
+  boost::json::array a;
+  for (const auto& o : ops) {
+    boost::json::object j;
+    j["task_run_id"] = o.task_run_id;
+    j["attempt_id"] = o.attempt_id;
+    j["attempt"] = o.attempt;
+    j["state"] = o.state;
+    j["attempt_state"] = o.attempt_state;
+    if (o.error) j["error"] = *o.error;
+    if (o.exit_code) j["exit_code"] = *o.exit_code;
+    j["outputs"] = o.outputs;
+    if (o.not_before) j["not_before"] = format_iso8601(*o.not_before);
+    if (o.started_at) j["started_at"] = format_iso8601(*o.started_at);
+    if (o.cache_key) j["cache_key"] = *o.cache_key;
+    if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
+    if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
+    j["refund"] = o.refund;
+    a.push_back(std::move(j));
+  }
+  std::string sql = std::string(R"SQL(
+WITH f AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
+    attempt int, state text, attempt_state text, error text, exit_code int, outputs jsonb,
+    not_before timestamptz, started_at timestamptz, cache_key text, cache_reason text,
+    cache_components jsonb, refund boolean)
+),
+t AS (
+  UPDATE task_runs tr SET
+    state = f.state,
+    error = f.error,
+    exit_code = f.exit_code,
+    outputs = CASE WHEN f.state IN ('succeeded','cached') THEN coalesce(f.outputs, '{}')
+                   ELSE tr.outputs END,
+    not_before = coalesce(f.not_before, tr.not_before),
+    started_at = coalesce(tr.started_at, f.started_at),
+    finished_at = CASE WHEN f.state = 'ready' THEN NULL ELSE now() END,
+    cache_key = coalesce(f.cache_key, tr.cache_key),
+    cache_reason = coalesce(f.cache_reason, tr.cache_reason),
+    cache_components = coalesce(f.cache_components, tr.cache_components),
+    max_attempts = tr.max_attempts + CASE WHEN f.refund THEN 1 ELSE 0 END,
+    lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
+  FROM f
+  WHERE tr.id = f.task_run_id AND tr.attempt = f.attempt
+    AND tr.state IN ('dispatched','running')
+  RETURNING tr.id, tr.run_id, tr.name, tr.state, f.attempt_id, f.attempt_state, f.exit_code,
+            f.error
+),
+a AS (
+  UPDATE task_attempts ta SET state = t.attempt_state, exit_code = t.exit_code, error = t.error,
+    finished_at = now()
+  FROM t WHERE ta.id = t.attempt_id
+),
+kids AS (
+  UPDATE task_runs c SET pending_deps = c.pending_deps - e.n,
+    state = CASE WHEN c.pending_deps - e.n <= 0 AND c.state = 'pending' THEN 'ready'
+                 ELSE c.state END
+  FROM (SELECT te.child_id, count(*)::int AS n FROM task_edges te JOIN t ON te.parent_id = t.id
+        WHERE t.state IN ('succeeded','cached') GROUP BY te.child_id) e
+  WHERE c.id = e.child_id
+  RETURNING c.id, c.run_id, c.name, c.state
+),
+)SQL") + kRunCounters + R"SQL(,
+ev AS (
+  INSERT INTO events(kind, run_id, task_run_id, payload)
+  SELECT kind, run_id, tid, payload FROM (
+    SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
+           jsonb_build_object('task', name, 'state', state, 'error', error) AS payload FROM t
+    UNION ALL
+    SELECT 2, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', state)
+    FROM kids WHERE state = 'ready'
+    UNION ALL
+    SELECT 3, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
+    WHERE state IN ('succeeded','failed','cancelled')
+  ) e ORDER BY o, k
+)
+SELECT id FROM t
+)SQL";
+  auto res = W(tx).exec_params(sql, serialize(a));
+  for (const auto& row : res) changed.push_back(row[0].as<int64_t>());
+  return changed;
+}
+
+void propagate(Tx& tx, const std::vector<int64_t>& roots, const std::string& state) {
+  if (roots.empty()) return;
+  std::string arr = "{";
+  for (size_t i = 0; i < roots.size(); ++i) arr += (i ? "," : "") + std::to_string(roots[i]);
+  arr += "}";
+  std::string sql = std::string(R"SQL(
+WITH RECURSIVE dsc(id) AS (
+  SELECT child_id FROM task_edges WHERE parent_id = ANY($1::bigint[])
+  UNION SELECT e.child_id FROM task_edges e JOIN dsc ON e.parent_id = dsc.id
+),
+t AS (
+  UPDATE task_runs tr SET state = $2, finished_at = now()
+  FROM dsc WHERE tr.id = dsc.id AND tr.state = 'pending'
+  RETURNING tr.id, tr.run_id, tr.name, tr.state
+),
+)SQL") + kRunCounters + R"SQL(,
+ev AS (
+  INSERT INTO events(kind, run_id, task_run_id, payload)
+  SELECT kind, run_id, tid, payload FROM (
+    SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
+           jsonb_build_object('task', name, 'state', state) AS payload FROM t
+    UNION ALL
+    SELECT 2, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
+    WHERE state IN ('succeeded','failed','cancelled')
+  ) e ORDER BY o, k
+)
+SELECT count(*) FROM t
+)SQL";
+  W(tx).exec_params(sql, arr, state);
+}
+
+void insert_metrics(Tx& tx, int64_t run_id, int64_t task_run_id,
+                    const std::vector<MetricPoint>& points, int64_t attempt_id,
+                    int64_t new_offset) {
+  if (!points.empty()) {
+    boost::json::array a;
+    for (const auto& p : points) {
+      boost::json::object j{{"name", p.name}, {"value", p.value}};
+      if (p.step) j["step"] = *p.step;
+      a.push_back(std::move(j));
+    }
+    W(tx).exec_params(R"SQL(
+WITH m AS (
+  INSERT INTO metrics(run_id, task_run_id, name, value, step)
+  SELECT $2, $3, name, value, step
+  FROM jsonb_to_recordset($1::jsonb) AS x(name text, value double precision, step bigint)
+  RETURNING name, value, step
+)
+INSERT INTO events(kind, run_id, task_run_id, payload)
+SELECT 'metric', $2, $3, jsonb_build_object('points', jsonb_agg(jsonb_build_object(
+  'name', name, 'value', value, 'step', step))) FROM m HAVING count(*) > 0
+)SQL",
+                      serialize(a), run_id, task_run_id);
+  }
+  if (attempt_id)
+    W(tx).exec_params("UPDATE task_attempts SET metrics_offset = $2 WHERE id = $1", attempt_id,
+                      new_offset);
+}
+
+void emit_event(Tx& tx, const std::string& kind, std::optional<int64_t> run_id,
+                std::optional<int64_t> task_run_id, const boost::json::object& payload) {
+  std::optional<std::string> r, t;
+  if (run_id) r = std::to_string(*run_id);
+  if (task_run_id) t = std::to_string(*task_run_id);
+  W(tx).exec_params(
+      "INSERT INTO events(kind, run_id, task_run_id, payload) VALUES ($1, $2::bigint, "
+      "$3::bigint, $4::jsonb)",
+      kind, opt(r), opt(t), serialize(payload));
+}
+
+void notify(Tx& tx, const std::string& channel, const std::string& payload) {
+  W(tx).exec_params("SELECT pg_notify($1, $2)", channel, payload);
+}
+
+}  // namespace ctflow::store
+
+namespace ctflow::store {
+void lock_events(Tx& tx) { W(tx).exec("SELECT pg_advisory_xact_lock(6584, 1)"); }
+}  // namespace ctflow::store

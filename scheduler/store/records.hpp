@@ -1,0 +1,121 @@
+#pragma once
+// Plain records exchanged between the store and the rest of the control plane. No pqxx here.
+// JSON-valued columns travel as boost::json values.
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scheduler/common/time_util.hpp"
+
+namespace ctflow::store {
+
+// A task of a run to be created at submit time.
+struct NewTask {
+  std::string name;
+  int spec_index = 0;
+  std::vector<int> needs;  // spec indices of parents
+  int max_attempts = 1;    // 1 + retry.limit
+  int priority = 0;
+  std::string pool;        // empty: none
+};
+
+struct NewRun {
+  int64_t pipeline_version_id = 0;
+  boost::json::object params;
+  std::optional<TimePoint> logical_date;  // default: now
+  std::optional<TimePoint> data_interval_start, data_interval_end;
+  std::string trigger = "api";
+  int concurrency = 0;                    // pipeline's max active runs; 0 = unlimited
+  std::optional<int64_t> run_timeout_ms;
+  std::vector<NewTask> tasks;
+};
+
+// A task claimed for dispatch (state already 'dispatched' in the claim transaction).
+struct ClaimedTask {
+  int64_t task_run_id = 0;
+  int64_t run_id = 0;
+  int64_t pipeline_version_id = 0;
+  std::string pipeline;
+  std::string pipeline_digest;  // the version's content address
+  std::string name;
+  int spec_index = 0;
+  int attempt = 0;  // the attempt number being started (1-based)
+  int max_attempts = 1;
+  boost::json::object params;
+  std::string logical_date, data_interval_start, data_interval_end;  // ISO-8601 or empty
+};
+
+// What an upstream task produced, for templates and the inputs file.
+struct UpstreamInfo {
+  std::string name;
+  std::string state;
+  boost::json::object outputs;
+  boost::json::object artifacts;  // name -> {path, digest, kind, size}
+};
+
+// A final or retry transition of one attempt, decided by the engine's planner.
+struct FinishOp {
+  int64_t task_run_id = 0;
+  int64_t attempt_id = 0;  // 0 when the task never started (skipped, cached, cancelled before)
+  int attempt = 0;         // guards against stale updates: applies only if still this attempt
+  std::string state;       // succeeded | failed | ready (retry) | cancelled | skipped | cached
+  std::string attempt_state;  // succeeded | failed | cancelled | lost (task_attempts.state)
+  std::optional<std::string> error;
+  std::optional<int> exit_code;
+  boost::json::object outputs;
+  std::optional<TimePoint> not_before;  // retries
+  std::optional<TimePoint> started_at;
+  std::optional<std::string> cache_key, cache_reason, cache_components;
+  bool refund = false;  // a never-started attempt: max_attempts grows by one
+};
+
+struct ArtifactOut {
+  std::string name, kind, digest, path;
+  int64_t size = 0;
+};
+
+struct MetricPoint {
+  std::string name;
+  double value = 0;
+  std::optional<int64_t> step;
+};
+
+// Everything a finished attempt hands to the store in its finishing transaction.
+struct AttemptResult {
+  int64_t task_run_id = 0;
+  int64_t run_id = 0;
+  std::vector<ArtifactOut> artifacts;
+  std::vector<MetricPoint> metrics;
+  boost::json::array registry;  // registry operations from the outputs file
+};
+
+// A dispatch decided after claiming: the attempt row to create.
+struct DispatchOp {
+  int64_t task_run_id = 0;
+  int attempt = 0;
+  std::string argv_json;
+  std::optional<std::string> cache_key, cache_reason, cache_components;
+  std::optional<int64_t> timeout_ms;
+};
+
+struct Started {  // an attempt's process started
+  int64_t task_run_id = 0, attempt_id = 0;
+  int attempt = 0;
+  TimePoint at{};
+};
+
+struct ActiveAttempt {  // a dispatched/running task, for adoption and renewal
+  int64_t task_run_id = 0, run_id = 0, attempt_id = 0;
+  int attempt = 0, max_attempts = 1;
+  std::string name, state, executor_ref, lease_owner;
+  int64_t pipeline_version_id = 0;
+  int spec_index = 0;
+  bool cancel_requested = false;
+  int64_t metrics_offset = 0;
+  std::optional<int64_t> deadline_in_ms;  // the task's timeout, relative to now
+};
+
+}  // namespace ctflow::store

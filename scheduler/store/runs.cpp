@@ -1,0 +1,248 @@
+#include "scheduler/store/runs.hpp"
+
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/store/engine_ops.hpp"
+#include "scheduler/store/internal.hpp"
+
+namespace ctflow::store {
+
+namespace {
+boost::json::value parse_text(const pqxx::field& f) {
+  if (f.is_null()) return nullptr;
+  boost::json::error_code ec;
+  auto v = boost::json::parse(f.c_str(), ec);
+  return ec ? boost::json::value(nullptr) : v;
+}
+}  // namespace
+
+StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std::string& digest,
+                                      const std::string& canonical_spec) {
+  auto& w = W(tx);
+  StoredVersion s;
+  s.pipeline_id = w.exec_params1(
+                       "INSERT INTO pipelines(name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET "
+                       "name = EXCLUDED.name RETURNING id",
+                       name)[0]
+                      .as<int64_t>();
+  auto ins = w.exec_params(
+      "INSERT INTO pipeline_versions(pipeline_id, digest, spec) VALUES ($1, $2, $3::jsonb) ON "
+      "CONFLICT (digest) DO NOTHING RETURNING id",
+      s.pipeline_id, digest, canonical_spec);
+  if (!ins.empty()) {
+    s.version_id = ins[0][0].as<int64_t>();
+    s.created = true;
+  } else {
+    s.version_id = w.exec_params1("SELECT id FROM pipeline_versions WHERE digest = $1", digest)[0]
+                       .as<int64_t>();
+  }
+  return s;
+}
+
+std::optional<std::string> version_spec(Tx& tx, int64_t version_id) {
+  auto r = W(tx).exec_params("SELECT spec::text FROM pipeline_versions WHERE id = $1", version_id);
+  if (r.empty()) return std::nullopt;
+  return std::string(r[0][0].c_str());
+}
+
+int64_t insert_run(Tx& tx, const NewRun& run) {
+  auto& w = W(tx);
+  lock_events(tx);
+  std::optional<std::string> ld, dis, die, timeout;
+  if (run.logical_date) ld = format_iso8601(*run.logical_date);
+  if (run.data_interval_start) dis = format_iso8601(*run.data_interval_start);
+  if (run.data_interval_end) die = format_iso8601(*run.data_interval_end);
+  if (run.run_timeout_ms) timeout = std::to_string(*run.run_timeout_ms);
+  bool start_now = run.concurrency == 0;
+  auto id = w.exec_params1(R"SQL(
+INSERT INTO runs(pipeline_id, pipeline_version_id, state, params, logical_date,
+                 data_interval_start, data_interval_end, trigger, concurrency, deadline,
+                 tasks_total, started_at)
+SELECT pipeline_id, id, $2, $3::jsonb, coalesce($4::timestamptz, now()), $5::timestamptz,
+       $6::timestamptz, $7, $8,
+       CASE WHEN $9::bigint IS NULL THEN NULL ELSE now() + make_interval(secs => $9::bigint / 1000.0) END,
+       $10, CASE WHEN $2 = 'running' THEN now() END
+FROM pipeline_versions WHERE id = $1
+RETURNING id)SQL",
+                           run.pipeline_version_id, start_now ? "running" : "queued",
+                           serialize(run.params), opt(ld), opt(dis), opt(die), run.trigger,
+                           run.concurrency, opt(timeout), static_cast<int>(run.tasks.size()))[0]
+                .as<int64_t>();
+  boost::json::array tasks, edges;
+  for (const auto& t : run.tasks) {
+    boost::json::object o{{"name", t.name},
+                          {"spec_index", t.spec_index},
+                          {"max_attempts", t.max_attempts},
+                          {"priority", t.priority},
+                          {"pending_deps", static_cast<int>(t.needs.size())}};
+    if (!t.pool.empty()) o["pool"] = t.pool;
+    tasks.push_back(std::move(o));
+    for (int p : t.needs) edges.push_back({{"parent", p}, {"child", t.spec_index}});
+  }
+  w.exec_params(R"SQL(
+WITH t AS (
+  INSERT INTO task_runs(run_id, name, spec_index, state, max_attempts, priority, pending_deps, pool)
+  SELECT $1, name, spec_index,
+         CASE WHEN pending_deps = 0 AND $4 THEN 'ready' ELSE 'pending' END,
+         max_attempts, priority, pending_deps, pool
+  FROM jsonb_to_recordset($2::jsonb) AS x(name text, spec_index int, max_attempts int,
+                                          priority int, pending_deps int, pool text)
+  ORDER BY spec_index
+  RETURNING id, spec_index, name, state
+),
+e AS (
+  INSERT INTO task_edges(parent_id, child_id)
+  SELECT p.id, c.id FROM jsonb_to_recordset($3::jsonb) AS x(parent int, child int)
+  JOIN t p ON p.spec_index = x.parent JOIN t c ON c.spec_index = x.child
+)
+INSERT INTO events(kind, run_id, payload)
+VALUES ('run', $1, jsonb_build_object('state', CASE WHEN $4 THEN 'running' ELSE 'queued' END)))SQL",
+                id, serialize(tasks), serialize(edges), start_now);
+  w.exec_params("SELECT pg_notify('ctflow_wake', $1)", std::to_string(id));
+  return id;
+}
+
+constexpr const char* kRunJson = R"SQL(
+jsonb_build_object('id', r.id::text, 'pipeline', p.name, 'pipeline_version', v.digest,
+  'state', r.state, 'params', r.params, 'logical_date', iso(r.logical_date),
+  'trigger', r.trigger, 'tasks_total', r.tasks_total, 'tasks_done', r.tasks_done,
+  'tasks_failed', r.tasks_failed, 'error', r.error, 'cancel_requested', r.cancel_requested,
+  'created_at', iso(r.created_at), 'started_at', iso(r.started_at),
+  'finished_at', iso(r.finished_at),
+  'duration_ms', (extract(epoch FROM (coalesce(r.finished_at, now()) - r.started_at)) * 1000)::bigint)
+)SQL";
+
+constexpr const char* kTaskJson = R"SQL(
+jsonb_build_object('id', t.id::text, 'name', t.name, 'state', t.state, 'attempt', t.attempt,
+  'max_attempts', t.max_attempts, 'pending_deps', t.pending_deps, 'pool', t.pool,
+  'exit_code', t.exit_code, 'error', t.error, 'cache_key', t.cache_key,
+  'cache_reason', t.cache_reason, 'outputs', t.outputs, 'not_before', iso(nullif(t.not_before, '-infinity')),
+  'started_at', iso(t.started_at), 'finished_at', iso(t.finished_at),
+  'duration_ms', (extract(epoch FROM (coalesce(t.finished_at, now()) - t.started_at)) * 1000)::bigint,
+  'needs', coalesce((SELECT jsonb_agg(pt.name ORDER BY pt.spec_index) FROM task_edges e
+                     JOIN task_runs pt ON pt.id = e.parent_id WHERE e.child_id = t.id), '[]'))
+)SQL";
+
+boost::json::object list_runs(Tx& tx, const RunFilter& f) {
+  std::optional<std::string> before;
+  if (f.before_id) before = std::to_string(*f.before_id);
+  int limit = std::clamp(f.limit, 1, 500);
+  auto res = W(tx).exec_params(std::string("SELECT ") + kRunJson + R"SQL(::text, r.id
+FROM runs r JOIN pipelines p ON p.id = r.pipeline_id
+JOIN pipeline_versions v ON v.id = r.pipeline_version_id
+WHERE ($1::text IS NULL OR p.name = $1) AND ($2::text IS NULL OR r.state = $2)
+  AND ($3::timestamptz IS NULL OR r.created_at >= $3) AND ($4::timestamptz IS NULL OR r.created_at < $4)
+  AND ($5::bigint IS NULL OR r.id < $5)
+ORDER BY r.id DESC LIMIT $6)SQL",
+                               opt(f.pipeline), opt(f.state), opt(f.since), opt(f.until),
+                               opt(before), limit + 1);
+  boost::json::array runs;
+  boost::json::value next = nullptr;
+  for (size_t i = 0; i < res.size(); ++i) {
+    if (static_cast<int>(i) == limit) {
+      next = std::to_string(res[i - 1][1].as<int64_t>());
+      break;
+    }
+    runs.push_back(parse_text(res[i][0]));
+  }
+  return {{"runs", std::move(runs)}, {"next_cursor", next}};
+}
+
+std::optional<boost::json::object> get_run(Tx& tx, int64_t run_id) {
+  auto r = W(tx).exec_params(std::string("SELECT ") + kRunJson + R"SQL(::text
+FROM runs r JOIN pipelines p ON p.id = r.pipeline_id
+JOIN pipeline_versions v ON v.id = r.pipeline_version_id WHERE r.id = $1)SQL",
+                             run_id);
+  if (r.empty()) return std::nullopt;
+  auto run = parse_text(r[0][0]).as_object();
+  boost::json::array tasks;
+  auto ts = W(tx).exec_params(
+      std::string("SELECT ") + kTaskJson + "::text FROM task_runs t WHERE t.run_id = $1 ORDER BY t.spec_index",
+      run_id);
+  for (const auto& row : ts) tasks.push_back(parse_text(row[0]));
+  run["tasks"] = std::move(tasks);
+  return run;
+}
+
+std::optional<boost::json::object> get_task(Tx& tx, int64_t run_id, const std::string& task) {
+  auto r = W(tx).exec_params(std::string("SELECT ") + kTaskJson +
+                                 "::text, t.id FROM task_runs t WHERE t.run_id = $1 AND t.name = $2",
+                             run_id, task);
+  if (r.empty()) return std::nullopt;
+  auto t = parse_text(r[0][0]).as_object();
+  auto at = W(tx).exec_params(R"SQL(
+SELECT jsonb_build_object('attempt', attempt, 'state', state, 'exit_code', exit_code,
+  'error', error, 'executor_ref', executor_ref, 'argv', argv, 'started_at', iso(started_at),
+  'finished_at', iso(finished_at))::text
+FROM task_attempts WHERE task_run_id = $1 ORDER BY id)SQL",
+                              r[0][1].as<int64_t>());
+  boost::json::array attempts;
+  for (const auto& row : at) attempts.push_back(parse_text(row[0]));
+  t["attempts"] = std::move(attempts);
+  return t;
+}
+
+boost::json::array list_pipelines(Tx& tx) {
+  auto res = W(tx).exec(R"SQL(
+SELECT jsonb_build_object('name', p.name, 'created_at', iso(p.created_at),
+  'versions', (SELECT count(*) FROM pipeline_versions v WHERE v.pipeline_id = p.id),
+  'latest_version', (SELECT v.digest FROM pipeline_versions v WHERE v.pipeline_id = p.id
+                     ORDER BY v.id DESC LIMIT 1),
+  'runs', (SELECT count(*) FROM runs r WHERE r.pipeline_id = p.id))::text
+FROM pipelines p ORDER BY p.name)SQL");
+  boost::json::array out;
+  for (const auto& row : res) out.push_back(parse_text(row[0]));
+  return out;
+}
+
+std::optional<boost::json::object> get_pipeline(Tx& tx, const std::string& name) {
+  auto res = W(tx).exec_params(R"SQL(
+SELECT jsonb_build_object('name', p.name, 'created_at', iso(p.created_at),
+  'versions', coalesce((SELECT jsonb_agg(jsonb_build_object('digest', v.digest,
+     'created_at', iso(v.created_at), 'spec', v.spec) ORDER BY v.id DESC)
+     FROM pipeline_versions v WHERE v.pipeline_id = p.id), '[]'))::text
+FROM pipelines p WHERE p.name = $1)SQL",
+                               name);
+  if (res.empty()) return std::nullopt;
+  return parse_text(res[0][0]).as_object();
+}
+
+std::optional<std::string> request_cancel(Tx& tx, int64_t run_id) {
+  lock_events(tx);
+  auto r = W(tx).exec_params(R"SQL(
+UPDATE runs SET cancel_requested = cancel_requested OR state IN ('queued','running')
+WHERE id = $1 RETURNING state)SQL",
+                             run_id);
+  if (r.empty()) return std::nullopt;
+  W(tx).exec_params("SELECT pg_notify('ctflow_wake', $1)", std::to_string(run_id));
+  return std::string(r[0][0].c_str());
+}
+
+std::optional<LogRef> task_log(Tx& tx, int64_t run_id, const std::string& task,
+                               std::optional<int> attempt) {
+  std::optional<std::string> a;
+  if (attempt) a = std::to_string(*attempt);
+  auto r = W(tx).exec_params(R"SQL(
+SELECT ta.executor_ref, t.state FROM task_runs t
+JOIN task_attempts ta ON ta.task_run_id = t.id
+WHERE t.run_id = $1 AND t.name = $2 AND ($3::int IS NULL OR ta.attempt = $3)
+ORDER BY ta.id DESC LIMIT 1)SQL",
+                             run_id, task, opt(a));
+  if (r.empty() || r[0][0].is_null()) return std::nullopt;
+  return LogRef{r[0][0].c_str(), r[0][1].c_str()};
+}
+
+boost::json::array events_after(Tx& tx, int64_t after_id, std::optional<int64_t> run_id,
+                                int limit) {
+  std::optional<std::string> rid;
+  if (run_id) rid = std::to_string(*run_id);
+  auto res = W(tx).exec_params(R"SQL(
+SELECT jsonb_build_object('id', id::text, 'ts', iso(ts), 'kind', kind, 'run_id', run_id::text,
+  'task_run_id', task_run_id::text, 'payload', payload)::text
+FROM events WHERE id > $1 AND ($2::bigint IS NULL OR run_id = $2) ORDER BY id LIMIT $3)SQL",
+                               after_id, opt(rid), limit);
+  boost::json::array out;
+  for (const auto& row : res) out.push_back(parse_text(row[0]));
+  return out;
+}
+
+}  // namespace ctflow::store
