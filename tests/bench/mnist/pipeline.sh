@@ -6,7 +6,8 @@
 #
 #   pipeline.sh WORKDIR SOURCE [TRAIN FLAGS...]
 # Env: CTFLOW_TASK_BIN (default build/ctflow-task), LOGICAL_DATE, DEPLOYED (a JSON value for
-# inputs.models.mnist.deployed, default null), TIME_CMD (a prefix such as "/usr/bin/time -v").
+# inputs.models.mnist.deployed, default null), TIME=1 (each step under /usr/bin/time -v, report in
+# NAME/time.txt), BASELINE_K (also run the raw-pixel kNN baseline with this k, as step "baseline").
 set -euo pipefail
 work=$1; source=$2; shift 2
 bin=${CTFLOW_TASK_BIN:-build/ctflow-task}
@@ -28,7 +29,7 @@ step() {
   local start=$(date +%s.%N)
   (cd "$dir" && CTFLOW_RUN_ID=local CTFLOW_TASK=$name CTFLOW_ATTEMPT=1 CTFLOW_ARTIFACTS="$work" \
     CTFLOW_INPUTS="$dir/inputs.json" CTFLOW_OUTPUTS="$dir/outputs.json" \
-    CTFLOW_METRICS="$dir/metrics.jsonl" ${TIME_CMD:-} "$bin" "$@" > "$dir/stdout.log" 2> "$dir/stderr.log") || {
+    CTFLOW_METRICS="$dir/metrics.jsonl" ${TIME:+/usr/bin/time -v -o "$dir/time.txt"} "$bin" "$@" > "$dir/stdout.log" 2> "$dir/stderr.log") || {
     echo "step $name failed: $(tail -n 1 "$dir/stderr.log")" >&2; return 1; }
   local end=$(date +%s.%N)
   printf '%-16s %7.1f s\n' "$name" "$(echo "$end - $start" | bc)"
@@ -48,3 +49,4 @@ step evaluate evaluate --k 5
 step validate-model validate-model --model mnist
 step analyse analyse --top 8
 step register register --model mnist --deploy production
+if [ -n "${BASELINE_K:-}" ]; then step baseline evaluate --raw-pixels --k "$BASELINE_K"; fi
