@@ -57,6 +57,22 @@ BeastResponse to_beast(const Response& res, unsigned version, bool keep_alive) {
   return out;
 }
 
+std::optional<bhttp::response<bhttp::file_body>> to_beast_file(const Response& res,
+                                                               unsigned version, bool keep_alive,
+                                                               boost::system::error_code& ec) {
+  bhttp::file_body::value_type file;
+  file.open(res.file_path.c_str(), boost::beast::file_mode::scan, ec);
+  if (ec) return std::nullopt;
+  bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(res.status), version};
+  out.set(bhttp::field::server, "ctflow");
+  copy_headers(res.headers, out);
+  if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+  out.body() = std::move(file);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
 bhttp::response<bhttp::empty_body> stream_head(const Response& res, unsigned version) {
   bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
   out.set(bhttp::field::server, "ctflow");

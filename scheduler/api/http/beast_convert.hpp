@@ -25,6 +25,12 @@ std::string bearer_token(std::string_view authorization);
 // A complete response with Content-Length; for HEAD-less, non-streaming responses.
 BeastResponse to_beast(const Response& res, unsigned version, bool keep_alive);
 
+// A response whose body is res.file_path, with Content-Length; nullopt (and `ec` set) when the
+// file cannot be opened.
+std::optional<bhttp::response<bhttp::file_body>> to_beast_file(const Response& res,
+                                                               unsigned version, bool keep_alive,
+                                                               boost::system::error_code& ec);
+
 // The head of a streaming response: status, headers, Transfer-Encoding: chunked, no-cache.
 bhttp::response<bhttp::empty_body> stream_head(const Response& res, unsigned version);
 

@@ -66,6 +66,10 @@ struct Response {
   // For streams: the chunk the server sends after heartbeat_interval without output, so proxies
   // and clients see a live connection (SSE: a comment line). Empty: no heartbeat.
   std::string stream_heartbeat;
+  // When set (and `stream` is not), the body is this file, read by the server as it sends
+  // (artifact downloads, whole log files) instead of being held in `body`. A file that cannot
+  // be opened when the server sends it gives a 404 JSON error. Ranges are the handler's job.
+  std::string file_path;
   // The route pattern that produced this response ("/api/v1/runs/{id}"); "" when no route
   // matched. Not sent; the server uses it as the metrics label so label values stay bounded.
   std::string route;

@@ -57,6 +57,7 @@ struct HttpServer::Impl {
   std::mutex mu;
   std::condition_variable cv;  // signalled when `stopping` is set and when a connection ends
   bool stopping = false;
+  bool listener_closed = false;                         // stop()'s close of the acceptor ran
   bool stopped = false;                                 // run() finished
   std::set<std::shared_ptr<Connection>> connections;    // every live connection
   std::list<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> stream_threads;
@@ -132,7 +133,17 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
     parser.body_limit(opt.body_limit);
     c->stream.expires_after(opt.read_timeout);
     c->reading = true;
-    auto [ec, n] = co_await bhttp::async_read(c->stream, buffer, parser, kTuple);
+    auto [ec, n] = co_await bhttp::async_read_header(c->stream, buffer, parser, kTuple);
+    if (!ec && !parser.is_done()) {
+      // curl and others send "Expect: 100-continue" before a body and wait a second for it.
+      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> go{bhttp::status::continue_, parser.get().version()};
+        c->stream.expires_after(opt.write_timeout);
+        std::tie(ec, n) = co_await bhttp::async_write(c->stream, go, kTuple);
+        c->stream.expires_after(opt.read_timeout);
+      }
+      if (!ec) std::tie(ec, n) = co_await bhttp::async_read(c->stream, buffer, parser, kTuple);
+    }
     c->reading = false;
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
@@ -172,6 +183,19 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
 
 awaitable<bool> HttpServer::Impl::write_response(Connection& c, const Response& res,
                                                   unsigned version, bool keep) {
+  if (!res.file_path.empty()) {
+    // Opening and reading a local file blocks only briefly (as in Beast's file server example).
+    beast::error_code fec;
+    auto file_msg = to_beast_file(res, version, keep, fec);
+    if (file_msg) {
+      c.stream.expires_after(opt.write_timeout);
+      auto [ec, n] = co_await bhttp::async_write(c.stream, *file_msg, kTuple);
+      co_return !ec;
+    }
+    log::warn("http: cannot open {}: {}", res.file_path, fec.message());
+    Response missing = not_found("the file is gone", "");
+    co_return co_await write_response(c, missing, version, keep);
+  }
   BeastResponse msg = to_beast(res, version, keep);
   c.stream.expires_after(opt.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(c.stream, msg, kTuple);
@@ -402,6 +426,9 @@ void HttpServer::stop() {
     beast::error_code ignored;
     m.acceptor.close(ignored);
     if (m.signals) m.signals->cancel(ignored);
+    std::lock_guard lock(m.mu);
+    m.listener_closed = true;
+    m.cv.notify_all();
   });
   m.work.reset();
 }
@@ -412,13 +439,17 @@ void HttpServer::run() {
   std::unique_lock lock(m.mu);
   if (m.stopped) return;
   m.cv.wait(lock, [&] { return m.stopping; });
-  if (!m.cv.wait_for(lock, m.opt.shutdown_grace, [&] { return m.connections.empty(); }))
+  auto done = [&] { return m.listener_closed && m.connections.empty(); };
+  if (!m.cv.wait_for(lock, m.opt.shutdown_grace, done))
     log::warn("http: {} connections still open after the grace period; closing them",
               m.connections.size());
   lock.unlock();
   m.ioc.stop();
   for (auto& t : m.io_threads) t.join();
   m.io_threads.clear();
+  beast::error_code ignored;
+  m.acceptor.close(ignored);  // in case the grace ran out before the posted close ran
+  m.signals.reset();
   m.workers.join();  // a handler blocked on the database is waited for
   lock.lock();
   auto threads = std::move(m.stream_threads);

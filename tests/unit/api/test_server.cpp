@@ -71,6 +71,12 @@ struct TestServer {
                          p->saw_close = true;
                        });
                      }));
+    router.add(route("GET", "/file/{name}", Role::None,
+                     [](const Request&, const PathParams& p, const Principal&) {
+                       Response r = text_response(200, "", "application/octet-stream");
+                       r.file_path = std::string(CTFLOW_SOURCE_DIR) + "/tests/unit/api/" + p.get("name");
+                       return r;
+                     }));
     router.add(metrics_route(metrics));
     o.port = 0;
     o.metrics = &metrics;
@@ -231,4 +237,29 @@ TEST_CASE("a malformed request gets a 400 and is counted as unmatched", "[http][
   CHECK(s.metrics.expose().find(
             "ctflow_http_requests_total{route=\"unmatched\",method=\"other\",status=\"400\"} 1") !=
         std::string::npos);
+}
+
+TEST_CASE("Expect: 100-continue gets an interim response before the body", "[http][server]") {
+  TestServer s;
+  RawClient c(s.port);
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer o\r\n"
+                 "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  CHECK(c.read_until("\r\n\r\n", 2s) == "HTTP/1.1 100 Continue\r\n\r\n");
+  REQUIRE(c.send("hello"));
+  std::string res = c.read_response();
+  CHECK(res.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(res.find("\r\n\r\nhello") != std::string::npos);
+}
+
+TEST_CASE("a file body is sent from disk; a missing file is a 404", "[http][server]") {
+  TestServer s;
+  RawClient c(s.port);
+  REQUIRE(c.send(get("/file/raw_client.hpp")));
+  std::string res = c.read_response();
+  CHECK(res.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(res.find("class RawClient") != std::string::npos);
+  REQUIRE(c.send(get("/file/nope.txt")));
+  res = c.read_response();
+  CHECK(res.rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(res.find("\"code\":\"not_found\"") != std::string::npos);
 }
