@@ -91,7 +91,7 @@ void Engine::process_events(std::vector<store::Started>& started,
     }
     finishes.push_back(std::move(f));
     if (!res.metrics.empty() || !res.artifacts.empty() || !res.registry.empty() ||
-        t.state == "succeeded") {
+        (t.state == "succeeded" && a.has_input_artifacts)) {
       results.push_back(std::move(res));
       result_finish.push_back(finishes.size() - 1);
     }
@@ -188,11 +188,12 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   ctx.run = {std::to_string(c.run_id), c.logical_date, c.data_interval_start,
              c.data_interval_end};
   auto anc = ancestors(p, c.spec_index, kMaxAncestorsInInputs);
+  if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
+  for (const auto& [idx, info] : c.parents) upstream_cache_[{c.run_id, idx}] = info;
   std::vector<int> missing;
   for (int i : anc)
     if (!upstream_cache_.count({c.run_id, i})) missing.push_back(i);
   if (!missing.empty()) {
-    if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
     for (auto& [idx, info] : store::load_upstream(tx, c.run_id, missing))
       upstream_cache_[{c.run_id, idx}] = std::move(info);
   }
@@ -301,13 +302,13 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   out.active.max_attempts = c.max_attempts;
   out.active.spec_index = c.spec_index;
   out.active.name = c.name;
+  out.active.has_input_artifacts = !input_digests.empty();
   if (t.timeout) out.active.deadline = std::chrono::steady_clock::now() + *t.timeout;
   return boost::json::serialize(inputs);
 }
 
 void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
                                 bool& claimed_full) {
-  std::optional<boost::json::object> models;
   for (int round = 0; round < 16; ++round) {
     int room = opt_.max_parallel - static_cast<int>(active_.size()) -
                static_cast<int>(to_spawn.size());
@@ -316,14 +317,13 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
       return;
     }
     auto t0 = std::chrono::steady_clock::now();
-    auto claimed = store::claim_ready(tx, opt_.server_id, room, opt_.lease);
+    auto claimed = store::claim_ready(tx, opt_.server_id, room, opt_.lease, pools_exist_);
     stats_.claim_us_total += std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - t0)
                                  .count();
     if (claimed.empty()) return;
     stats_.claimed += static_cast<int64_t>(claimed.size());
     if (static_cast<int>(claimed.size()) == room) claimed_full = true;
-    if (!models) models = store::deployed_models(tx);
     std::vector<store::DispatchOp> ops;
     std::vector<store::FinishOp> finishes;
     std::vector<int64_t> failed, skipped;
@@ -340,7 +340,7 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
         fin.state = fin.attempt_state = "failed";
         fin.error = "pipeline version " + std::to_string(c.pipeline_version_id) + " is unreadable";
       } else {
-        in = prepare(tx, c, *p, prep, op, fin, *models);
+        in = prepare(tx, c, *p, prep, op, fin, c.models);
       }
       if (in) {
         ops.push_back(std::move(op));

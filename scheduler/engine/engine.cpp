@@ -141,6 +141,7 @@ std::vector<std::string> Engine::dead_owners(store::Tx& tx) {
 void Engine::pass() {
   stats_.passes++;
   auto now_s = SteadyClock::now();
+  static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
   // Timeouts: kill, and let the exit event carry the outcome.
   for (auto& [key, a] : active_) {
     if (a.deadline && !a.timed_out && *a.deadline <= now_s) {
@@ -205,7 +206,10 @@ void Engine::pass() {
       }
       store::activate_queued_runs(tx);
     }
-    if (sweep || adopt_now_) adopt(tx, adopted);
+    if (sweep || adopt_now_) {
+      adopt(tx, adopted);
+      pools_exist_ = store::pools_exist(tx);
+    }
     offsets.clear();
     if (metrics_due) tail_metrics(tx, offsets);
     claim_and_dispatch(tx, to_spawn, claimed_full);
@@ -216,9 +220,15 @@ void Engine::pass() {
       }
     }
     if (claimed_full) store::notify(tx, "ctflow_wake", "");
-    store::notify(tx, "ctflow_events", "");
+    // finish_tasks and start_attempts notify by themselves; the rest may have added events.
+    if (check_runs || sweep || metrics_due || !started.empty() || !results.empty())
+      store::notify(tx, "ctflow_events", "");
   });
 
+  if (trace)
+    log::info("pass: {} events, {} finishes, {} spawns, {} us", pending_events_.size(), finishes.size(),
+              to_spawn.size(),
+              std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s).count());
   // Committed: forget what finished, remember what started, then start processes.
   pending_events_.clear();
   for (const auto& k : finished_keys) active_.erase(k);

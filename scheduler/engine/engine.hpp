@@ -61,7 +61,7 @@ class Engine {
     bool timed_out = false, cancelled = false;
     std::optional<TimePoint> started_at;
     int64_t metrics_offset = 0;
-    std::vector<int64_t> ancestor_ids;
+    bool has_input_artifacts = true;  // record input uses at the end (unknown when adopted)
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
@@ -105,6 +105,7 @@ class Engine {
   SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{};
   std::optional<SteadyTime> next_ready_;  // a retry's not_before
   bool adopt_now_ = true;
+  bool pools_exist_ = true;  // refreshed every sweep
 
   std::mutex mu_;
   std::condition_variable cv_;

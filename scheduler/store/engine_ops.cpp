@@ -45,7 +45,8 @@ r AS (
 
 }  // namespace
 
-std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit, Millis lease) {
+std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit, Millis lease,
+                                     bool with_pools) {
   auto& w = W(tx);
   std::vector<ClaimedTask> out;
   if (limit <= 0) return out;
@@ -66,7 +67,23 @@ u AS (
 )
 SELECT u.id, u.run_id, u.name, u.spec_index, u.attempt, u.max_attempts, r.pipeline_version_id,
        p.name, r.params::text, iso(r.logical_date), iso(r.data_interval_start),
-       iso(r.data_interval_end), v.digest
+       iso(r.data_interval_end), v.digest,
+       -- direct parents' outputs and artifacts (templates and the inputs file)
+       coalesce((SELECT jsonb_agg(jsonb_build_object('spec_index', pt.spec_index, 'name', pt.name,
+                   'state', pt.state, 'outputs', pt.outputs, 'artifacts',
+                   coalesce((SELECT jsonb_object_agg(au.name, jsonb_build_object('path', a.path,
+                               'digest', a.digest, 'kind', au.kind, 'size', a.size))
+                             FROM artifact_uses au JOIN artifacts a ON a.id = au.artifact_id
+                             WHERE au.task_run_id = pt.id AND au.direction = 'output'), '{}')))
+                 FROM task_edges te JOIN task_runs pt ON pt.id = te.parent_id
+                 WHERE te.child_id = u.id), '[]')::text,
+       -- current production deployments (evaluated once per statement)
+       (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed', jsonb_build_object(
+                 'version', mv.version, 'artifacts', mv.artifacts, 'metrics', mv.metrics,
+                 'alias', d.alias))), '{}')
+        FROM deployments d JOIN models m ON m.id = d.model_id
+        JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
+        WHERE d.superseded_at IS NULL AND d.alias = 'production')::text
 FROM u JOIN runs r ON r.id = u.run_id JOIN pipelines p ON p.id = r.pipeline_id
 JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
 )SQL";
@@ -87,10 +104,26 @@ JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
       c.data_interval_start = field_str(row[10]);
       c.data_interval_end = field_str(row[11]);
       c.pipeline_digest = row[12].c_str();
+      boost::json::error_code ec;
+      auto parents = boost::json::parse(row[13].c_str(), ec);
+      if (!ec && parents.is_array()) {
+        for (const auto& pv : parents.as_array()) {
+          const auto& po = pv.as_object();
+          UpstreamInfo info;
+          info.name = std::string(po.at("name").as_string());
+          info.state = std::string(po.at("state").as_string());
+          if (po.at("outputs").is_object()) info.outputs = po.at("outputs").as_object();
+          if (po.at("artifacts").is_object()) info.artifacts = po.at("artifacts").as_object();
+          c.parents.emplace_back(static_cast<int>(po.at("spec_index").to_number<int64_t>()),
+                                 std::move(info));
+        }
+      }
+      c.models = parse_obj(row[14]);
       out.push_back(std::move(c));
     }
   };
   claim("tr.pool IS NULL", std::nullopt, limit);
+  if (!with_pools) return out;
   // Pools: lock each pool row with ready work, count its active tasks, claim what fits.
   auto pools = w.exec(
       "SELECT DISTINCT pool FROM task_runs WHERE pool IS NOT NULL AND state = 'ready' "
@@ -177,7 +210,7 @@ ev AS (
   SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched') FROM upd
   ORDER BY id
 )
-SELECT id, task_run_id FROM ins
+SELECT id, task_run_id, pg_notify('ctflow_events', '') FROM ins
 )SQL",
                                serialize(a), owner, ref_prefix);
   for (const auto& row : res) {
@@ -294,7 +327,7 @@ ev AS (
     WHERE state IN ('succeeded','failed','cancelled')
   ) e ORDER BY o, k
 )
-SELECT id FROM t
+SELECT id, pg_notify('ctflow_events', '') FROM t
 )SQL";
   auto res = W(tx).exec_params(sql, serialize(a));
   for (const auto& row : res) changed.push_back(row[0].as<int64_t>());

@@ -15,7 +15,10 @@ namespace ctflow::store {
 // Claims up to `limit` ready tasks of running, non-cancelling runs, ORDER BY priority, id, with
 // FOR UPDATE SKIP LOCKED; tasks in a pool are claimed only while the pool has free slots (the
 // pool row is locked for the count). Sets state 'dispatched', attempt+1, the lease.
-std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit, Millis lease);
+std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit, Millis lease,
+                                     bool with_pools);
+// True when any pool is declared (claims then check pool slots).
+bool pools_exist(Tx& tx);
 
 // Outputs and output artifacts of the tasks of `run_id` with the given spec indices.
 std::vector<std::pair<int, UpstreamInfo>> load_upstream(Tx& tx, int64_t run_id,

@@ -403,3 +403,7 @@ WHERE d.superseded_at IS NULL AND d.alias = 'production')SQL");
   return parse_obj(r[0][0].c_str());
 }
 }  // namespace ctflow::store
+
+namespace ctflow::store {
+bool pools_exist(Tx& tx) { return !W(tx).exec("SELECT 1 FROM pools LIMIT 1").empty(); }
+}  // namespace ctflow::store

@@ -33,6 +33,14 @@ struct NewRun {
   std::vector<NewTask> tasks;
 };
 
+// What an upstream task produced, for templates and the inputs file.
+struct UpstreamInfo {
+  std::string name;
+  std::string state;
+  boost::json::object outputs;
+  boost::json::object artifacts;  // name -> {path, digest, kind, size}
+};
+
 // A task claimed for dispatch (state already 'dispatched' in the claim transaction).
 struct ClaimedTask {
   int64_t task_run_id = 0;
@@ -46,15 +54,10 @@ struct ClaimedTask {
   int max_attempts = 1;
   boost::json::object params;
   std::string logical_date, data_interval_start, data_interval_end;  // ISO-8601 or empty
+  std::vector<std::pair<int, UpstreamInfo>> parents;  // direct parents by spec index
+  boost::json::object models;                                 // current production deployments
 };
 
-// What an upstream task produced, for templates and the inputs file.
-struct UpstreamInfo {
-  std::string name;
-  std::string state;
-  boost::json::object outputs;
-  boost::json::object artifacts;  // name -> {path, digest, kind, size}
-};
 
 // A final or retry transition of one attempt, decided by the engine's planner.
 struct FinishOp {

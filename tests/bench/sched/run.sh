@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make bench-sched: 1000 no-op tasks (`true`) as a chain and as a fan-out, through a real
+# `ctflow server` and PostgreSQL (synchronous_commit on, fsync on), against GNU make running the
+# same two graphs in the same script. Prints medians of REPEAT runs and the ratios.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+N=${N:-1000}
+REPEAT=${REPEAT:-5}
+CTFLOW=$PWD/build/ctflow
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+WORK=$(mktemp -d /tmp/ctflow-bench-sched.XXXXXX)
+chmod 755 "$WORK"
+AS=()
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; AS=(runuser -u postgres --); fi
+cleanup() {
+  [ -n "${SERVER:-}" ] && kill -TERM "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" -A trust -U ctflow --no-sync >/dev/null
+"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
+  -o "-c listen_addresses='' -k $WORK -c synchronous_commit=on -c fsync=on" start >/dev/null
+"${AS[@]}" "$PGBIN/createdb" -h "$WORK" -U ctflow bench
+URL="postgresql:///bench?host=$WORK&user=ctflow"
+
+mkdir -p "$WORK/data"
+"$CTFLOW" server --database-url "$URL" --data-dir "$WORK/data" --port 0 --max-parallel 16 \
+  2>"$WORK/server.log" &
+SERVER=$!
+for _ in $(seq 1 100); do grep -q "API listening" "$WORK/server.log" && break; sleep 0.1; done
+PORT=$(sed -n 's/.*API listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log")
+export CTFLOW_URL="http://127.0.0.1:$PORT" CTFLOW_TOKEN_FILE="$WORK/data/admin-token"
+
+# The two graphs, for ctflow and for make.
+{
+  echo "name: bench-chain"
+  echo "tasks:"
+  echo "  - {name: t1, run: [\"true\"]}"
+  for i in $(seq 2 "$N"); do echo "  - {name: t$i, needs: [t$((i - 1))], run: [\"true\"]}"; done
+} >"$WORK/chain.yaml"
+{
+  echo "name: bench-fan"
+  echo "tasks:"
+  echo "  - {name: t1, run: [\"true\"]}"
+  for i in $(seq 2 "$N"); do echo "  - {name: t$i, needs: [t1], run: [\"true\"]}"; done
+} >"$WORK/fan.yaml"
+{
+  echo ".PHONY: all $(seq -f 't%g' 1 "$N" | tr '\n' ' ')"
+  echo "all: t$N"
+  echo "t1: ; @true"
+  for i in $(seq 2 "$N"); do echo "t$i: t$((i - 1)) ; @true"; done
+} >"$WORK/chain.mk"
+{
+  echo ".PHONY: all $(seq -f 't%g' 1 "$N" | tr '\n' ' ')"
+  echo "all: $(seq -f 't%g' 2 "$N" | tr '\n' ' ')"
+  echo "t1: ; @true"
+  for i in $(seq 2 "$N"); do echo "t$i: t1 ; @true"; done
+} >"$WORK/fan.mk"
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+run_ctflow() {  # $1 = spec; prints wall seconds from submit to the run's end
+  local t0 t1
+  t0=$(now)
+  "$CTFLOW" submit "$1" --wait >/dev/null 2>"$WORK/submit.err" || { cat "$WORK/submit.err" >&2; exit 1; }
+  t1=$(now)
+  echo "$t1 - $t0" | bc -l
+}
+run_make() {  # $1 = makefile, $2 = -j
+  local t0 t1
+  t0=$(now)
+  make -s -j"$2" -f "$1" >/dev/null
+  t1=$(now)
+  echo "$t1 - $t0" | bc -l
+}
+
+run_ctflow "$WORK/chain.yaml" >/dev/null  # warm-up (stores the versions, warms caches)
+run_ctflow "$WORK/fan.yaml" >/dev/null
+declare -A S
+for _ in $(seq 1 "$REPEAT"); do
+  S[mk_chain]+="$(run_make "$WORK/chain.mk" 1) "
+  S[ct_chain]+="$(run_ctflow "$WORK/chain.yaml") "
+  S[mk_fan]+="$(run_make "$WORK/fan.mk" 2) "
+  S[ct_fan]+="$(run_ctflow "$WORK/fan.yaml") "
+done
+m() { echo "${S[$1]}" | tr ' ' '\n' | grep . | median; }
+printf "%-8s %-10s %12s %12s %8s   (median of %d, %d tasks)\n" graph "" "make s" "ctflow s" ratio "$REPEAT" "$N"
+for g in chain fan; do
+  mk=$(m "mk_$g"); ct=$(m "ct_$g")
+  printf "%-8s %-10s %12.3f %12.3f %7.2fx\n" "$g" "" "$mk" "$ct" "$(echo "$ct / $mk" | bc -l)"
+done
+echo "raw make chain: ${S[mk_chain]}"
+echo "raw ctflow chain: ${S[ct_chain]}"
+echo "raw make fan: ${S[mk_fan]}"
+echo "raw ctflow fan: ${S[ct_fan]}"
