@@ -4,7 +4,9 @@
 namespace ctflow::api {
 
 EventHub::EventHub(std::string database_url) : url_(std::move(database_url)) {}
-EventHub::~EventHub() { stop(); }
+EventHub::~EventHub() {
+  stop();
+}
 
 void EventHub::start() {
   thread_ = std::thread([this] {

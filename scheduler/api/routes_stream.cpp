@@ -70,9 +70,9 @@ void add_stream_routes(http::Router& r, Services& s) {
            {
              auto lease = s.pool.acquire();
              store::with_tx(*lease, [&](store::Tx& tx) {
-               ref = store::task_log(tx, *id, pp.get("name"),
-                                     attempt ? std::optional<int>(static_cast<int>(*attempt))
-                                             : std::nullopt);
+               ref = store::task_log(
+                   tx, *id, pp.get("name"),
+                   attempt ? std::optional<int>(static_cast<int>(*attempt)) : std::nullopt);
              });
            }
            if (!ref)
@@ -89,7 +89,8 @@ void add_stream_routes(http::Router& r, Services& s) {
            }
            Response res;
            res.content_type = "text/plain; charset=utf-8";
-           res.stream = [&s, file, offset, run = *id, task = pp.get("name")](http::StreamSink& sink) {
+           res.stream = [&s, file, offset, run = *id,
+                         task = pp.get("name")](http::StreamSink& sink) {
              int64_t off = offset;
              bool done = false;
              while (sink.open()) {
@@ -107,8 +108,10 @@ void add_stream_routes(http::Router& r, Services& s) {
                    now = store::task_log(tx, run, task, std::nullopt);
                  });
                }
-               if (!now || final_state(now->state)) done = true;  // one more read, then end
-               else sink.wait_for(std::chrono::milliseconds(250));
+               if (!now || final_state(now->state))
+                 done = true;  // one more read, then end
+               else
+                 sink.wait_for(std::chrono::milliseconds(250));
              }
            };
            return res;

@@ -16,9 +16,10 @@ std::variant<spec::Pipeline, SubmitError> parse(const std::string& text) {
   if (r.pipeline) return std::move(*r.pipeline);
   SubmitError e;
   e.details = r.errors;
-  e.message = r.errors.size() == 1 ? r.errors[0]
-                                   : std::to_string(r.errors.size()) + " problems in the spec; first: " +
-                                         (r.errors.empty() ? "" : r.errors[0]);
+  e.message = r.errors.size() == 1
+                  ? r.errors[0]
+                  : std::to_string(r.errors.size()) +
+                        " problems in the spec; first: " + (r.errors.empty() ? "" : r.errors[0]);
   return e;
 }
 
@@ -101,7 +102,8 @@ std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const Submi
     SubmitError e;
     e.status = 400;
     e.code = "bad_request";
-    e.message = "body: give \"spec\" (YAML or JSON text) or \"pipeline\" (a stored pipeline's name)";
+    e.message =
+        "body: give \"spec\" (YAML or JSON text) or \"pipeline\" (a stored pipeline's name)";
     return e;
   }
   auto params = spec::resolve_params(*pipeline, req.params_text, req.params_json);

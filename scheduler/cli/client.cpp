@@ -13,7 +13,8 @@ namespace bhttp = beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-Client::Client(std::string base, std::string token) : base_(std::move(base)), token_(std::move(token)) {
+Client::Client(std::string base, std::string token)
+    : base_(std::move(base)), token_(std::move(token)) {
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
   auto u = boost::urls::parse_uri(base_);
   if (u && u->scheme() == "http" && !u->host().empty()) {

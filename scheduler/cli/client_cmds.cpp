@@ -42,7 +42,9 @@ std::string resolve_token(const ClientFlags& c) {
 
 namespace {
 
-Client make_client(const ClientFlags& c) { return Client(resolve_url(c), resolve_token(c)); }
+Client make_client(const ClientFlags& c) {
+  return Client(resolve_url(c), resolve_token(c));
+}
 
 // Prints the API error and returns the exit code for it.
 int fail(const std::string& what, const Result<HttpReply>& r) {
@@ -87,8 +89,8 @@ int exit_for_state(const std::string& s) {
 
 }  // namespace
 
-int cmd_submit(const ClientFlags& c, const std::string& file, const std::vector<std::string>& params,
-               bool wait) {
+int cmd_submit(const ClientFlags& c, const std::string& file,
+               const std::vector<std::string>& params, bool wait) {
   bool too_big = false;
   auto text = read_file(file, spec::kMaxSpecBytes, &too_big);
   if (too_big) {
@@ -114,8 +116,10 @@ int cmd_submit(const ClientFlags& c, const std::string& file, const std::vector<
   if (!r || r->status != 201) return fail(r && r->status == 422 ? file + ": " : "", r);
   auto v = body_json(*r);
   std::string id = v ? str(v->as_object(), "id") : "";
-  if (c.output == "json") std::cout << r->body << "\n";
-  else std::cout << id << "\n";
+  if (c.output == "json")
+    std::cout << r->body << "\n";
+  else
+    std::cout << id << "\n";
   std::cout.flush();
   if (!wait) return 0;
   return wait_for_run(c, id);
@@ -140,8 +144,8 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
       if (final_task(s)) ++done;
       if (s == "running" || s == "dispatched") ++running;
     }
-    std::cerr << "[" << done << "/" << total << " done, " << running << " running] " << task
-              << ": " << state << (err.empty() || err == "-" ? "" : " (" + err + ")") << "\n";
+    std::cerr << "[" << done << "/" << total << " done, " << running << " running] " << task << ": "
+              << state << (err.empty() || err == "-" ? "" : " (" + err + ")") << "\n";
   };
   std::string run_state = str(run, "state");
   std::string last_id;
@@ -213,9 +217,9 @@ int cmd_runs(const ClientFlags& c, const std::optional<std::string>& pipeline,
   for (const auto& run : v["runs"].as_array()) {
     const auto& o = run.as_object();
     std::string tasks = str(o, "tasks_done") + "/" + str(o, "tasks_total");
-    std::printf("%-8s %-24s %-10s %-9s %-22s %s\n", str(o, "id").c_str(), str(o, "pipeline").c_str(),
-                str(o, "state").c_str(), tasks.c_str(), str(o, "created_at").c_str(),
-                duration(o).c_str());
+    std::printf("%-8s %-24s %-10s %-9s %-22s %s\n", str(o, "id").c_str(),
+                str(o, "pipeline").c_str(), str(o, "state").c_str(), tasks.c_str(),
+                str(o, "created_at").c_str(), duration(o).c_str());
   }
   return 0;
 }
@@ -233,7 +237,8 @@ int cmd_run(const ClientFlags& c, const std::string& id) {
               str(o, "pipeline").c_str(), str(o, "state").c_str(), str(o, "tasks_done").c_str(),
               str(o, "tasks_total").c_str(), duration(o).c_str());
   if (str(o, "error") != "-") std::printf("error: %s\n", str(o, "error").c_str());
-  std::printf("%-24s %-16s %-8s %-9s %s\n", "TASK", "STATE", "ATTEMPT", "DURATION", "CACHE / ERROR");
+  std::printf("%-24s %-16s %-8s %-9s %s\n", "TASK", "STATE", "ATTEMPT", "DURATION",
+              "CACHE / ERROR");
   for (const auto& t : o["tasks"].as_array()) {
     const auto& to = t.as_object();
     std::string note = str(to, "error") != "-" ? str(to, "error") : str(to, "cache_reason");

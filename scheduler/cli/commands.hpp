@@ -31,8 +31,8 @@ struct ClientFlags {
   std::string output;      // "", "json"
 };
 
-int cmd_submit(const ClientFlags& c, const std::string& file, const std::vector<std::string>& params,
-               bool wait);
+int cmd_submit(const ClientFlags& c, const std::string& file,
+               const std::vector<std::string>& params, bool wait);
 int cmd_runs(const ClientFlags& c, const std::optional<std::string>& pipeline,
              const std::optional<std::string>& state, int limit);
 int cmd_run(const ClientFlags& c, const std::string& id);
@@ -43,7 +43,8 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id);
 
 std::string default_data_dir();
 std::string resolve_url(const ClientFlags& c);
-// Token lookup order: --token-file, CTFLOW_TOKEN, CTFLOW_TOKEN_FILE, <default data dir>/admin-token.
+// Token lookup order: --token-file, CTFLOW_TOKEN, CTFLOW_TOKEN_FILE, <default data
+// dir>/admin-token.
 std::string resolve_token(const ClientFlags& c);
 
 }  // namespace ctflow::cli

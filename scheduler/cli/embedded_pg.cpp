@@ -37,7 +37,9 @@ std::optional<std::string> find_pg_bin() {
 
 EmbeddedPostgres::EmbeddedPostgres(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
-EmbeddedPostgres::~EmbeddedPostgres() { stop(); }
+EmbeddedPostgres::~EmbeddedPostgres() {
+  stop();
+}
 
 Result<int> EmbeddedPostgres::run(const std::vector<std::string>& argv, bool as_postgres_user,
                                   std::string* output) {
@@ -47,7 +49,8 @@ Result<int> EmbeddedPostgres::run(const std::vector<std::string>& argv, bool as_
   std::vector<char*> av;
   for (auto& s : full) av.push_back(s.data());
   av.push_back(nullptr);
-  std::string out_file = (fs::temp_directory_path() / ("ctflow-pg-" + std::to_string(::getpid()) + ".out")).string();
+  std::string out_file =
+      (fs::temp_directory_path() / ("ctflow-pg-" + std::to_string(::getpid()) + ".out")).string();
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -82,7 +85,8 @@ static std::string last_line(const std::string& s) {
 
 Result<std::string> EmbeddedPostgres::start() {
   auto bin = find_pg_bin();
-  if (!bin) return Error{"PostgreSQL is not installed (/usr/lib/postgresql/*/bin/pg_ctl); run `make deps`"};
+  if (!bin)
+    return Error{"PostgreSQL is not installed (/usr/lib/postgresql/*/bin/pg_ctl); run `make deps`"};
   bin_ = *bin;
   as_root_ = ::geteuid() == 0;
   std::error_code ec;
@@ -91,17 +95,20 @@ Result<std::string> EmbeddedPostgres::start() {
   std::string link = data_dir_ + "/pg";
   if (as_root_) {
     struct passwd* pw = ::getpwnam("postgres");
-    if (!pw) return Error{"running as root needs the unprivileged user \"postgres\" (package postgresql)"};
+    if (!pw)
+      return Error{"running as root needs the unprivileged user \"postgres\" (package postgresql)"};
     std::string real = fs::weakly_canonical(data_dir_, ec).string();
     cluster_ = "/var/lib/ctflow/clusters/" + sha256_hex(real).substr(0, 16);
     fs::create_directories(cluster_, ec);
     if (ec) return Error{"cannot create " + cluster_ + ": " + ec.message()};
     ::chmod("/var/lib/ctflow", 0755);
     ::chmod("/var/lib/ctflow/clusters", 0755);
-    if (::chown(cluster_.c_str(), pw->pw_uid, pw->pw_gid) != 0 || ::chmod(cluster_.c_str(), 0700) != 0)
+    if (::chown(cluster_.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
+        ::chmod(cluster_.c_str(), 0700) != 0)
       return Error{"cannot give " + cluster_ + " to user postgres: " + strerror(errno)};
     if (!fs::is_symlink(link, ec)) {
-      if (fs::exists(link, ec)) return Error{link + " exists and is not the cluster link; move it away"};
+      if (fs::exists(link, ec))
+        return Error{link + " exists and is not the cluster link; move it away"};
       fs::create_symlink(cluster_, link, ec);
       if (ec) return Error{"cannot link " + link + ": " + ec.message()};
     }
@@ -116,18 +123,17 @@ Result<std::string> EmbeddedPostgres::start() {
     auto rc = run({bin_ + "/initdb", "-D", cluster_, "-A", "trust", "-U", "ctflow", "-E", "UTF8",
                    "--locale=C.UTF-8"},
                   as_root_, &out);
-    if (!rc || *rc != 0)
-      return Error{"initdb failed: " + (rc ? last_line(out) : rc.error())};
+    if (!rc || *rc != 0) return Error{"initdb failed: " + (rc ? last_line(out) : rc.error())};
   }
   auto status = run({bin_ + "/pg_ctl", "-D", cluster_, "status"}, as_root_, &out);
   if (!status || *status != 0) {
-    auto rc = run({bin_ + "/pg_ctl", "-D", cluster_, "-l", cluster_ + "/server.log", "-w", "-t",
-                   "60", "-o", "-c listen_addresses='' -k " + cluster_ + " -c max_connections=200",
-                   "start"},
-                  as_root_, &out);
+    auto rc =
+        run({bin_ + "/pg_ctl", "-D", cluster_, "-l", cluster_ + "/server.log", "-w", "-t", "60",
+             "-o", "-c listen_addresses='' -k " + cluster_ + " -c max_connections=200", "start"},
+            as_root_, &out);
     if (!rc || *rc != 0)
-      return Error{"pg_ctl start failed (see " + cluster_ + "/server.log): " +
-                   (rc ? last_line(out) : rc.error())};
+      return Error{"pg_ctl start failed (see " + cluster_ +
+                   "/server.log): " + (rc ? last_line(out) : rc.error())};
     started_here_ = true;
   }
   // Database "ctflow" (the cluster's superuser is also called ctflow).

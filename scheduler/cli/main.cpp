@@ -15,23 +15,30 @@ using namespace ctflow::cli;
 namespace {
 
 void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
-  cmd->add_option("--data-dir", f.data_dir, "data directory (default $CTFLOW_HOME or ~/.local/share/ctflow)");
-  auto* u = cmd->add_option("--database-url", f.database_url, "PostgreSQL URL (up: default embedded)");
+  cmd->add_option("--data-dir", f.data_dir,
+                  "data directory (default $CTFLOW_HOME or ~/.local/share/ctflow)");
+  auto* u =
+      cmd->add_option("--database-url", f.database_url, "PostgreSQL URL (up: default embedded)");
   if (url_required) u->required();
   cmd->add_option("--port", f.port, "HTTP port (default 8080; 0 picks a free one)");
   cmd->add_option("--address", f.address, "HTTP address (default 127.0.0.1)");
-  cmd->add_option("--max-parallel", f.max_parallel, "tasks running at once on this server (default 16)");
-  cmd->add_option("--db-connect-attempts", f.db_connect_attempts, "attempts 500 ms apart before giving up (default 20)");
-  cmd->add_option("--lease-ms", f.lease_ms, "task lease, renewed every third of it (default 15000)");
+  cmd->add_option("--max-parallel", f.max_parallel,
+                  "tasks running at once on this server (default 16)");
+  cmd->add_option("--db-connect-attempts", f.db_connect_attempts,
+                  "attempts 500 ms apart before giving up (default 20)");
+  cmd->add_option("--lease-ms", f.lease_ms,
+                  "task lease, renewed every third of it (default 15000)");
   cmd->add_option("--sweep-ms", f.sweep_ms, "safety-net pass interval (default 5000)");
-  cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms, "SIGTERM to SIGKILL grace (default 5000)");
+  cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
+                  "SIGTERM to SIGKILL grace (default 5000)");
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
 }
 
 void add_client_flags(CLI::App* cmd, ClientFlags& c, bool output) {
   cmd->add_option("--url", c.url, "server URL (default $CTFLOW_URL or http://127.0.0.1:8080)");
   cmd->add_option("--token-file", c.token_file, "file holding the API token");
-  if (output) cmd->add_option("-o,--output", c.output, "output format: json")->check(CLI::IsMember({"json"}));
+  if (output)
+    cmd->add_option("-o,--output", c.output, "output format: json")->check(CLI::IsMember({"json"}));
 }
 
 }  // namespace
@@ -60,7 +67,8 @@ int main(int argc, char** argv) {
   auto* submit = app.add_subcommand("submit", "submit a pipeline run; prints the run id");
   submit->add_option("file", file, "pipeline spec (YAML or JSON)")->required();
   submit->add_option("-p,--param", params, "param NAME=VALUE (repeatable)");
-  submit->add_flag("--wait", wait, "follow the run until it ends (exit 0 succeeded, 1 failed, 3 cancelled)");
+  submit->add_flag("--wait", wait,
+                   "follow the run until it ends (exit 0 succeeded, 1 failed, 3 cancelled)");
   add_client_flags(submit, cf, true);
 
   std::optional<std::string> pipeline, state;
@@ -91,7 +99,8 @@ int main(int argc, char** argv) {
 
   auto* hpo = app.add_subcommand("hpo", "hyperparameter optimisation");
   hpo->require_subcommand(1);
-  auto* ask = hpo->add_subcommand("ask", "one suggestion step: JSON request on stdin, JSON on stdout");
+  auto* ask =
+      hpo->add_subcommand("ask", "one suggestion step: JSON request on stdin, JSON on stdout");
 
   auto* cron = app.add_subcommand("cron", "cron expressions");
   cron->require_subcommand(1);

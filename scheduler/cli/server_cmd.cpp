@@ -62,7 +62,8 @@ Result<std::string> ensure_admin_token(store::Connection& c, const std::string& 
   }
   bool known = false;
   if (!token.empty())
-    store::with_tx(c, [&](store::Tx& tx) { known = store::find_token(tx, sha256_hex(token)).has_value(); });
+    store::with_tx(
+        c, [&](store::Tx& tx) { known = store::find_token(tx, sha256_hex(token)).has_value(); });
   if (known) {
     ::chmod(path.c_str(), 0600);
     return path;
@@ -198,9 +199,9 @@ int cmd_server(ServerFlags f, bool embedded) {
   engine.start();
   hub.start();
   server.stop_on_signals();
-  std::cerr << "ctflow " << (embedded ? "up" : "server") << ": API listening on http://" << f.address
-            << ":" << *port << " (admin token in " << *token_path << ", data in " << f.data_dir
-            << ")" << std::endl;
+  std::cerr << "ctflow " << (embedded ? "up" : "server") << ": API listening on http://"
+            << f.address << ":" << *port << " (admin token in " << *token_path << ", data in "
+            << f.data_dir << ")" << std::endl;
   server.run();
   log::info("shutting down");
   engine.stop();

@@ -94,7 +94,9 @@ bool write_file_atomic(const std::string& path, const std::string& data, bool sy
   return true;
 }
 
-const json::value* find(const json::object& o, std::string_view key) { return o.if_contains(key); }
+const json::value* find(const json::object& o, std::string_view key) {
+  return o.if_contains(key);
+}
 
 std::string get_string(const json::object& o, std::string_view key, std::string def) {
   if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());

@@ -22,12 +22,18 @@ std::optional<Millis> parse_duration(std::string_view s) {
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     unit = s.substr(us, i - us);
     int64_t mult;
-    if (unit.empty() || unit == "s") mult = 1000;
-    else if (unit == "ms") mult = 1;
-    else if (unit == "m") mult = 60'000;
-    else if (unit == "h") mult = 3'600'000;
-    else if (unit == "d") mult = 86'400'000;
-    else return std::nullopt;
+    if (unit.empty() || unit == "s")
+      mult = 1000;
+    else if (unit == "ms")
+      mult = 1;
+    else if (unit == "m")
+      mult = 60'000;
+    else if (unit == "h")
+      mult = 3'600'000;
+    else if (unit == "d")
+      mult = 86'400'000;
+    else
+      return std::nullopt;
     if (unit.empty() && (any || i < s.size())) return std::nullopt;
     total += n * mult;
     any = true;
@@ -129,6 +135,8 @@ std::optional<TimePoint> parse_iso8601(std::string_view s) {
   return TimePoint(std::chrono::microseconds(us));
 }
 
-TimePoint now_utc() { return std::chrono::time_point_cast<std::chrono::microseconds>(Clock::now()); }
+TimePoint now_utc() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(Clock::now());
+}
 
 }  // namespace ctflow

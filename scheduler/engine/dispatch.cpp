@@ -59,12 +59,14 @@ void Engine::process_events(std::vector<store::Started>& started,
     std::string dir = executor_.attempt_dir(ev.key);
     store::AttemptResult res;
     std::optional<TaskResult> tr;
-    bool exit_ok = !o.cancelled && !o.timed_out && ev.error.empty() && ev.exit_code &&
-                   *ev.exit_code == 0;
+    bool exit_ok =
+        !o.cancelled && !o.timed_out && ev.error.empty() && ev.exit_code && *ev.exit_code == 0;
     if (exit_ok) {
       auto r = read_task_result(dir + "/outputs.json", dir + "/work", opt_.data_dir + "/artifacts");
-      if (r) tr = std::move(*r);
-      else o.result_error = r.error();
+      if (r)
+        tr = std::move(*r);
+      else
+        o.result_error = r.error();
     }
     Transition t = plan_completion(facts, o, now);
     store::FinishOp f;
@@ -122,13 +124,14 @@ void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& a
     a.metrics_offset = r.metrics_offset;
     a.cancelled = r.cancel_requested;
     if (r.deadline_in_ms)
-      a.deadline = std::chrono::steady_clock::now() + Millis(std::max<int64_t>(0, *r.deadline_in_ms));
+      a.deadline =
+          std::chrono::steady_clock::now() + Millis(std::max<int64_t>(0, *r.deadline_in_ms));
     auto state = r.executor_ref.empty() ? exec::AdoptState::Lost : executor_.adopt(r.executor_ref);
     log::info("adopted {} (run {}, task {}): {}", key, r.run_id, r.name,
-              state == exec::AdoptState::Finished   ? "finished"
-              : state == exec::AdoptState::Running  ? "running"
+              state == exec::AdoptState::Finished     ? "finished"
+              : state == exec::AdoptState::Running    ? "running"
               : state == exec::AdoptState::NotStarted ? "never started"
-                                                    : "lost");
+                                                      : "lost");
     if (state == exec::AdoptState::Finished || state == exec::AdoptState::Running) {
       if (r.cancel_requested && state == exec::AdoptState::Running)
         executor_.cancel(key, opt_.cancel_grace);
@@ -136,8 +139,10 @@ void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& a
       continue;
     }
     AttemptOutcome o;
-    if (state == exec::AdoptState::NotStarted) o.not_started = true;
-    else o.error = "lost: the process and its exit record are gone (its machine or supervisor died)";
+    if (state == exec::AdoptState::NotStarted)
+      o.not_started = true;
+    else
+      o.error = "lost: the process and its exit record are gone (its machine or supervisor died)";
     if (r.cancel_requested) o.cancelled = true;
     TaskFacts facts{r.attempt, r.max_attempts, {}, {}};
     if (p) facts.retry = p->tasks[static_cast<size_t>(r.spec_index)].retry;
@@ -160,8 +165,8 @@ void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& a
 std::string Engine::binary_digest(const std::string& exe) {
   struct stat st;
   if (exe.empty() || ::stat(exe.c_str(), &st) != 0) return "none";
-  std::string stamp = std::to_string(st.st_mtim.tv_sec) + "." +
-                      std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
+  std::string stamp = std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
+                      ":" + std::to_string(st.st_size);
   auto it = binary_digests_.find(exe);
   if (it != binary_digests_.end() && it->second.first == stamp) return it->second.second;
   std::string d = sha256_file(exe).value_or("unreadable");
@@ -185,8 +190,7 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   // Template context and inputs from the ancestors (their outputs are final, so cacheable).
   spec::TemplateContext ctx;
   ctx.params = c.params;
-  ctx.run = {std::to_string(c.run_id), c.logical_date, c.data_interval_start,
-             c.data_interval_end};
+  ctx.run = {std::to_string(c.run_id), c.logical_date, c.data_interval_start, c.data_interval_end};
   auto anc = ancestors(p, c.spec_index, kMaxAncestorsInInputs);
   if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
   for (const auto& [idx, info] : c.parents) upstream_cache_[{c.run_id, idx}] = info;
@@ -241,8 +245,7 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   }
   for (const auto& [k, secret] : plan.secrets) {
     bool bad_name = secret.find('/') != std::string::npos || secret.rfind(".", 0) == 0;
-    auto value = bad_name ? std::nullopt
-                          : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
+    auto value = bad_name ? std::nullopt : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
     if (!value) {
       finish.state = "failed";
       finish.attempt_state = "failed";
@@ -281,17 +284,17 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
     }
     op.cache_key = ck;
     op.cache_components = comps;
-    op.cache_reason = explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
+    op.cache_reason =
+        explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
   }
-  boost::json::object inputs{
-      {"run",
-       {{"id", std::to_string(c.run_id)},
-        {"pipeline", c.pipeline},
-        {"pipeline_version", c.pipeline_digest},
-        {"logical_date", c.logical_date}}},
-      {"params", c.params},
-      {"tasks", std::move(tasks_in)},
-      {"models", models}};
+  boost::json::object inputs{{"run",
+                              {{"id", std::to_string(c.run_id)},
+                               {"pipeline", c.pipeline},
+                               {"pipeline_version", c.pipeline_digest},
+                               {"logical_date", c.logical_date}}},
+                             {"params", c.params},
+                             {"tasks", std::move(tasks_in)},
+                             {"models", models}};
   out.req.key = key;
   out.req.argv = std::move(plan.argv);
   out.req.env = std::move(env);
@@ -310,17 +313,17 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
 void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
                                 bool& claimed_full) {
   for (int round = 0; round < 16; ++round) {
-    int room = opt_.max_parallel - static_cast<int>(active_.size()) -
-               static_cast<int>(to_spawn.size());
+    int room =
+        opt_.max_parallel - static_cast<int>(active_.size()) - static_cast<int>(to_spawn.size());
     if (room <= 0) {
       claimed_full = true;
       return;
     }
     auto t0 = std::chrono::steady_clock::now();
     auto claimed = store::claim_ready(tx, opt_.server_id, room, opt_.lease, pools_exist_);
-    stats_.claim_us_total += std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - t0)
-                                 .count();
+    stats_.claim_us_total +=
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     if (claimed.empty()) return;
     stats_.claimed += static_cast<int64_t>(claimed.size());
     if (static_cast<int>(claimed.size()) == room) claimed_full = true;

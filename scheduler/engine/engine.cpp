@@ -17,13 +17,17 @@ using SteadyClock = std::chrono::steady_clock;
 Engine::Engine(EngineOptions opt, exec::Executor& executor)
     : opt_(std::move(opt)), executor_(executor) {}
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+}
 
 void Engine::start() {
   executor_.set_wakeup([this](bool urgent) {
     std::lock_guard<std::mutex> g(mu_);
-    if (urgent) woken_ = true;
-    else started_pending_ = true;
+    if (urgent)
+      woken_ = true;
+    else
+      started_pending_ = true;
     cv_.notify_one();
   });
   thread_ = std::thread([this] { thread_main(); });
@@ -51,8 +55,9 @@ void Engine::wake() {
 
 void Engine::listen_main() {
   store::listen_loop(
-      opt_.database_url, {"ctflow_wake"}, [this](const std::string&, const std::string&) { wake(); },
-      [this] { wake(); }, [this] { return stop_listen_.load(); });
+      opt_.database_url, {"ctflow_wake"},
+      [this](const std::string&, const std::string&) { wake(); }, [this] { wake(); },
+      [this] { return stop_listen_.load(); });
 }
 
 bool Engine::connect_db() {
@@ -179,7 +184,8 @@ void Engine::pass() {
     adopted.clear();
     claimed_full = false;
     store::lock_events(tx);
-    if (renew) store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
+    if (renew)
+      store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
     if (!results.empty()) {
       auto errors = store::record_results(tx, results);
       for (size_t i = 0; i < errors.size(); ++i) {
@@ -226,9 +232,10 @@ void Engine::pass() {
   });
 
   if (trace)
-    log::info("pass: {} events, {} finishes, {} spawns, {} us", pending_events_.size(), finishes.size(),
-              to_spawn.size(),
-              std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s).count());
+    log::info(
+        "pass: {} events, {} finishes, {} spawns, {} us", pending_events_.size(), finishes.size(),
+        to_spawn.size(),
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s).count());
   // Committed: forget what finished, remember what started, then start processes.
   pending_events_.clear();
   for (const auto& k : finished_keys) active_.erase(k);

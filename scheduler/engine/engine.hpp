@@ -26,14 +26,14 @@ namespace ctflow::engine {
 
 struct EngineOptions {
   std::string database_url;
-  std::string server_id;     // unique per server process
-  std::string host;          // this machine's name
-  std::string data_dir;      // attempts/ and artifacts/ live below
-  std::string task_path;     // PATH given to tasks (the ctflow binaries' folder first)
-  int max_parallel = 16;     // attempts running at once on this server
-  Millis lease{15'000};      // leases are renewed every lease/3
-  Millis sweep{5'000};       // safety-net pass interval
-  Millis cancel_grace{5'000};  // SIGTERM -> SIGKILL
+  std::string server_id;        // unique per server process
+  std::string host;             // this machine's name
+  std::string data_dir;         // attempts/ and artifacts/ live below
+  std::string task_path;        // PATH given to tasks (the ctflow binaries' folder first)
+  int max_parallel = 16;        // attempts running at once on this server
+  Millis lease{15'000};         // leases are renewed every lease/3
+  Millis sweep{5'000};          // safety-net pass interval
+  Millis cancel_grace{5'000};   // SIGTERM -> SIGKILL
   Millis started_debounce{20};  // coalesce "started" events into the next pass
 };
 
@@ -77,8 +77,9 @@ class Engine {
   const spec::Pipeline* pipeline(store::Tx& tx, int64_t version_id);
   // Turns pending executor events into transitions; reads result files (no database).
   void process_events(std::vector<store::Started>& started, std::vector<store::FinishOp>& finishes,
-                      std::vector<store::AttemptResult>& results, std::vector<size_t>& result_finish,
-                      std::vector<int64_t>& failed, std::vector<std::string>& finished_keys);
+                      std::vector<store::AttemptResult>& results,
+                      std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
+                      std::vector<std::string>& finished_keys);
   void apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
                       std::vector<int64_t>& failed, std::vector<int64_t>& skipped);
   void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, bool& claimed_full);
@@ -87,9 +88,8 @@ class Engine {
   std::string binary_digest(const std::string& exe);
   std::vector<std::string> dead_owners(store::Tx& tx);
   std::optional<std::string> prepare(store::Tx& tx, const store::ClaimedTask& c,
-                                     const spec::Pipeline& p, Prepared& out,
-                                     store::DispatchOp& op, store::FinishOp& finish,
-                                     const boost::json::object& models);
+                                     const spec::Pipeline& p, Prepared& out, store::DispatchOp& op,
+                                     store::FinishOp& finish, const boost::json::object& models);
 
   // Constant after construction.
   const EngineOptions opt_;
@@ -99,7 +99,8 @@ class Engine {
   std::unique_ptr<store::Connection> db_;
   std::map<int64_t, std::unique_ptr<spec::Pipeline>> specs_;  // immutable versions
   std::map<std::string, Active> active_;                      // key "<task_run_id>-<attempt>"
-  std::map<std::string, std::pair<std::string, std::string>> binary_digests_;  // exe -> (stamp, digest)
+  std::map<std::string, std::pair<std::string, std::string>>
+      binary_digests_;                           // exe -> (stamp, digest)
   std::vector<exec::ExecEvent> pending_events_;  // drained, not yet committed
   std::map<std::pair<int64_t, int>, store::UpstreamInfo> upstream_cache_;  // final tasks only
   SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{};

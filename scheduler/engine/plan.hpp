@@ -48,10 +48,10 @@ Transition plan_completion(const TaskFacts& f, const AttemptOutcome& o, TimePoin
 struct DispatchPlan {
   enum class Kind { Run, Skip, Fail };
   Kind kind = Kind::Run;
-  std::vector<std::string> argv;                          // rendered
-  std::vector<std::pair<std::string, std::string>> env;   // rendered literals
+  std::vector<std::string> argv;                             // rendered
+  std::vector<std::pair<std::string, std::string>> env;      // rendered literals
   std::vector<std::pair<std::string, std::string>> secrets;  // NAME -> secret name
-  std::string reason;  // Skip: the condition; Fail: the error
+  std::string reason;                                        // Skip: the condition; Fail: the error
 };
 DispatchPlan plan_dispatch(const spec::Task& t, const spec::TemplateContext& ctx);
 

@@ -10,7 +10,9 @@ namespace ctflow::store {
 
 Connection::Connection(std::unique_ptr<ConnectionImpl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() = default;
-bool Connection::is_open() const { return impl_->conn && impl_->conn->is_open(); }
+bool Connection::is_open() const {
+  return impl_->conn && impl_->conn->is_open();
+}
 
 std::string redact_url(const std::string& url) {
   static const std::regex kPass(R"(://([^:/@]*):[^@]*@)");
@@ -43,7 +45,9 @@ Result<std::unique_ptr<Connection>> connect(const std::string& url, int attempts
 
 Tx::Tx(Connection& c) : impl_(std::make_unique<TxImpl>(*c.impl().conn)) {}
 Tx::~Tx() = default;
-void Tx::commit() { impl_->w.commit(); }
+void Tx::commit() {
+  impl_->w.commit();
+}
 
 Pool::Pool(std::string url, int size) : url_(std::move(url)), size_(std::max(1, size)) {}
 
@@ -85,8 +89,10 @@ int Pool::in_use() const {
 void Pool::release(std::unique_ptr<Connection> c) {
   std::lock_guard<std::mutex> g(mu_);
   --in_use_;
-  if (c->is_open()) idle_.push_back(std::move(c));
-  else --created_;
+  if (c->is_open())
+    idle_.push_back(std::move(c));
+  else
+    --created_;
   cv_.notify_one();
 }
 
@@ -137,7 +143,8 @@ void listen_loop(const std::string& url, const std::vector<std::string>& channel
       while (!stop()) conn.await_notification(0, 200'000);
     } catch (const std::exception& e) {
       log::warn("listener: {}; reconnecting", one_line(e.what()));
-      for (int i = 0; i < 10 && !stop(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 10 && !stop(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
 }

@@ -37,9 +37,9 @@ class Connection {
 
 // Connects, retrying up to `attempts` times `delay` apart (a database still starting). The error
 // names the URL (without password) and libpq's reason.
-Result<std::unique_ptr<Connection>> connect(const std::string& url, int attempts = 1,
-                                            std::chrono::milliseconds delay =
-                                                std::chrono::milliseconds(500));
+Result<std::unique_ptr<Connection>> connect(
+    const std::string& url, int attempts = 1,
+    std::chrono::milliseconds delay = std::chrono::milliseconds(500));
 
 class Tx {
  public:

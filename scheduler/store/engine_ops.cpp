@@ -7,7 +7,6 @@ namespace ctflow::store {
 
 namespace {
 
-
 boost::json::object parse_obj(const pqxx::field& f) {
   if (f.is_null()) return {};
   boost::json::error_code ec;
@@ -16,7 +15,9 @@ boost::json::object parse_obj(const pqxx::field& f) {
   return v.get_object();
 }
 
-std::string field_str(const pqxx::field& f) { return f.is_null() ? std::string() : f.c_str(); }
+std::string field_str(const pqxx::field& f) {
+  return f.is_null() ? std::string() : f.c_str();
+}
 
 // Bumps run counters by the final transitions in CTE `t` (columns run_id, state) and finishes the
 // runs that completed; shared by finish_tasks and propagate.
@@ -313,7 +314,8 @@ kids AS (
   WHERE c.id = e.child_id
   RETURNING c.id, c.run_id, c.name, c.state
 ),
-)SQL") + kRunCounters + R"SQL(,
+)SQL") + kRunCounters +
+                    R"SQL(,
 ev AS (
   INSERT INTO events(kind, run_id, task_run_id, payload)
   SELECT kind, run_id, tid, payload FROM (
@@ -349,7 +351,8 @@ t AS (
   FROM dsc WHERE tr.id = dsc.id AND tr.state = 'pending'
   RETURNING tr.id, tr.run_id, tr.name, tr.state
 ),
-)SQL") + kRunCounters + R"SQL(,
+)SQL") + kRunCounters +
+                    R"SQL(,
 ev AS (
   INSERT INTO events(kind, run_id, task_run_id, payload)
   SELECT kind, run_id, tid, payload FROM (
@@ -411,5 +414,7 @@ void notify(Tx& tx, const std::string& channel, const std::string& payload) {
 }  // namespace ctflow::store
 
 namespace ctflow::store {
-void lock_events(Tx& tx) { W(tx).exec("SELECT pg_advisory_xact_lock(6584, 1)"); }
+void lock_events(Tx& tx) {
+  W(tx).exec("SELECT pg_advisory_xact_lock(6584, 1)");
+}
 }  // namespace ctflow::store

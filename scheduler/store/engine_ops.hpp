@@ -89,7 +89,7 @@ struct CacheHit {
 std::optional<CacheHit> find_cache_hit(Tx& tx, const std::string& cache_key);
 // Components of the last cache key of the same pipeline's task, to explain a miss.
 std::optional<boost::json::object> last_cache_components(Tx& tx, int64_t pipeline_version_id,
-                                                        const std::string& task_name);
+                                                         const std::string& task_name);
 // Copies output artifact uses of `from` to `to` (a cache hit reuses the artifacts).
 void copy_artifact_uses(Tx& tx, int64_t from_task_run, int64_t to_task_run);
 

@@ -17,9 +17,13 @@ struct TxImpl {
   pqxx::work w;
 };
 
-inline pqxx::work& W(Tx& tx) { return tx.impl().w; }
+inline pqxx::work& W(Tx& tx) {
+  return tx.impl().w;
+}
 
 // NULL-able text parameter for exec_params (pqxx 6 has no std::optional parameters).
-inline const char* opt(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
+inline const char* opt(const std::optional<std::string>& s) {
+  return s ? s->c_str() : nullptr;
+}
 
 }  // namespace ctflow::store

@@ -74,8 +74,10 @@ std::string apply_registry_op(pqxx::work& w, const AttemptResult& res,
           for (const auto& a : res.artifacts)
             if (a.name == name) found = &a;
           if (!found) return "registry: unknown artifact \"" + name + "\"";
-          arts[name] = {{"digest", found->digest}, {"kind", found->kind},
-                        {"size", found->size}, {"path", found->path}};
+          arts[name] = {{"digest", found->digest},
+                        {"kind", found->kind},
+                        {"size", found->size},
+                        {"path", found->path}};
         } else {
           auto r = w.exec_params(R"SQL(
 SELECT a.digest, u.kind, a.size, a.path FROM task_runs t
@@ -84,7 +86,8 @@ JOIN artifacts a ON a.id = u.artifact_id
 WHERE t.run_id = $1 AND t.name = $2 AND u.name = $3)SQL",
                                  res.run_id, name.substr(0, slash), name.substr(slash + 1));
           if (r.empty()) return "registry: unknown upstream artifact \"" + name + "\"";
-          arts[name.substr(slash + 1)] = {{"digest", r[0][0].c_str()}, {"kind", r[0][1].c_str()},
+          arts[name.substr(slash + 1)] = {{"digest", r[0][0].c_str()},
+                                          {"kind", r[0][1].c_str()},
                                           {"size", r[0][2].as<int64_t>()},
                                           {"path", r[0][3].c_str()}};
         }
@@ -130,8 +133,8 @@ RETURNING version)SQL",
     } else {
       return "registry: deploy version must be a number or \"registered\"";
     }
-    auto exists = w.exec_params(
-        "SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2", mid, version);
+    auto exists = w.exec_params("SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2",
+                                mid, version);
     if (exists.empty())
       return "registry: model " + model + " has no version " + std::to_string(version);
     std::string alias = str_field(op, "alias");
@@ -195,8 +198,10 @@ ON CONFLICT DO NOTHING)SQL",
                              : "registry: each operation must be an object";
         if (!err.empty()) break;
       }
-      if (err.empty()) sub.commit();
-      else sub.abort();
+      if (err.empty())
+        sub.commit();
+      else
+        sub.abort();
       errors[i] = err;
     }
   }
@@ -371,7 +376,7 @@ std::optional<CacheHit> find_cache_hit(Tx& tx, const std::string& cache_key) {
 }
 
 std::optional<boost::json::object> last_cache_components(Tx& tx, int64_t pipeline_version_id,
-                                                        const std::string& task_name) {
+                                                         const std::string& task_name) {
   auto r = W(tx).exec_params(R"SQL(
 SELECT t.cache_components::text FROM task_runs t JOIN runs r ON r.id = t.run_id
 WHERE r.pipeline_id = (SELECT pipeline_id FROM pipeline_versions WHERE id = $1)
@@ -405,5 +410,7 @@ WHERE d.superseded_at IS NULL AND d.alias = 'production')SQL");
 }  // namespace ctflow::store
 
 namespace ctflow::store {
-bool pools_exist(Tx& tx) { return !W(tx).exec("SELECT 1 FROM pools LIMIT 1").empty(); }
+bool pools_exist(Tx& tx) {
+  return !W(tx).exec("SELECT 1 FROM pools LIMIT 1").empty();
+}
 }  // namespace ctflow::store

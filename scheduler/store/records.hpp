@@ -19,7 +19,7 @@ struct NewTask {
   std::vector<int> needs;  // spec indices of parents
   int max_attempts = 1;    // 1 + retry.limit
   int priority = 0;
-  std::string pool;        // empty: none
+  std::string pool;  // empty: none
 };
 
 struct NewRun {
@@ -28,7 +28,7 @@ struct NewRun {
   std::optional<TimePoint> logical_date;  // default: now
   std::optional<TimePoint> data_interval_start, data_interval_end;
   std::string trigger = "api";
-  int concurrency = 0;                    // pipeline's max active runs; 0 = unlimited
+  int concurrency = 0;  // pipeline's max active runs; 0 = unlimited
   std::optional<int64_t> run_timeout_ms;
   std::vector<NewTask> tasks;
 };
@@ -54,17 +54,16 @@ struct ClaimedTask {
   int max_attempts = 1;
   boost::json::object params;
   std::string logical_date, data_interval_start, data_interval_end;  // ISO-8601 or empty
-  std::vector<std::pair<int, UpstreamInfo>> parents;  // direct parents by spec index
-  boost::json::object models;                                 // current production deployments
+  std::vector<std::pair<int, UpstreamInfo>> parents;                 // direct parents by spec index
+  boost::json::object models;  // current production deployments
 };
-
 
 // A final or retry transition of one attempt, decided by the engine's planner.
 struct FinishOp {
   int64_t task_run_id = 0;
-  int64_t attempt_id = 0;  // 0 when the task never started (skipped, cached, cancelled before)
-  int attempt = 0;         // guards against stale updates: applies only if still this attempt
-  std::string state;       // succeeded | failed | ready (retry) | cancelled | skipped | cached
+  int64_t attempt_id = 0;     // 0 when the task never started (skipped, cached, cancelled before)
+  int attempt = 0;            // guards against stale updates: applies only if still this attempt
+  std::string state;          // succeeded | failed | ready (retry) | cancelled | skipped | cached
   std::string attempt_state;  // succeeded | failed | cancelled | lost (task_attempts.state)
   std::optional<std::string> error;
   std::optional<int> exit_code;

@@ -155,18 +155,20 @@ JOIN pipeline_versions v ON v.id = r.pipeline_version_id WHERE r.id = $1)SQL",
   if (r.empty()) return std::nullopt;
   auto run = parse_text(r[0][0]).as_object();
   boost::json::array tasks;
-  auto ts = W(tx).exec_params(
-      std::string("SELECT ") + kTaskJson + "::text FROM task_runs t WHERE t.run_id = $1 ORDER BY t.spec_index",
-      run_id);
+  auto ts =
+      W(tx).exec_params(std::string("SELECT ") + kTaskJson +
+                            "::text FROM task_runs t WHERE t.run_id = $1 ORDER BY t.spec_index",
+                        run_id);
   for (const auto& row : ts) tasks.push_back(parse_text(row[0]));
   run["tasks"] = std::move(tasks);
   return run;
 }
 
 std::optional<boost::json::object> get_task(Tx& tx, int64_t run_id, const std::string& task) {
-  auto r = W(tx).exec_params(std::string("SELECT ") + kTaskJson +
-                                 "::text, t.id FROM task_runs t WHERE t.run_id = $1 AND t.name = $2",
-                             run_id, task);
+  auto r =
+      W(tx).exec_params(std::string("SELECT ") + kTaskJson +
+                            "::text, t.id FROM task_runs t WHERE t.run_id = $1 AND t.name = $2",
+                        run_id, task);
   if (r.empty()) return std::nullopt;
   auto t = parse_text(r[0][0]).as_object();
   auto at = W(tx).exec_params(R"SQL(

@@ -30,7 +30,7 @@ int64_t insert_run(Tx& tx, const NewRun& run);
 struct RunFilter {
   std::optional<std::string> pipeline, state;
   std::optional<std::string> since, until;  // ISO-8601 bounds on created_at
-  std::optional<int64_t> before_id;          // cursor: runs with id < before_id
+  std::optional<int64_t> before_id;         // cursor: runs with id < before_id
   int limit = 50;
 };
 // {"runs": [...], "next_cursor": "123" | null}
@@ -52,7 +52,6 @@ std::optional<LogRef> task_log(Tx& tx, int64_t run_id, const std::string& task,
                                std::optional<int> attempt);
 
 // Events after `after_id` (optionally of one run), oldest first, at most `limit`.
-boost::json::array events_after(Tx& tx, int64_t after_id, std::optional<int64_t> run_id,
-                                int limit);
+boost::json::array events_after(Tx& tx, int64_t after_id, std::optional<int64_t> run_id, int limit);
 
 }  // namespace ctflow::store

@@ -41,8 +41,11 @@ bool revoke_token(Tx& tx, const std::string& id_or_hash) {
 }
 
 bool any_admin_token(Tx& tx) {
-  return !W(tx).exec("SELECT 1 FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL "
-                     "LIMIT 1").empty();
+  return !W(tx)
+              .exec(
+                  "SELECT 1 FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL "
+                  "LIMIT 1")
+              .empty();
 }
 
 }  // namespace ctflow::store

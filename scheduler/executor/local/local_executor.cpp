@@ -62,7 +62,9 @@ LocalExecutor::LocalExecutor(std::string root, std::string host, int fd, pid_t s
   watcher_ = std::thread([this] { watcher_loop(); });
 }
 
-LocalExecutor::~LocalExecutor() { shutdown(); }
+LocalExecutor::~LocalExecutor() {
+  shutdown();
+}
 
 void LocalExecutor::shutdown() {
   {
@@ -111,8 +113,8 @@ void LocalExecutor::start(const SpawnRequest& req) {
   json::array argv, env;
   for (const auto& a : req.argv) argv.emplace_back(a);
   for (const auto& e : req.env) env.emplace_back(e);
-  json::object msg{{"op", "spawn"}, {"key", req.key}, {"dir", dir}, {"exe", exe},
-                   {"argv", std::move(argv)}, {"env", std::move(env)}};
+  json::object msg{{"op", "spawn"}, {"key", req.key},          {"dir", dir},
+                   {"exe", exe},    {"argv", std::move(argv)}, {"env", std::move(env)}};
   std::string s = json::serialize(msg);
   if (ec || ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
     ExecEvent ev;
@@ -217,8 +219,10 @@ void LocalExecutor::push(ExecEvent ev) {
   bool urgent = ev.kind != ExecEvent::Kind::Started;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (ev.kind == ExecEvent::Kind::Started) pids_[ev.key] = ev.pid;
-    else pids_.erase(ev.key);
+    if (ev.kind == ExecEvent::Kind::Started)
+      pids_[ev.key] = ev.pid;
+    else
+      pids_.erase(ev.key);
     events_.push_back(std::move(ev));
     wake = wakeup_;
   }
@@ -273,7 +277,8 @@ void LocalExecutor::watcher_loop() {
       if (!kill_timers_.empty())
         timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        kill_timers_.begin()->first - now)
-                                       .count()) + 1;
+                                       .count()) +
+                  1;
     }
     pollfd p[2] = {{inotify_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     int n = ::poll(p, 2, timeout);

@@ -51,13 +51,13 @@ class LocalExecutor : public Executor {
   int wake_pipe_[2] = {-1, -1};
 
   std::mutex mu_;
-  std::vector<ExecEvent> events_;          // guarded by mu_
-  std::function<void(bool)> wakeup_;       // guarded by mu_
-  std::map<int, std::string> watches_;     // inotify wd -> attempt dir; guarded by mu_
+  std::vector<ExecEvent> events_;       // guarded by mu_
+  std::function<void(bool)> wakeup_;    // guarded by mu_
+  std::map<int, std::string> watches_;  // inotify wd -> attempt dir; guarded by mu_
   std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>>
-      kill_timers_;                        // when -> (pgid, key); guarded by mu_
-  std::map<std::string, int> pids_;        // key -> pid of running attempts; guarded by mu_
-  bool stopping_ = false;                  // guarded by mu_
+      kill_timers_;                  // when -> (pgid, key); guarded by mu_
+  std::map<std::string, int> pids_;  // key -> pid of running attempts; guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
 
   std::thread reader_, watcher_;
 };

@@ -125,8 +125,9 @@ class Supervisor {
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
-      fail(key, dir, std::string(rc == ENOENT ? "command not found: " : "cannot start ") +
-                         argv[0] + (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
+      fail(key, dir,
+           std::string(rc == ENOENT ? "command not found: " : "cannot start ") + argv[0] +
+               (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
       return;
     }
     auto now = now_utc();
@@ -168,6 +169,8 @@ class Supervisor {
 
 }  // namespace
 
-int supervisor_main(int fd) { return Supervisor(fd).run(); }
+int supervisor_main(int fd) {
+  return Supervisor(fd).run();
+}
 
 }  // namespace ctflow::exec
