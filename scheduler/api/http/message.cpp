@@ -8,7 +8,9 @@ namespace json = boost::json;
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -111,41 +113,52 @@ std::pair<json::value, std::optional<Response>> parse_json_body(const Request& r
   opt.max_depth = 64;  // a deeply nested body is an attack, not a pipeline
   json::value v = json::parse(req.body, ec, {}, opt);
   if (ec) {
-    std::string msg = req.body.empty() ? "request body is empty; expected JSON"
-                                       : "invalid JSON: " + ec.message();
+    std::string msg =
+        req.body.empty() ? "request body is empty; expected JSON" : "invalid JSON: " + ec.message();
     return {nullptr, bad_request(msg, req.path)};
   }
   return {std::move(v), std::nullopt};
 }
 
+namespace {
+
+// A UTF-8 sequence starting with `lead`: its length (0: not a valid lead byte) and the allowed
+// range of its second byte, which rules out overlong forms, surrogates and code points above
+// U+10FFFF (RFC 3629, section 4).
+struct Utf8Lead {
+  size_t len;
+  unsigned char lo, hi;
+};
+
+Utf8Lead utf8_lead(unsigned char lead) {
+  if (lead < 0x80) return {1, 0, 0};
+  if (lead >= 0xC2 && lead <= 0xDF) return {2, 0x80, 0xBF};
+  if (lead == 0xE0) return {3, 0xA0, 0xBF};
+  if (lead == 0xED) return {3, 0x80, 0x9F};
+  if (lead >= 0xE1 && lead <= 0xEF) return {3, 0x80, 0xBF};
+  if (lead == 0xF0) return {4, 0x90, 0xBF};
+  if (lead >= 0xF1 && lead <= 0xF3) return {4, 0x80, 0xBF};
+  if (lead == 0xF4) return {4, 0x80, 0x8F};
+  return {0, 0, 0};
+}
+
+}  // namespace
+
 std::string to_valid_utf8(std::string_view in) {
   std::string out;
   out.reserve(in.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  size_t n = in.size();
-  for (size_t i = 0; i < n;) {
-    unsigned char c = p[i];
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) len = 3, lo = 0xA0;  // no overlong forms
-    else if (c >= 0xE1 && c <= 0xEC) len = 3;
-    else if (c == 0xED) len = 3, hi = 0x9F;  // no surrogates
-    else if (c >= 0xEE && c <= 0xEF) len = 3;
-    else if (c == 0xF0) len = 4, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) len = 4, hi = 0x8F;  // nothing above U+10FFFF
-    bool ok = len > 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) {
-      unsigned char b = p[i + k];
-      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-    }
+  for (size_t i = 0; i < in.size();) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(in[i + k]); };
+    Utf8Lead lead = utf8_lead(byte(0));
+    bool ok = lead.len > 0 && i + lead.len <= in.size();
+    for (size_t k = 1; ok && k < lead.len; ++k)
+      ok = k == 1 ? (byte(k) >= lead.lo && byte(k) <= lead.hi)
+                  : (byte(k) >= 0x80 && byte(k) <= 0xBF);
     if (ok) {
-      out.append(in.substr(i, len));
-      i += len;
+      out.append(in.substr(i, lead.len));
+      i += lead.len;
     } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD
+      out += "\xEF\xBF\xBD";  // U+FFFD, for one byte
       ++i;
     }
   }
@@ -154,33 +167,60 @@ std::string to_valid_utf8(std::string_view in) {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 

@@ -33,13 +33,13 @@ using Headers = std::map<std::string, std::string, CaseInsensitiveLess>;
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-  std::string method;         // upper case as sent: "GET", "POST", ...
-  std::string path;           // the target's path, still percent-encoded: "/api/v1/runs/7"
-  QueryParams query;          // decoded ('+' is a space)
-  Headers headers;            // every request header
-  std::string body;           // at most the server's body limit
-  std::string bearer_token;   // from "Authorization: Bearer T"; empty when absent
-  std::string remote_address; // "ip:port" of the peer; empty in tests that do not set it
+  std::string method;          // upper case as sent: "GET", "POST", ...
+  std::string path;            // the target's path, still percent-encoded: "/api/v1/runs/7"
+  QueryParams query;           // decoded ('+' is a space)
+  Headers headers;             // every request header
+  std::string body;            // at most the server's body limit
+  std::string bearer_token;    // from "Authorization: Bearer T"; empty when absent
+  std::string remote_address;  // "ip:port" of the peer; empty in tests that do not set it
 
   // First value of a query parameter, or nullopt when absent.
   std::optional<std::string> query_value(std::string_view key) const;
@@ -83,15 +83,15 @@ Response no_content();  // 204
 // {"error": {"code", "message", "path"}} with the given status.
 Response error_response(int status, std::string_view code, std::string_view message,
                         std::string_view path);
-Response bad_request(std::string_view message, std::string_view path);         // 400 bad_request
-Response unauthorized(std::string_view message, std::string_view path);        // 401 unauthorized
-Response forbidden(std::string_view message, std::string_view path);           // 403 forbidden
-Response not_found(std::string_view message, std::string_view path);           // 404 not_found
-Response conflict(std::string_view message, std::string_view path);            // 409 conflict
-Response payload_too_large(std::string_view message, std::string_view path);   // 413
-Response unprocessable(std::string_view message, std::string_view path);       // 422 invalid
-Response internal_error(std::string_view message, std::string_view path);      // 500 internal
-Response unavailable(std::string_view message, std::string_view path);         // 503 unavailable
+Response bad_request(std::string_view message, std::string_view path);        // 400 bad_request
+Response unauthorized(std::string_view message, std::string_view path);       // 401 unauthorized
+Response forbidden(std::string_view message, std::string_view path);          // 403 forbidden
+Response not_found(std::string_view message, std::string_view path);          // 404 not_found
+Response conflict(std::string_view message, std::string_view path);           // 409 conflict
+Response payload_too_large(std::string_view message, std::string_view path);  // 413
+Response unprocessable(std::string_view message, std::string_view path);      // 422 invalid
+Response internal_error(std::string_view message, std::string_view path);     // 500 internal
+Response unavailable(std::string_view message, std::string_view path);        // 503 unavailable
 
 // Parses the body as JSON. On failure returns the 400 response to send ("invalid JSON at
 // offset N: ..."), so a handler writes: auto j = parse_json_body(req); if (!j.first) return ...

@@ -24,10 +24,14 @@ bool valid_metric_name(std::string_view n, bool allow_colon) {
 std::string escape(std::string_view s, bool quote) {
   std::string out;
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '"' && quote) out += "\\\"";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"' && quote)
+      out += "\\\"";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -158,8 +162,8 @@ std::string MetricsRegistry::expose() const {
     std::lock_guard lock(mu_);
     for (const auto& [name, f] : families_) {
       static constexpr const char* kTypes[] = {"counter", "gauge", "histogram", "gauge"};
-      std::string text = "# HELP " + name + " " + escape(f.help, false) + "\n# TYPE " + name +
-                         " " + kTypes[static_cast<int>(f.type)] + "\n";
+      std::string text = "# HELP " + name + " " + escape(f.help, false) + "\n# TYPE " + name + " " +
+                         kTypes[static_cast<int>(f.type)] + "\n";
       if (f.type == Type::Callback) {
         callbacks.emplace_back(name, f.collect);
         rendered[name] = std::move(text);
@@ -185,7 +189,8 @@ std::string MetricsRegistry::expose() const {
   for (auto& [name, collect] : callbacks) {
     try {
       for (const auto& [labels, v] : collect())
-        rendered[name] += name + braces(render_labels(labels)) + " " + format_metric_value(v) + "\n";
+        rendered[name] +=
+            name + braces(render_labels(labels)) + " " + format_metric_value(v) + "\n";
     } catch (const std::exception& e) {
       log::warn("metrics: collector {} failed: {}", name, e.what());
       rendered.erase(name);

@@ -13,7 +13,8 @@ namespace {
 // "/api/v1/runs/{id}/tasks/{name}" -> "api_v1_runs_id_tasks_name"
 std::string operation_id(const Route& r) {
   std::string id;
-  for (char c : r.method) id.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : r.method)
+    id.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   for (char c : r.pattern) {
     if (std::isalnum(static_cast<unsigned char>(c))) {
       id.push_back(c);
@@ -34,8 +35,10 @@ std::string openapi_path(std::string_view pattern) {
 
 std::string default_tag(std::string_view pattern) {
   std::string_view p = pattern;
-  if (p.rfind("/api/v1/", 0) == 0) p.remove_prefix(8);
-  else if (!p.empty()) p.remove_prefix(1);
+  if (p.rfind("/api/v1/", 0) == 0)
+    p.remove_prefix(8);
+  else if (!p.empty())
+    p.remove_prefix(1);
   std::string tag(p.substr(0, p.find('/')));
   return tag.empty() || tag.front() == '{' ? "default" : tag;
 }
@@ -56,10 +59,8 @@ json::object operation(const Route& r) {
     size_t end = r.pattern.find('}', pos);
     std::string name = r.pattern.substr(pos + 1, end - pos - 1);
     if (!name.empty() && name.back() == '*') name.pop_back();
-    params.push_back(json::object{{"name", name},
-                                  {"in", "path"},
-                                  {"required", true},
-                                  {"schema", {{"type", "string"}}}});
+    params.push_back(json::object{
+        {"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
   }
   for (const auto& q : r.query) {
     params.push_back(json::object{{"name", q.name},
@@ -79,8 +80,8 @@ json::object operation(const Route& r) {
   if (r.streaming) {
     ok["content"] = {{"text/event-stream", {{"schema", {{"type", "string"}}}}}};
   } else if (r.success_status != 204) {
-    json::value schema = r.response_schema.is_null() ? json::value{{"type", "object"}}
-                                                     : r.response_schema;
+    json::value schema =
+        r.response_schema.is_null() ? json::value{{"type", "object"}} : r.response_schema;
     ok["content"] = {{"application/json", {{"schema", schema}}}};
   }
   json::object responses;
@@ -113,17 +114,16 @@ json::value Router::openapi() const {
     item.as_object()[method] = operation(r);
   }
 
-  json::object error_schema{
-      {"type", "object"},
-      {"required", {"error"}},
-      {"properties",
-       {{"error",
-         {{"type", "object"},
-          {"required", {"code", "message", "path"}},
-          {"properties",
-           {{"code", {{"type", "string"}, {"example", "not_found"}}},
-            {"message", {{"type", "string"}}},
-            {"path", {{"type", "string"}}}}}}}}}};
+  json::object error_schema{{"type", "object"},
+                            {"required", {"error"}},
+                            {"properties",
+                             {{"error",
+                               {{"type", "object"},
+                                {"required", {"code", "message", "path"}},
+                                {"properties",
+                                 {{"code", {{"type", "string"}, {"example", "not_found"}}},
+                                  {"message", {{"type", "string"}}},
+                                  {"path", {{"type", "string"}}}}}}}}}};
 
   json::object doc;
   doc["openapi"] = "3.0.3";

@@ -14,8 +14,9 @@ namespace {
 
 bool valid_name(std::string_view n) {
   if (n.empty() || !(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
-  return std::all_of(n.begin(), n.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
 }
 
 std::vector<std::string_view> split_raw(std::string_view path) {
@@ -43,10 +44,14 @@ std::string first_line(std::string_view s) {
 
 std::string_view role_name(Role r) {
   switch (r) {
-    case Role::None: return "none";
-    case Role::Viewer: return "viewer";
-    case Role::Operator: return "operator";
-    case Role::Admin: return "admin";
+    case Role::None:
+      return "none";
+    case Role::Viewer:
+      return "viewer";
+    case Role::Operator:
+      return "operator";
+    case Role::Admin:
+      return "admin";
   }
   return "none";
 }
@@ -80,7 +85,7 @@ Router& Router::add(Route route) {
   };
   if (!route.handler) fail("no handler");
   if (route.method.empty() || !std::all_of(route.method.begin(), route.method.end(),
-                                                 [](char c) { return c >= 'A' && c <= 'Z'; }))
+                                           [](char c) { return c >= 'A' && c <= 'Z'; }))
     fail("method must be upper case");
   if (route.pattern.empty() || route.pattern.front() != '/') fail("pattern must start with '/'");
   if (route.min_role == Role::None && route.method != "GET")
@@ -112,10 +117,11 @@ Router& Router::add(Route route) {
   for (size_t j = 0; j < entries_.size(); ++j) {
     if (routes_[j].method != route.method) continue;
     const auto& a = entries_[j].segments;
-    bool same = a.size() == e.segments.size() &&
-                std::equal(a.begin(), a.end(), e.segments.begin(), [](const auto& x, const auto& y) {
-                  return x.kind == y.kind && (x.kind != SegKind::Literal || x.text == y.text);
-                });
+    bool same =
+        a.size() == e.segments.size() &&
+        std::equal(a.begin(), a.end(), e.segments.begin(), [](const auto& x, const auto& y) {
+          return x.kind == y.kind && (x.kind != SegKind::Literal || x.text == y.text);
+        });
     if (same) fail("duplicates " + routes_[j].pattern);
   }
   routes_.push_back(std::move(route));
@@ -221,9 +227,9 @@ Response Router::dispatch(const Request& req, const Route& route, const PathPara
         return r;
       }
       if (found->role < route.min_role) {
-        return forbidden("role " + std::string(role_name(found->role)) + " may not " +
-                             req.method + " " + req.path + " (needs " +
-                             std::string(role_name(route.min_role)) + ")",
+        return forbidden("role " + std::string(role_name(found->role)) + " may not " + req.method +
+                             " " + req.path + " (needs " + std::string(role_name(route.min_role)) +
+                             ")",
                          req.path);
       }
       principal = std::move(*found);

@@ -55,7 +55,9 @@ class PathParams {
   const std::string& get(std::string_view name) const;
   // The value as a decimal integer; nullopt when absent, not a number or out of range.
   std::optional<int64_t> get_int(std::string_view name) const;
-  void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
  private:
@@ -73,18 +75,18 @@ struct QueryDoc {
 };
 
 struct Route {
-  std::string method;   // "GET", "POST", "PUT", "PATCH", "DELETE"
+  std::string method;  // "GET", "POST", "PUT", "PATCH", "DELETE"
   // Absolute path; a segment "{name}" matches one segment, a final "{name*}" matches the rest of
   // the path (possibly empty, may hold '/'). Literal segments beat {name}, which beats {name*}.
-  std::string pattern;  // "/api/v1/runs/{id}/tasks/{name}"
-  std::string summary;  // one line, shown in the OpenAPI document
+  std::string pattern;           // "/api/v1/runs/{id}/tasks/{name}"
+  std::string summary;           // one line, shown in the OpenAPI document
   Role min_role = Role::Viewer;  // Role::None: public, allowed only for GET
   Handler handler;
 
   // --- documentation hints (OpenAPI) ---
-  std::string tag;                      // group, e.g. "runs"; default: first segment after /api/v1
-  boost::json::value request_schema;    // JSON schema of the body; null: no body
-  boost::json::value response_schema;   // JSON schema of the success body; null: any object
+  std::string tag;                     // group, e.g. "runs"; default: first segment after /api/v1
+  boost::json::value request_schema;   // JSON schema of the body; null: no body
+  boost::json::value response_schema;  // JSON schema of the success body; null: any object
   int success_status = 200;
   std::vector<QueryDoc> query;
   bool streaming = false;  // answers text/event-stream (documented as such)
@@ -136,7 +138,7 @@ class Router {
 
   const RouterOptions options_;
   Authenticator authenticator_;
-  std::vector<Route> routes_;    // parallel to entries_
+  std::vector<Route> routes_;  // parallel to entries_
   std::vector<Entry> entries_;
 };
 

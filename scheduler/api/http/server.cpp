@@ -57,9 +57,9 @@ struct HttpServer::Impl {
   std::mutex mu;
   std::condition_variable cv;  // signalled when `stopping` is set and when a connection ends
   bool stopping = false;
-  bool listener_closed = false;                         // stop()'s close of the acceptor ran
-  bool stopped = false;                                 // run() finished
-  std::set<std::shared_ptr<Connection>> connections;    // every live connection
+  bool listener_closed = false;                       // stop()'s close of the acceptor ran
+  bool stopped = false;                               // run() finished
+  std::set<std::shared_ptr<Connection>> connections;  // every live connection
   std::list<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> stream_threads;
   size_t open_streams = 0;
 
@@ -182,7 +182,7 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
 }
 
 awaitable<bool> HttpServer::Impl::write_response(Connection& c, const Response& res,
-                                                  unsigned version, bool keep) {
+                                                 unsigned version, bool keep) {
   if (!res.file_path.empty()) {
     // Opening and reading a local file blocks only briefly (as in Beast's file server example).
     beast::error_code fec;
@@ -225,13 +225,14 @@ void HttpServer::Impl::record(const std::string& request_method, const Response&
   const std::string route = res.route.empty() ? "unmatched" : res.route;
   const std::string method = res.route.empty() ? "other" : request_method;
   double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  opt.metrics->counter("ctflow_http_requests_total", "HTTP requests by route, method and status",
-                       {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}})
+  opt.metrics
+      ->counter("ctflow_http_requests_total", "HTTP requests by route, method and status",
+                {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}})
       .inc();
   opt.metrics
       ->histogram("ctflow_http_request_duration_seconds",
-                  "Time from a request's last byte read to its response ready",
-                  latency_buckets(), {{"route", route}, {"method", method}})
+                  "Time from a request's last byte read to its response ready", latency_buckets(),
+                  {{"route", route}, {"method", method}})
       .observe(seconds);
 }
 
@@ -336,7 +337,8 @@ awaitable<void> HttpServer::Impl::run_stream(std::shared_ptr<Connection> c, Resp
       chunk = res.stream_heartbeat;
     }
     c->stream.expires_after(opt.write_timeout);
-    auto [ec, n] = co_await asio::async_write(c->stream, bhttp::make_chunk(asio::buffer(chunk)), kTuple);
+    auto [ec, n] =
+        co_await asio::async_write(c->stream, bhttp::make_chunk(asio::buffer(chunk)), kTuple);
     if (ec) break;
     last_write = SteadyClock::now();
   }
@@ -459,6 +461,8 @@ void HttpServer::run() {
   m.stopped = true;
 }
 
-uint16_t HttpServer::port() const { return impl_->port; }
+uint16_t HttpServer::port() const {
+  return impl_->port;
+}
 
 }  // namespace ctflow::http

@@ -34,7 +34,9 @@ std::string format_sse(const SseEvent& e) {
   return out;
 }
 
-std::string sse_comment(std::string_view text) { return ": " + one_line(text) + "\n\n"; }
+std::string sse_comment(std::string_view text) {
+  return ": " + one_line(text) + "\n\n";
+}
 
 std::optional<std::string> last_event_id(const Request& req) {
   auto v = req.header("Last-Event-ID");

@@ -24,7 +24,9 @@ bool StreamChannel::wait_for(std::chrono::milliseconds d) {
   return !closed_;
 }
 
-void StreamChannel::set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
+void StreamChannel::set_notify(std::function<void()> notify) {
+  notify_ = std::move(notify);
+}
 
 bool StreamChannel::take(std::string& out) {
   std::lock_guard lock(mu_);

@@ -132,10 +132,13 @@ TEST_CASE("StreamChannel hands chunks over and tells the producer when it closes
 
 TEST_CASE("error bodies stay valid JSON when the request holds invalid UTF-8", "[http][message]") {
   CHECK(to_valid_utf8("runs/\xc3\xa9t\xe2\x82\xac") == "runs/\xc3\xa9t\xe2\x82\xac");
-  CHECK(to_valid_utf8("a\xff" "b") == "a\xef\xbf\xbd" "b");
-  CHECK(to_valid_utf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");  // overlong '/'
+  CHECK(to_valid_utf8("a\xff"
+                      "b") ==
+        "a\xef\xbf\xbd"
+        "b");
+  CHECK(to_valid_utf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
   CHECK(to_valid_utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
-  CHECK(to_valid_utf8("\xe2\x82") == "\xef\xbf\xbd\xef\xbf\xbd");  // truncated
+  CHECK(to_valid_utf8("\xe2\x82") == "\xef\xbf\xbd\xef\xbf\xbd");                  // truncated
   Response r = not_found("no run \xff", "/api/v1/runs/\xff\xfe");
   json::error_code ec;
   json::value v = json::parse(r.body, ec);

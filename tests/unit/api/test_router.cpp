@@ -60,10 +60,10 @@ Router test_router() {
   r.add(route("DELETE", "/api/v1/runs/{id}", Role::Admin, echo("delete")));
   r.add(route("GET", "/api/v1/runs/{id}/tasks/{name}", Role::Viewer, echo("task")));
   r.add(route("GET", "/static/{path*}", Role::None, echo("static")));
-  r.add(route("GET", "/boom", Role::None, [](const Request&, const PathParams&, const Principal&)
-                                              -> Response {
-    throw std::runtime_error("pq: relation \"runs\" does not exist\nat line 3");
-  }));
+  r.add(route("GET", "/boom", Role::None,
+              [](const Request&, const PathParams&, const Principal&) -> Response {
+                throw std::runtime_error("pq: relation \"runs\" does not exist\nat line 3");
+              }));
   return r;
 }
 
@@ -134,7 +134,8 @@ TEST_CASE("missing or unknown token is 401 with WWW-Authenticate", "[http][route
   CHECK(error_of(bad).at("code") == "unauthorized");
 }
 
-TEST_CASE("roles are ordered: viewer reads, operator submits, admin deletes", "[http][router][auth]") {
+TEST_CASE("roles are ordered: viewer reads, operator submits, admin deletes",
+          "[http][router][auth]") {
   Router r = test_router();
   CHECK(r.handle_request(make("GET", "/api/v1/runs", "v")).status == 200);
   Response f = r.handle_request(make("POST", "/api/v1/runs", "v"));

@@ -58,10 +58,11 @@ struct TestServer {
                      [](const Request& r, const PathParams&, const Principal&) {
                        return text_response(200, r.body);
                      }));
-    router.add(route("GET", "/slow", Role::None, [](const Request&, const PathParams&, const Principal&) {
-      std::this_thread::sleep_for(400ms);
-      return text_response(200, "done");
-    }));
+    router.add(
+        route("GET", "/slow", Role::None, [](const Request&, const PathParams&, const Principal&) {
+          std::this_thread::sleep_for(400ms);
+          return text_response(200, "done");
+        }));
     router.add(route("GET", "/events", Role::Operator,
                      [p = &probe](const Request&, const PathParams&, const Principal&) {
                        return sse_response([p](StreamSink& sink) {
@@ -74,7 +75,8 @@ struct TestServer {
     router.add(route("GET", "/file/{name}", Role::None,
                      [](const Request&, const PathParams& p, const Principal&) {
                        Response r = text_response(200, "", "application/octet-stream");
-                       r.file_path = std::string(CTFLOW_SOURCE_DIR) + "/tests/unit/api/" + p.get("name");
+                       r.file_path =
+                           std::string(CTFLOW_SOURCE_DIR) + "/tests/unit/api/" + p.get("name");
                        return r;
                      }));
     router.add(metrics_route(metrics));
@@ -132,8 +134,10 @@ TEST_CASE("tokens are checked over the wire", "[http][server]") {
 TEST_CASE("a body over the limit gets 413 and the connection closes", "[http][server]") {
   TestServer s(with([](auto& o) { o.body_limit = 1024; }));
   RawClient c(s.port);
-  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer o\r\n"
-                 "Content-Length: 100000\r\n\r\n" + std::string(4000, 'x')));
+  REQUIRE(
+      c.send("POST /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer o\r\n"
+             "Content-Length: 100000\r\n\r\n" +
+             std::string(4000, 'x')));
   std::string res = c.read_response();
   CHECK(res.rfind("HTTP/1.1 413", 0) == 0);
   CHECK(res.find("\"code\":\"payload_too_large\"") != std::string::npos);
@@ -242,8 +246,9 @@ TEST_CASE("a malformed request gets a 400 and is counted as unmatched", "[http][
 TEST_CASE("Expect: 100-continue gets an interim response before the body", "[http][server]") {
   TestServer s;
   RawClient c(s.port);
-  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer o\r\n"
-                 "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  REQUIRE(
+      c.send("POST /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer o\r\n"
+             "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
   CHECK(c.read_until("\r\n\r\n", 2s) == "HTTP/1.1 100 Continue\r\n\r\n");
   REQUIRE(c.send("hello"));
   std::string res = c.read_response();
@@ -262,4 +267,20 @@ TEST_CASE("a file body is sent from disk; a missing file is a 404", "[http][serv
   res = c.read_response();
   CHECK(res.rfind("HTTP/1.1 404", 0) == 0);
   CHECK(res.find("\"code\":\"not_found\"") != std::string::npos);
+}
+
+TEST_CASE("a slow handler blocks neither the I/O thread nor other connections", "[http][server]") {
+  TestServer s(with([](auto& o) {
+    o.io_threads = 1;
+    o.worker_threads = 2;
+  }));
+  RawClient slow(s.port);
+  REQUIRE(slow.send(get("/slow")));  // sleeps 400 ms on a worker
+  std::this_thread::sleep_for(50ms);
+  RawClient quick(s.port);
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(quick.send(get("/ping")));
+  CHECK(quick.read_response().rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+  CHECK(slow.read_response().find("\r\n\r\ndone") != std::string::npos);
 }
