@@ -1,0 +1,226 @@
+// Integration: task features through a real server and PostgreSQL (issue 3, acceptance 2):
+// caching with stored reasons, params and templating through `ctflow submit`, outputs feeding
+// the next task, `when:` conditions, pools, env values and secrets.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "tests/integration/support/harness.hpp"
+
+using namespace ctflow::it;
+
+TEST_CASE("a re-run hits the cache with its reason; a changed command misses",
+          "[integration][engine]") {
+  Harness h;
+  std::string log = h.path("ran.log");
+  auto spec = [&](const std::string& word) {
+    return R"(name: cached
+defaults: {cache: true}
+tasks:
+  - name: produce
+    run: [sh, -c, 'echo "$1" >> "$2"; printf "{\"outputs\": {\"v\": \"7\"}}" > "$CTFLOW_OUTPUTS"', x, )" +
+           word + ", \"" + log + R"("]
+  - name: consume
+    needs: [produce]
+    run: [sh, -c, 'echo "got $1" >> "$2"', x, "{{tasks.produce.outputs.v}}", ")" + log + R"("]
+)";
+  };
+  auto first = h.wait(h.submit(spec("ran")));
+  REQUIRE(str(first, "state") == "succeeded");
+  CHECK(str(task_in(first, "produce"), "cache_reason").rfind("miss", 0) == 0);
+  CHECK(read_lines(log) == std::vector<std::string>{"ran", "got 7"});
+
+  auto second_id = h.submit(spec("ran"));
+  auto second = h.wait(second_id);
+  REQUIRE(str(second, "state") == "succeeded");
+  CHECK(task_states(second) ==
+        std::map<std::string, std::string>{{"produce", "cached"}, {"consume", "cached"}});
+  CHECK(read_lines(log).size() == 2);  // nothing ran again
+  CHECK(str(task_in(second, "produce"), "outputs") == R"({"v":"7"})");
+  auto reasons = h.db().column("SELECT cache_reason FROM task_runs WHERE run_id = " + second_id +
+                               " ORDER BY spec_index");
+  REQUIRE(reasons.size() == 2);
+  for (const auto& r : reasons) CHECK(r.rfind("hit", 0) == 0);
+  CHECK_THAT(reasons[0], Catch::Contains("run " + str(first, "id")));
+
+  auto third_id = h.submit(spec("changed"));
+  auto third = h.wait(third_id);
+  REQUIRE(str(third, "state") == "succeeded");
+  const auto& p = task_in(third, "produce");
+  CHECK(str(p, "state") == "succeeded");
+  CHECK(str(p, "cache_reason") == "miss: command changed since the last successful run");
+  // consume's command ("got 7") and inputs are unchanged: still a hit.
+  CHECK(str(task_in(third, "consume"), "state") == "cached");
+  CHECK(read_lines(log) == std::vector<std::string>{"ran", "got 7", "changed"});
+}
+
+TEST_CASE("params and templates via ctflow submit -p", "[integration][engine]") {
+  Harness h;
+  std::string file = h.path("params.yaml");
+  write_text(file, R"(name: params
+params:
+  who: {type: string, default: world}
+  n: {type: int, default: 2}
+tasks:
+  - name: say
+    run: [sh, -c, 'echo "$1 $2 $3" > "$4"', x, "{{params.who}}", "{{params.n}}", "{{run.id}}", ")" +
+                       h.path("out") + R"("]
+)");
+  auto r = h.cli({"submit", file, "-p", "who=alice", "--wait"});
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  std::string id = r.out.substr(0, r.out.find('\n'));
+  CHECK(slurp(h.path("out")) == "alice 2 " + id + "\n");
+  auto run = get_run(h.server(), id);
+  REQUIRE(run);
+  CHECK(str(*run, "params") == R"({"n":2,"who":"alice"})");
+  // A param of the wrong type is refused before anything is stored.
+  auto runs = h.db().count("SELECT count(*) FROM runs");
+  auto bad = h.cli({"submit", file, "-p", "n=many"});
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Catch::Contains("n"));
+  CHECK(h.db().count("SELECT count(*) FROM runs") == runs);
+}
+
+TEST_CASE("outputs of one task feed the next", "[integration][engine]") {
+  Harness h;
+  std::string spec = R"(name: outputs
+tasks:
+  - name: a
+    run: [sh, -c, 'printf "{\"outputs\": {\"k\": \"v42\", \"n\": 5}}" > "$CTFLOW_OUTPUTS"']
+  - name: b
+    needs: [a]
+    run: [sh, -c, 'echo "$1 $2" > "$3"; cp "$CTFLOW_INPUTS" "$4"', x, "{{tasks.a.outputs.k}}",
+          "{{tasks.a.outputs.n}}", ")" +
+                     h.path("out") + "\", \"" + h.path("inputs.json") + R"("]
+)";
+  auto run = h.wait(h.submit(spec));
+  REQUIRE(str(run, "state") == "succeeded");
+  CHECK(slurp(h.path("out")) == "v42 5\n");
+  CHECK(str(task_in(run, "a"), "outputs") == R"({"k":"v42","n":5})");
+  auto inputs = json::parse(slurp(h.path("inputs.json"))).as_object();
+  CHECK(json::serialize(inputs.at("tasks").at("a").at("outputs")) == R"({"k":"v42","n":5})");
+  CHECK(str(inputs.at("run").as_object(), "id") == str(run, "id"));
+}
+
+TEST_CASE("when: false skips the task and its descendants", "[integration][engine]") {
+  Harness h;
+  std::string d = h.dir().path();
+  std::string spec = R"(name: gated
+params: {promote: {type: bool, default: false}}
+tasks:
+  - name: gate
+    run: [sh, -c, 'printf "{\"outputs\": {\"promoted\": %s}}" "$1" > "$CTFLOW_OUTPUTS"', x, "{{params.promote}}"]
+  - name: deploy
+    needs: [gate]
+    when: "{{tasks.gate.outputs.promoted}} == true"
+    run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" + d + R"(/deploy"]
+  - {name: notify, needs: [deploy], run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" + d +
+                     R"(/notify"]}
+  - {name: report, needs: [gate], run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" + d +
+                     R"(/report"]}
+)";
+  auto no = h.wait(h.submit(spec));
+  CHECK(str(no, "state") == "succeeded");
+  CHECK(task_states(no) == std::map<std::string, std::string>{{"gate", "succeeded"},
+                                                             {"deploy", "skipped"},
+                                                             {"notify", "skipped"},
+                                                             {"report", "succeeded"}});
+  CHECK(read_lines(d + "/deploy").empty());
+  CHECK(read_lines(d + "/notify").empty());
+  CHECK(read_lines(d + "/report") == std::vector<std::string>{str(no, "id")});
+
+  auto yes = h.wait(h.submit(spec, {{"promote", "true"}}));
+  CHECK(str(yes, "state") == "succeeded");
+  CHECK(str(task_in(yes, "deploy"), "state") == "succeeded");
+  CHECK(str(task_in(yes, "notify"), "state") == "succeeded");
+  CHECK(read_lines(d + "/deploy") == std::vector<std::string>{str(yes, "id")});
+}
+
+TEST_CASE("a pool with one slot never runs two of its tasks at once", "[integration][engine]") {
+  Harness h;
+  std::string log = h.path("pool.log");
+  std::string spec = "name: pooled\npools: {one: 1}\ntasks:\n";
+  for (int i = 0; i < 5; ++i)
+    spec += "  - {name: p" + std::to_string(i) +
+            ", pool: one, run: [sh, -c, 'echo \"$1 start $(date +%s%N)\" >> \"$2\"; sleep 0.2; "
+            "echo \"$1 end $(date +%s%N)\" >> \"$2\"', x, p" +
+            std::to_string(i) + ", \"" + log + "\"]}\n";
+  spec += "  - {name: free, run: [sleep, '0.2']}\n";
+  auto run = h.wait(h.submit(spec));
+  REQUIRE(str(run, "state") == "succeeded");
+  struct Span {
+    long long start = 0, end = 0;
+  };
+  std::map<std::string, Span> spans;
+  for (const auto& line : read_lines(log)) {
+    std::istringstream in(line);
+    std::string name, what;
+    long long t = 0;
+    in >> name >> what >> t;
+    (what == "start" ? spans[name].start : spans[name].end) = t;
+  }
+  REQUIRE(spans.size() == 5);
+  std::vector<Span> v;
+  for (const auto& [n, s] : spans) v.push_back(s);
+  std::sort(v.begin(), v.end(), [](const Span& a, const Span& b) { return a.start < b.start; });
+  for (size_t i = 1; i < v.size(); ++i) {
+    INFO("task " << i << " started before the previous one ended");
+    CHECK(v[i].start >= v[i - 1].end);
+  }
+}
+
+TEST_CASE("env values and secrets reach the task; secrets are never shown",
+          "[integration][engine]") {
+  Harness h;
+  std::string secret = "s3cr3t-" + std::to_string(std::random_device{}());
+  std::filesystem::create_directories(h.server().data_dir() + "/secrets");
+  write_text(h.server().data_dir() + "/secrets/db-token", secret + "\n");
+  std::string spec = R"(name: envs
+params: {mode: {type: string, default: fast}}
+tasks:
+  - name: show
+    env:
+      MODE: "m-{{params.mode}}"
+      TOKEN: {secret: db-token}
+    run: [sh, -c, 'echo "$MODE|$TOKEN" > "$1"; echo "token has ${#TOKEN} characters"', x, ")" +
+                     h.path("out") + R"("]
+  - name: missing
+    env: {X: {secret: nope}}
+    run: [touch, ")" + h.path("missing") + R"("]
+)";
+  auto id = h.submit(spec, {{"mode", "slow"}});
+  auto run = h.wait(id);
+  CHECK(str(run, "state") == "failed");
+  CHECK(str(task_in(run, "show"), "state") == "succeeded");
+  CHECK(slurp(h.path("out")) == "m-slow|" + secret + "\n");
+  const auto& missing = task_in(run, "missing");
+  CHECK(str(missing, "state") == "failed");
+  CHECK_THAT(str(missing, "error"), Catch::Contains("secret \"nope\" not found"));
+  CHECK_FALSE(std::filesystem::exists(h.path("missing")));
+  // Nowhere in the API or the database.
+  auto c = h.server().client();
+  std::vector<std::string> targets{"/api/v1/runs/" + id, "/api/v1/runs/" + id + "/tasks/show",
+                                   "/api/v1/runs/" + id + "/tasks/show/logs", "/api/v1/runs",
+                                   "/api/v1/pipelines/envs"};
+  for (const auto& target : targets) {
+    auto r = c.request("GET", target);
+    REQUIRE(r);
+    INFO(target << ": " << r->body);
+    CHECK(r->status == 200);
+    CHECK(r->body.find(secret) == std::string::npos);
+  }
+  CHECK(h.db().count("SELECT count(*) FROM pipeline_versions WHERE spec::text LIKE '%" + secret +
+                     "%'") == 0);
+  CHECK(h.db().count("SELECT count(*) FROM pipeline_versions WHERE spec::text LIKE '%db-token%'") ==
+        1);
+  CHECK(h.db().count("SELECT count(*) FROM task_runs WHERE outputs::text || coalesce(error, '') || "
+                     "coalesce(cache_components::text, '') LIKE '%" + secret + "%'") == 0);
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts WHERE argv::text LIKE '%" + secret +
+                     "%'") == 0);
+  CHECK(h.db().count("SELECT count(*) FROM events WHERE payload::text LIKE '%" + secret + "%'") ==
+        0);
+}
