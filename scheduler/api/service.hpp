@@ -48,6 +48,7 @@ struct Services {
 void add_run_routes(http::Router& r, Services& s);     // pipelines, runs, tasks, cancel
 void add_stream_routes(http::Router& r, Services& s);  // logs, events (SSE)
 void add_health_routes(http::Router& r, Services& s);  // healthz, readyz, metrics
+void add_token_routes(http::Router& r, Services& s);   // tokens (admin)
 
 // Bearer tokens checked against api_tokens (sha256 of the token, constant-time compare).
 http::Authenticator make_authenticator(store::Pool& pool);

@@ -41,6 +41,11 @@ int cmd_cancel(const ClientFlags& c, const std::string& run);
 // Follows a run's events until it ends; progress on stderr. Exit code as for submit --wait.
 int wait_for_run(const ClientFlags& c, const std::string& run_id);
 
+int cmd_token_create(const ClientFlags& c, const std::string& role, const std::string& ttl,
+                     const std::string& name);
+int cmd_token_list(const ClientFlags& c);
+int cmd_token_revoke(const ClientFlags& c, const std::string& id);
+
 std::string default_data_dir();
 std::string resolve_url(const ClientFlags& c);
 // Token lookup order: --token-file, CTFLOW_TOKEN, CTFLOW_TOKEN_FILE, <default data

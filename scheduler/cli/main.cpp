@@ -97,6 +97,22 @@ int main(int argc, char** argv) {
   wait_cmd->add_option("run", run_id, "run id")->required();
   add_client_flags(wait_cmd, cf, false);
 
+  std::string role, ttl, token_name, token_id;
+  auto* token = app.add_subcommand("token", "API tokens (needs an admin token)");
+  token->require_subcommand(1);
+  auto* tcreate = token->add_subcommand("create", "create a token; prints it once");
+  tcreate->add_option("--role", role, "viewer, operator or admin")
+      ->required()
+      ->check(CLI::IsMember({"viewer", "operator", "admin"}));
+  tcreate->add_option("--ttl", ttl, "lifetime, e.g. 12h or 30d (default: no expiry)");
+  tcreate->add_option("--name", token_name, "a label");
+  add_client_flags(tcreate, cf, true);
+  auto* tlist = token->add_subcommand("list", "list tokens (never their secrets)");
+  add_client_flags(tlist, cf, true);
+  auto* trevoke = token->add_subcommand("revoke", "revoke a token");
+  trevoke->add_option("id", token_id, "token id")->required();
+  add_client_flags(trevoke, cf, false);
+
   auto* hpo = app.add_subcommand("hpo", "hyperparameter optimisation");
   hpo->require_subcommand(1);
   auto* ask =
@@ -130,6 +146,9 @@ int main(int argc, char** argv) {
   if (*logs) return cmd_logs(cf, run_id, task, follow);
   if (*cancel) return cmd_cancel(cf, run_id);
   if (*wait_cmd) return wait_for_run(cf, run_id);
+  if (*tcreate) return cmd_token_create(cf, role, ttl, token_name);
+  if (*tlist) return cmd_token_list(cf);
+  if (*trevoke) return cmd_token_revoke(cf, token_id);
   if (*ask) return ctflow::hpo::hpo_ask_main(std::cin, std::cout, std::cerr);
   if (*next) return ctflow::cron::cron_next_main(expr, tz, from, count, std::cout, std::cerr);
   return 2;

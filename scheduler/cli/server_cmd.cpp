@@ -181,6 +181,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_health_routes(router, services);
   api::add_run_routes(router, services);
   api::add_stream_routes(router, services);
+  api::add_token_routes(router, services);
   router.add_openapi_route();
 
   http::ServerOptions so;

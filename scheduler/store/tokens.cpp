@@ -49,3 +49,15 @@ bool any_admin_token(Tx& tx) {
 }
 
 }  // namespace ctflow::store
+
+namespace ctflow::store {
+boost::json::array list_tokens(Tx& tx) {
+  auto r = W(tx).exec(R"SQL(
+SELECT jsonb_build_object('id', id::text, 'name', name, 'role', role,
+  'created_at', iso(created_at), 'expires_at', iso(expires_at), 'revoked_at', iso(revoked_at))::text
+FROM api_tokens ORDER BY id)SQL");
+  boost::json::array out;
+  for (const auto& row : r) out.push_back(boost::json::parse(row[0].c_str()));
+  return out;
+}
+}  // namespace ctflow::store

@@ -23,3 +23,9 @@ bool revoke_token(Tx& tx, const std::string& id_or_hash);
 bool any_admin_token(Tx& tx);
 
 }  // namespace ctflow::store
+
+#include <boost/json.hpp>
+namespace ctflow::store {
+// Every token without its hash: id, name, role, created_at, expires_at, revoked_at.
+boost::json::array list_tokens(Tx& tx);
+}  // namespace ctflow::store
