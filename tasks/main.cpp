@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --threads and --input may follow the subcommand
   int threads = 0;
   std::vector<std::string> input_flags;
-  app.add_option("--threads", threads, "torch/OpenMP threads (default $CTFLOW_THREADS or all CPUs)");
+  app.add_option("--threads", threads,
+                 "torch/OpenMP threads (default $CTFLOW_THREADS or all CPUs)");
   app.add_option("--input", input_flags, "NAME=PATH: use PATH for upstream artifact NAME")
       ->allow_extra_args(false);
 
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
 
   ExtractOptions ex;
   auto* s_ex = sub("extract", "partitions of a source -> raw datasets", ex, run_extract);
-  s_ex->add_option("--source", ex.source, "mnist://DIR or synthetic://digits?n=..&seed=..")->required();
+  s_ex->add_option("--source", ex.source, "mnist://DIR or synthetic://digits?n=..&seed=..")
+      ->required();
   s_ex->add_option("--until", ex.until, "take partitions that start at or before this instant");
 
   ValidateDataOptions vd;
@@ -99,8 +101,8 @@ int main(int argc, char** argv) {
   s_ev->add_flag("--raw-pixels", ev.raw_pixels, "baseline: kNN on raw pixels, no model");
 
   ValidateModelOptions vm;
-  auto* s_vm = sub("validate-model", "promotion gate against the deployed version", vm,
-                   run_validate_model);
+  auto* s_vm =
+      sub("validate-model", "promotion gate against the deployed version", vm, run_validate_model);
   s_vm->add_option("--model", vm.model);
   s_vm->add_option("--k", vm.k);
   s_vm->add_option("--min-delta", vm.min_delta);
@@ -114,7 +116,8 @@ int main(int argc, char** argv) {
   RegisterOptions rg;
   auto* s_rg = sub("register", "register (and deploy) a model version", rg, run_register);
   s_rg->add_option("--model", rg.model);
-  s_rg->add_option("--artifacts", rg.artifacts, "artifact names (NAME or TASK/NAME)")->delimiter(',');
+  s_rg->add_option("--artifacts", rg.artifacts, "artifact names (NAME or TASK/NAME)")
+      ->delimiter(',');
   s_rg->add_option("--deploy", rg.deploy_alias, "also deploy under this alias");
 
   try {
@@ -131,7 +134,8 @@ int main(int argc, char** argv) {
     ctx.metrics = &metrics;
     for (const auto& f : input_flags) {
       auto eq = f.find('=');
-      if (eq == std::string::npos || eq == 0) return fail(command, "--input " + f + " is not NAME=PATH");
+      if (eq == std::string::npos || eq == 0)
+        return fail(command, "--input " + f + " is not NAME=PATH");
       ctx.overrides[f.substr(0, eq)] = f.substr(eq + 1);
     }
     if (std::string in = env("CTFLOW_INPUTS"); !in.empty()) {

@@ -51,7 +51,9 @@ void set_blas_threads(int n) {
   if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(n);
 }
 
-int configured_threads() { return g_threads; }
+int configured_threads() {
+  return g_threads;
+}
 
 int configure_threads(int threads) {
   if (threads <= 0) {
@@ -70,9 +72,10 @@ int configure_threads(int threads) {
   set_blas_threads(1);
   BlasInfo b = detect_blas();
   if (b.reference) {
-    log::warn("BLAS: the reference BLAS ({}) is loaded; faiss and torch will be ~45x slower. "
-              "Install libopenblas0-pthread (update-alternatives libblas.so.3)",
-              b.library);
+    log::warn(
+        "BLAS: the reference BLAS ({}) is loaded; faiss and torch will be ~45x slower. "
+        "Install libopenblas0-pthread (update-alternatives libblas.so.3)",
+        b.library);
   } else {
     log::info("BLAS: {}{}; threads: {}", b.library.empty() ? "not found" : b.library,
               b.openblas ? " (OpenBLAS)" : "", threads);

@@ -25,8 +25,8 @@ struct PartitionInfo {
 
 struct Dataset {
   int64_t rows = 28, cols = 28;
-  std::vector<uint8_t> pixels_u8;   // n*rows*cols, used when !is_float
-  std::vector<float> pixels_f32;    // n*rows*cols, used when is_float
+  std::vector<uint8_t> pixels_u8;  // n*rows*cols, used when !is_float
+  std::vector<float> pixels_f32;   // n*rows*cols, used when is_float
   bool is_float = false;
   std::vector<uint8_t> labels;      // n
   std::vector<uint32_t> ids;        // n, source sample ids

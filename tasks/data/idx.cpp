@@ -93,8 +93,8 @@ Result<std::vector<uint8_t>> read_idx_labels(const std::string& path) {
   const uint64_t count = be32(d, 4);
   const uint64_t have = d.size() - 8;
   if (have < count)
-    return Error{"idx file " + path + ": truncated: " + std::to_string(count) +
-                 " labels, found " + std::to_string(have)};
+    return Error{"idx file " + path + ": truncated: " + std::to_string(count) + " labels, found " +
+                 std::to_string(have)};
   if (have > count)
     return Error{"idx file " + path + ": " + std::to_string(have - count) +
                  " bytes of trailing data"};

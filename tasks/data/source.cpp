@@ -183,8 +183,8 @@ Result<SourceData> load_mnist(const Uri& u, std::optional<TimePoint> until) {
     for (const auto& name : names) {
       if (!included(name, until)) continue;
       std::string pdir = (fs::path(dir) / name).string();
-      auto p = load_idx_pair(find_idx(pdir, "images-idx3-ubyte"),
-                             find_idx(pdir, "labels-idx1-ubyte"));
+      auto p =
+          load_idx_pair(find_idx(pdir, "images-idx3-ubyte"), find_idx(pdir, "labels-idx1-ubyte"));
       if (!p) return Error{"partition " + name + ": " + p.error()};
       if (first) {
         out.train.rows = p->rows;
@@ -212,8 +212,7 @@ Result<SourceData> load_synthetic(const Uri& u, std::optional<TimePoint> until) 
   auto n = query_int(u, "n", 600, 1, 1000000);
   auto seed = query_int(u, "seed", 1, 0, INT64_MAX);
   auto parts = query_int(u, "partitions", 3, 1, 1000);
-  if (!n || !seed || !parts)
-    return Error{!n ? n.error() : !seed ? seed.error() : parts.error()};
+  if (!n || !seed || !parts) return Error{!n ? n.error() : !seed ? seed.error() : parts.error()};
   auto test_n = query_int(u, "test", std::max<int64_t>(1, *n / 5), 1, 1000000);
   if (!test_n) return Error{test_n.error()};
   std::string start = u.query.count("start") ? u.query.at("start") : "2025-01";

@@ -25,9 +25,9 @@ struct ValidateDataOptions {
   int64_t rows = 28, cols = 28;
   double min_class_fraction = 0.5;  // each class >= this * 1/num_classes of the samples
   double max_duplicate_fraction = 0.01;
-  double min_mean = 0.02, max_mean = 0.6;   // mean pixel intensity in [0,1]
-  double max_blank_fraction = 0.01;         // images with no pixel above 10% intensity
-  std::optional<double> max_psi;            // drift between consecutive partitions; unset: warn
+  double min_mean = 0.02, max_mean = 0.6;  // mean pixel intensity in [0,1]
+  double max_blank_fraction = 0.01;        // images with no pixel above 10% intensity
+  std::optional<double> max_psi;           // drift between consecutive partitions; unset: warn
 };
 Result<TaskOutputs> run_validate_data(const TaskContext& ctx, const ValidateDataOptions& o);
 

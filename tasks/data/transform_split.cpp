@@ -79,7 +79,8 @@ Result<TaskOutputs> run_split(const TaskContext& ctx, const SplitOptions& o) {
   for (auto& members : by_class) {
     if (members.empty()) continue;
     std::shuffle(members.begin(), members.end(), rng);
-    auto nval = static_cast<size_t>(std::ceil(o.val_fraction * static_cast<double>(members.size())));
+    auto nval =
+        static_cast<size_t>(std::ceil(o.val_fraction * static_cast<double>(members.size())));
     if (members.size() == 1) nval = 0;
     va.insert(va.end(), members.begin(), members.begin() + static_cast<std::ptrdiff_t>(nval));
     tr.insert(tr.end(), members.begin() + static_cast<std::ptrdiff_t>(nval), members.end());
@@ -90,8 +91,11 @@ Result<TaskOutputs> run_split(const TaskContext& ctx, const SplitOptions& o) {
   for (int64_t s : tr) train.push_back(s);
   for (int64_t s : va) val.push_back(s);
   const std::string path = ctx.out_path("split.json");
-  json::object doc{{"seed", o.seed}, {"val_fraction", o.val_fraction}, {"n", d->size()},
-                   {"train", std::move(train)}, {"val", std::move(val)}};
+  json::object doc{{"seed", o.seed},
+                   {"val_fraction", o.val_fraction},
+                   {"n", d->size()},
+                   {"train", std::move(train)},
+                   {"val", std::move(val)}};
   if (auto w = write_json(path, doc); !w) return Error{"split: " + w.error()};
   TaskOutputs out;
   out.add_artifact("split", path, "split");

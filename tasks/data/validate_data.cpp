@@ -91,8 +91,8 @@ class Checker {
     }
     const double mean = total / static_cast<double>(d.size());
     const double blank_frac = static_cast<double>(blank) / static_cast<double>(d.size());
-    report_[what] = json::object{{"samples", d.size()}, {"mean_intensity", mean},
-                                 {"blank_images", blank}};
+    report_[what] =
+        json::object{{"samples", d.size()}, {"mean_intensity", mean}, {"blank_images", blank}};
     if (mean < o_.min_mean || mean > o_.max_mean)
       fail(what + ": mean pixel intensity " + std::to_string(mean) + " outside [" +
            std::to_string(o_.min_mean) + ", " + std::to_string(o_.max_mean) + "]");
@@ -144,8 +144,8 @@ Result<TaskOutputs> run_validate_data(const TaskContext& ctx, const ValidateData
     mix.push_back(frac);
     if (train->size() && frac < o.min_class_fraction / o.num_classes)
       c.fail("train: class " + std::to_string(k) + " is " + std::to_string(100 * frac) +
-             "% of the samples, below " + std::to_string(100 * o.min_class_fraction / o.num_classes) +
-             "%");
+             "% of the samples, below " +
+             std::to_string(100 * o.min_class_fraction / o.num_classes) + "%");
   }
   report["label_mix"] = std::move(mix);
   if (!test_stats.empty()) report["label_psi_vs_test"] = psi(test_stats[0].labels, all.labels);
@@ -166,9 +166,8 @@ Result<TaskOutputs> run_validate_data(const TaskContext& ctx, const ValidateData
     double pi = psi(parts[i - 1].intensity, parts[i].intensity);
     double pl = psi(parts[i - 1].labels, parts[i].labels);
     max_psi = std::max({max_psi, pi, pl});
-    drift.push_back(json::object{{"partition", train->partitions[i].name},
-                                 {"intensity_psi", pi},
-                                 {"label_psi", pl}});
+    drift.push_back(json::object{
+        {"partition", train->partitions[i].name}, {"intensity_psi", pi}, {"label_psi", pl}});
     std::string what = "partition " + train->partitions[i].name + " drifted from " +
                        train->partitions[i - 1].name + " (PSI intensity " + std::to_string(pi) +
                        ", labels " + std::to_string(pl) + ")";

@@ -21,7 +21,8 @@ Result<std::vector<int64_t>> int_array(const json::object& o, const char* key, s
     return Error{std::string("predictions: \"") + key + "\" is missing or has the wrong length"};
   std::vector<int64_t> out;
   for (const auto& e : v->get_array()) {
-    if (!e.is_int64()) return Error{std::string("predictions: \"") + key + "\" holds a non-integer"};
+    if (!e.is_int64())
+      return Error{std::string("predictions: \"") + key + "\" holds a non-integer"};
     out.push_back(e.get_int64());
   }
   return out;
@@ -73,9 +74,11 @@ Result<TaskOutputs> run_analyse(const TaskContext& ctx, const AnalyseOptions& o)
   int worst = 0;
   auto acc = [&](int c) { return count[c] ? static_cast<double>(correct[c]) / count[c] : 1.0; };
   for (int c = 0; c < kClasses; ++c) {
-    int other = static_cast<int>(
-        std::max_element(confused[c].begin(), confused[c].end()) - confused[c].begin());
-    slices.push_back(json::object{{"class", c}, {"count", count[c]}, {"accuracy", acc(c)},
+    int other = static_cast<int>(std::max_element(confused[c].begin(), confused[c].end()) -
+                                 confused[c].begin());
+    slices.push_back(json::object{{"class", c},
+                                  {"count", count[c]},
+                                  {"accuracy", acc(c)},
                                   {"most_confused_with", confused[c][other] ? other : -1},
                                   {"confused_count", confused[c][other]}});
     if (acc(c) < acc(worst)) worst = c;
@@ -108,8 +111,10 @@ Result<TaskOutputs> run_analyse(const TaskContext& ctx, const AnalyseOptions& o)
     for (int r = 0; r < R * o.scale; ++r)
       std::copy_n(png.begin() + r * C * o.scale, C * o.scale,
                   strip.begin() + static_cast<size_t>(r) * W + h * C * o.scale);
-    hardest.push_back(json::object{{"id", (*ids)[i]}, {"label", (*labels)[i]},
-                                   {"pred", (*pred)[i]}, {"confidence", confidence(i)},
+    hardest.push_back(json::object{{"id", (*ids)[i]},
+                                   {"label", (*labels)[i]},
+                                   {"pred", (*pred)[i]},
+                                   {"confidence", confidence(i)},
                                    {"artifact", name}});
   }
   if (top > 0) {
@@ -119,7 +124,8 @@ Result<TaskOutputs> run_analyse(const TaskContext& ctx, const AnalyseOptions& o)
     out.add_artifact("hardest", path, "image");
   }
   const std::string report_path = ctx.out_path("analysis.json");
-  json::object report{{"slices", slices}, {"hardest", hardest},
+  json::object report{{"slices", slices},
+                      {"hardest", hardest},
                       {"misclassified", static_cast<int64_t>(wrong.size())},
                       {"total", static_cast<int64_t>(n)}};
   if (auto w = write_json(report_path, report); !w) return Error{"analyse: " + w.error()};

@@ -133,10 +133,11 @@ Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& 
     per_class.push_back(n ? static_cast<double>(confusion[c][c]) / static_cast<double>(n) : 0.0);
     conf.push_back(std::move(row));
   }
-  log::info("evaluate: {} kNN (k={}) accuracy {:.4f} on {} test images; index of {} ({:.1f} s embed, "
-            "{:.1f} s search)",
-            o.raw_pixels ? "raw-pixel" : "embedding", o.k, acc, test->size(), ref->size(), embed_s,
-            search_s);
+  log::info(
+      "evaluate: {} kNN (k={}) accuracy {:.4f} on {} test images; index of {} ({:.1f} s embed, "
+      "{:.1f} s search)",
+      o.raw_pixels ? "raw-pixel" : "embedding", o.k, acc, test->size(), ref->size(), embed_s,
+      search_s);
 
   json::array pred, truth, sample_ids, confidence;
   for (int64_t s = 0; s < test->size(); ++s) {
@@ -146,8 +147,11 @@ Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& 
     confidence.push_back(v.confidence[s]);
   }
   const std::string pred_path = ctx.out_path("predictions.json");
-  json::object pdoc{{"k", o.k}, {"ids", std::move(sample_ids)}, {"labels", std::move(truth)},
-                    {"pred", std::move(pred)}, {"confidence", std::move(confidence)}};
+  json::object pdoc{{"k", o.k},
+                    {"ids", std::move(sample_ids)},
+                    {"labels", std::move(truth)},
+                    {"pred", std::move(pred)},
+                    {"confidence", std::move(confidence)}};
   if (auto w = write_json(pred_path, pdoc); !w) return Error{"evaluate: " + w.error()};
   out.add_artifact("predictions", pred_path, "report");
   if (!o.raw_pixels) {

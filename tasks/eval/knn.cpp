@@ -54,13 +54,16 @@ void KnnIndex::search(const float* q, int64_t nq, int k, std::vector<int64_t>& i
   // faiss calls sgemm from one thread for batches of queries: give OpenBLAS the cores meanwhile.
   set_blas_threads(configured_threads());
   static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t));
-  impl_->index->search(nq, q, k, scores.data(),
-                       reinterpret_cast<faiss::Index::idx_t*>(ids.data()));
+  impl_->index->search(nq, q, k, scores.data(), reinterpret_cast<faiss::Index::idx_t*>(ids.data()));
   set_blas_threads(1);
 }
 
-int64_t KnnIndex::size() const { return impl_->index->ntotal; }
-int64_t KnnIndex::dim() const { return impl_->index->d; }
+int64_t KnnIndex::size() const {
+  return impl_->index->ntotal;
+}
+int64_t KnnIndex::dim() const {
+  return impl_->index->d;
+}
 bool KnnIndex::inner_product() const {
   return impl_->index->metric_type == faiss::METRIC_INNER_PRODUCT;
 }

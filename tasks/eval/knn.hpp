@@ -41,8 +41,8 @@ class KnnIndex {
 };
 
 struct Votes {
-  std::vector<int> pred;           // predicted class per query
-  std::vector<float> confidence;   // share of the k neighbours that voted for pred
+  std::vector<int> pred;          // predicted class per query
+  std::vector<float> confidence;  // share of the k neighbours that voted for pred
 };
 
 // Majority vote of the neighbours' labels; a tie goes to the class with the best summed score.

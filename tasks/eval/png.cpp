@@ -16,8 +16,8 @@ static void chunk(std::string& out, const char type[4], const std::string& data)
   std::string body(type, 4);
   body += data;
   out += body;
-  put32(out, static_cast<uint32_t>(
-                 crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+  put32(out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
+                                         static_cast<uInt>(body.size()))));
 }
 
 std::string encode_png_gray(const std::vector<uint8_t>& pixels, int width, int height) {
@@ -30,22 +30,23 @@ std::string encode_png_gray(const std::vector<uint8_t>& pixels, int width, int h
   }
   uLongf zlen = compressBound(static_cast<uLong>(raw.size()));
   std::string z(zlen, '\0');
-  compress2(reinterpret_cast<Bytef*>(z.data()), &zlen,
-            reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 9);
+  compress2(reinterpret_cast<Bytef*>(z.data()), &zlen, reinterpret_cast<const Bytef*>(raw.data()),
+            static_cast<uLong>(raw.size()), 9);
   z.resize(zlen);
   std::string png("\x89PNG\r\n\x1a\n", 8);
   std::string ihdr;
   put32(ihdr, static_cast<uint32_t>(width));
   put32(ihdr, static_cast<uint32_t>(height));
-  ihdr += std::string("\x08\x00\x00\x00\x00", 5);  // depth 8, greyscale, deflate, filter, no interlace
+  ihdr +=
+      std::string("\x08\x00\x00\x00\x00", 5);  // depth 8, greyscale, deflate, filter, no interlace
   chunk(png, "IHDR", ihdr);
   chunk(png, "IDAT", z);
   chunk(png, "IEND", "");
   return png;
 }
 
-Result<bool> write_png_gray(const std::string& path, const std::vector<uint8_t>& pixels,
-                            int width, int height) {
+Result<bool> write_png_gray(const std::string& path, const std::vector<uint8_t>& pixels, int width,
+                            int height) {
   if (pixels.size() != static_cast<size_t>(width) * height)
     return Error{"png " + path + ": pixel count does not match " + std::to_string(width) + "x" +
                  std::to_string(height)};

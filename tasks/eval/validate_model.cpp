@@ -26,7 +26,9 @@ std::string artifact_path(const json::object& deployed, const std::string& name)
   return a && a->is_object() ? get_string(a->get_object(), "path") : "";
 }
 
-std::string pct(double v) { return fmt::format("{:.2f}%", 100 * v); }
+std::string pct(double v) {
+  return fmt::format("{:.2f}%", 100 * v);
+}
 
 }  // namespace
 
@@ -53,7 +55,8 @@ Result<TaskOutputs> run_validate_model(const TaskContext& ctx, const ValidateMod
   if (!dep) {
     out.outputs["deployed_accuracy"] = nullptr;
     out.outputs["deployed_version"] = nullptr;
-    return decide(true, "no deployed version of " + o.model + "; candidate accuracy " + pct(candidate));
+    return decide(true,
+                  "no deployed version of " + o.model + "; candidate accuracy " + pct(candidate));
   }
   const int64_t version = get_int(*dep, "version", 0);
   out.outputs["deployed_version"] = version;

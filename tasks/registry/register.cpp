@@ -56,7 +56,8 @@ Result<TaskOutputs> run_register(const TaskContext& ctx, const RegisterOptions& 
   copy_output(ctx, "source", lineage);
   copy_output(ctx, "test_digest", lineage);
   json::object params;
-  for (const char* k : {"lr", "dim", "epochs", "batch_size", "seed", "k"}) copy_output(ctx, k, params);
+  for (const char* k : {"lr", "dim", "epochs", "batch_size", "seed", "k"})
+    copy_output(ctx, k, params);
   lineage["params"] = std::move(params);
   json::value parent = nullptr;
   if (const json::value* models = find(ctx.inputs, "models"); models && models->is_object()) {
@@ -70,17 +71,21 @@ Result<TaskOutputs> run_register(const TaskContext& ctx, const RegisterOptions& 
 
   TaskOutputs out;
   const std::string card = ctx.out_path("model-card.json");
-  json::object card_doc{{"model", o.model}, {"artifacts", names}, {"metrics", metrics},
-                        {"lineage", lineage}};
+  json::object card_doc{
+      {"model", o.model}, {"artifacts", names}, {"metrics", metrics}, {"lineage", lineage}};
   if (auto w = write_json(card, card_doc); !w) return Error{"register: " + w.error()};
   out.add_artifact("model-card", card, "report");
   names.push_back("model-card");
-  out.registry.push_back(json::object{{"op", "register"}, {"model", o.model},
-                                      {"artifacts", std::move(names)}, {"metrics", metrics},
+  out.registry.push_back(json::object{{"op", "register"},
+                                      {"model", o.model},
+                                      {"artifacts", std::move(names)},
+                                      {"metrics", metrics},
                                       {"lineage", lineage}});
   if (!o.deploy_alias.empty())
-    out.registry.push_back(json::object{
-        {"op", "deploy"}, {"model", o.model}, {"version", "registered"}, {"alias", o.deploy_alias}});
+    out.registry.push_back(json::object{{"op", "deploy"},
+                                        {"model", o.model},
+                                        {"version", "registered"},
+                                        {"alias", o.deploy_alias}});
   out.outputs["model"] = o.model;
   out.outputs["registered"] = true;
   out.outputs["deployed_alias"] = o.deploy_alias;

@@ -19,8 +19,8 @@ Result<std::unique_ptr<Embedder>> Embedder::load(const std::string& path) {
     impl->module = torch::jit::load(path);
   } catch (const std::exception& e) {
     std::string msg = e.what();
-    return Error{"model " + path + " is not a TorchScript module: " +
-                 msg.substr(0, msg.find('\n'))};
+    return Error{"model " + path +
+                 " is not a TorchScript module: " + msg.substr(0, msg.find('\n'))};
   }
   if (!impl->module.find_method("forward"))
     return Error{"model " + path + " has no forward method"};

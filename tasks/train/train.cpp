@@ -45,8 +45,8 @@ void add_layer(torch::jit::Module& m, const std::string& name, std::vector<int64
   // channels_last convolution weights keep oneDNN in NHWC, without reorders around each conv.
   if (shape.size() == 4) w = w.contiguous(at::MemoryFormat::ChannelsLast);
   m.register_parameter(name + "_w", w.requires_grad_(), false);
-  m.register_parameter(name + "_b", torch::empty({shape[0]}).uniform_(-bound, bound).requires_grad_(),
-                       false);
+  m.register_parameter(name + "_b",
+                       torch::empty({shape[0]}).uniform_(-bound, bound).requires_grad_(), false);
 }
 
 torch::jit::Module build_module(int64_t rows, int64_t cols, int dim, double mean, double stddev) {
@@ -68,7 +68,9 @@ torch::jit::Module build_module(int64_t rows, int64_t cols, int dim, double mean
 // 30% of the steps, then cosine annealing to lr/(25*1e4).
 double one_cycle(double lr, int64_t step, int64_t total) {
   const double warm = 0.3 * static_cast<double>(total), lo = lr / 25.0, end = lo / 1e4;
-  auto cosine = [](double a, double b, double t) { return b + (a - b) * 0.5 * (1 + std::cos(M_PI * t)); };
+  auto cosine = [](double a, double b, double t) {
+    return b + (a - b) * 0.5 * (1 + std::cos(M_PI * t));
+  };
   if (step < warm) return cosine(lo, lr, static_cast<double>(step) / warm);
   return cosine(lr, end, (static_cast<double>(step) - warm) / std::max(1.0, total - warm));
 }
@@ -167,7 +169,8 @@ Result<TaskOutputs> run_train(const TaskContext& ctx, const TrainOptions& o) {
     for (const auto& p : m.parameters()) params.push_back(p);
     params.push_back(head);
     torch::optim::Adam opt(params, torch::optim::AdamOptions(o.lr));
-    const int64_t steps_per_epoch = (static_cast<int64_t>(train_idx.size()) + o.batch_size - 1) / o.batch_size;
+    const int64_t steps_per_epoch =
+        (static_cast<int64_t>(train_idx.size()) + o.batch_size - 1) / o.batch_size;
     const int64_t total = steps_per_epoch * o.epochs;
     int64_t step = 0;
     double epoch_loss = 0, val_acc = 0;
@@ -204,7 +207,8 @@ Result<TaskOutputs> run_train(const TaskContext& ctx, const TrainOptions& o) {
       ctx.metric("loss_epoch", epoch_loss, epoch);
       ctx.metric("val_accuracy", val_acc, epoch);
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string path = ctx.out_path("model.pt");
     m.save(path);
     TaskOutputs out;

@@ -27,10 +27,12 @@ TIME=1 BASELINE_K=5 CTFLOW_TASK_BIN="$build/ctflow-task" "${cmd[@]}"
 
 peak() { awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2/1024}' "$work/$1/time.txt"; }
 wall() { awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/$1/time.txt"; }
+cpu() { awk -F': ' '/User time|System time/ {t += $2} END {printf "%.0f", t}' "$work/$1/time.txt"; }
 echo
 echo "training: $(jq -r '.outputs.train_seconds | floor' "$work/train/outputs.json") s for $epochs epochs" \
-     "(process wall $(wall train), peak RSS $(peak train)); val_accuracy" \
+     "(process wall $(wall train), CPU $(cpu train) s, peak RSS $(peak train)); val_accuracy" \
      "$(jq -r .outputs.val_accuracy "$work/train/outputs.json")"
+echo "  cumulative seconds after each epoch: $(sed -n 's/.*train: epoch .*(\([0-9.]*\) s)$/\1/p' "$work/train/stderr.log" | tr '\n' ' ')"
 echo "evaluate: kNN (faiss IndexFlatIP, k=5) test accuracy $(jq -r .outputs.accuracy "$work/evaluate/outputs.json")" \
      "(embed $(jq -r '.outputs.embed_seconds*10|floor/10' "$work/evaluate/outputs.json") s," \
      "search $(jq -r '.outputs.search_seconds*10|floor/10' "$work/evaluate/outputs.json") s, peak RSS $(peak evaluate))"

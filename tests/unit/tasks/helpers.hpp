@@ -39,7 +39,8 @@ class TempDir {
 class Pipeline {
  public:
   explicit Pipeline(std::string root) : root_(std::move(root)) {
-    inputs["run"] = json::object{{"id", "7"}, {"pipeline", "mnist-ct"},
+    inputs["run"] = json::object{{"id", "7"},
+                                 {"pipeline", "mnist-ct"},
                                  {"pipeline_version", "abc123"},
                                  {"logical_date", "2026-03-01T00:00:00Z"}};
     inputs["tasks"] = json::object();
@@ -70,11 +71,12 @@ struct Exit {
 
 // Runs build/ctflow-task with `args` (a shell-quoted string) in `cwd`, no CTFLOW_* env except
 // those in `env` ("K=V K2=V2"), and returns its exit code and stderr.
-inline Exit run_binary(const std::string& cwd, const std::string& args, const std::string& env = "") {
+inline Exit run_binary(const std::string& cwd, const std::string& args,
+                       const std::string& env = "") {
   const std::string err = cwd + "/stderr.txt";
   std::string cmd = "cd '" + cwd + "' && env -u CTFLOW_INPUTS -u CTFLOW_OUTPUTS " + env + " '" +
-                    std::string(CTFLOW_BINARY_DIR) + "/ctflow-task' " + args +
-                    " > /dev/null 2> '" + err + "'";
+                    std::string(CTFLOW_BINARY_DIR) + "/ctflow-task' " + args + " > /dev/null 2> '" +
+                    err + "'";
   int status = std::system(cmd.c_str());
   Exit e;
   e.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -88,7 +90,8 @@ inline std::string last_line(const std::string& text) {
   size_t end = text.find_last_not_of('\n');
   if (end == std::string::npos) return "";
   size_t start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace ctflow::tasks::test

@@ -56,8 +56,9 @@ TEST_CASE("validate-data: label 11 and an empty partition fail with one line", "
   d.partitions = {{"2025-01", "x", 60}, {"2025-02", "y", 0}};
   REQUIRE(write_dataset(t / "test.ctds", d));
   REQUIRE(write_dataset(t / "empty.ctds", d));
-  check_failure(run_binary(t.path(), "validate-data --input raw=empty.ctds --input raw-test=test.ctds"),
-                "validate-data", "partition 2025-02 is empty");
+  check_failure(
+      run_binary(t.path(), "validate-data --input raw=empty.ctds --input raw-test=test.ctds"),
+      "validate-data", "partition 2025-02 is empty");
   d.partitions = {{"2025-01", "x", 60}};
   d.labels[7] = 11;
   REQUIRE(write_dataset(t / "label11.ctds", d));
@@ -77,10 +78,10 @@ TEST_CASE("train: NaN loss and bad inputs fail with one line; bad flags exit 2",
   REQUIRE(write_dataset(t / "nan.ctds", f));
   json::array train, val;
   for (int i = 0; i < 40; ++i) (i % 5 ? train : val).push_back(i);
-  REQUIRE(write_json(t / "split.json",
-                     json::object{{"n", 40}, {"train", train}, {"val", val}}));
-  check_failure(run_binary(t.path(), "train --epochs 1 --input dataset=nan.ctds --input split=split.json"),
-                "train", "loss is NaN");
+  REQUIRE(write_json(t / "split.json", json::object{{"n", 40}, {"train", train}, {"val", val}}));
+  check_failure(
+      run_binary(t.path(), "train --epochs 1 --input dataset=nan.ctds --input split=split.json"),
+      "train", "loss is NaN");
   check_failure(run_binary(t.path(), "train --input dataset=split.json --input split=split.json"),
                 "train", "bad magic");
   CHECK(run_binary(t.path(), "train --epochs notanumber").code == 2);

@@ -44,8 +44,8 @@ TEST_CASE("extract takes the partitions up to the logical date, with stable dige
           "[tasks][extract]") {
   TempDir t;
   Pipeline a(t / "a"), b(t / "b");
-  auto ra = a.step("extract", extract("synthetic://digits?n=300&seed=3&partitions=3",
-                                      "2025-02-15T00:00:00Z"));
+  auto ra = a.step("extract",
+                   extract("synthetic://digits?n=300&seed=3&partitions=3", "2025-02-15T00:00:00Z"));
   REQUIRE(ra);
   const auto& parts = ra->outputs.at("partitions").as_array();
   REQUIRE(parts.size() == 2);

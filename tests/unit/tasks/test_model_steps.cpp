@@ -53,13 +53,15 @@ Trained& trained() {
   return t;
 }
 
-std::string model_path() { return trained().p.dir("train") + "/model.pt"; }
+std::string model_path() {
+  return trained().p.dir("train") + "/model.pt";
+}
 
 }  // namespace
 
 TEST_CASE("train writes a TorchScript embedding and per-epoch metrics", "[tasks][train]") {
   auto& t = trained();
-  CHECK(t.train->outputs.at("steps").as_int64() == 2 * 10);  // 320 samples / 32
+  CHECK(t.train->outputs.at("steps").as_int64() == 2 * 10);      // 320 samples / 32
   CHECK(t.train->outputs.at("val_accuracy").as_double() > 0.2);  // chance is 0.1
   std::ifstream in(t.p.dir("train") + "/metrics.jsonl");
   int loss = 0, val = 0;
@@ -163,10 +165,10 @@ TEST_CASE("validate-model promotes a first model and compares with the deployed 
 
   // The deployed version is the same model: equal accuracy, promoted unless a margin is asked.
   json::object arts;
-  for (auto [task, name] : {std::pair{"train", "model"}, {"evaluate", "index"},
-                            {"evaluate", "index-labels"}})
+  for (auto [task, name] :
+       {std::pair{"train", "model"}, {"evaluate", "index"}, {"evaluate", "index-labels"}})
     arts[name] = json::object{{"path", t.p.dir(task) + "/" +
-                                           (std::string(name) == "model" ? "model.pt"
+                                           (std::string(name) == "model"   ? "model.pt"
                                             : std::string(name) == "index" ? "index.faiss"
                                                                            : "index-labels.json")}};
   json::object same{{"version", 3}, {"artifacts", arts}, {"metrics", json::object{}}};
@@ -181,8 +183,8 @@ TEST_CASE("validate-model promotes a first model and compares with the deployed 
   CHECK_THAT(std::string(no.at("reason").as_string()), Catch::Contains("deployed version 3"));
 
   // Unusable artifacts: the recorded accuracy stands in; without it the gate fails closed.
-  json::object broken{{"version", 4}, {"artifacts", json::object{}},
-                      {"metrics", json::object{{"accuracy", 1.01}}}};
+  json::object broken{
+      {"version", 4}, {"artifacts", json::object{}}, {"metrics", json::object{{"accuracy", 1.01}}}};
   auto rec = gate("recorded", broken);
   CHECK_FALSE(rec.at("promoted").as_bool());
   CHECK_THAT(std::string(rec.at("reason").as_string()), Catch::Contains("recorded accuracy"));
@@ -230,8 +232,9 @@ TEST_CASE("analyse slices predictions and writes the hardest mistakes as PNGs",
     pred.push_back(p);
     conf.push_back(s < 3 ? 0.4 + 0.2 * static_cast<double>(s) : 1.0);
   }
-  REQUIRE(write_json(d / "pred.json", json::object{{"ids", ids}, {"labels", labels},
-                                                   {"pred", pred}, {"confidence", conf}}));
+  REQUIRE(write_json(
+      d / "pred.json",
+      json::object{{"ids", ids}, {"labels", labels}, {"pred", pred}, {"confidence", conf}}));
   TaskContext c;
   c.workdir = d.path();
   c.overrides["predictions"] = d / "pred.json";
@@ -255,8 +258,8 @@ TEST_CASE("register emits register and deploy operations with lineage", "[tasks]
   auto& t = trained();
   Pipeline p(t.dir / "reg");
   p.inputs = t.p.inputs;
-  p.inputs["models"] = json::object{{"mnist", json::object{{"deployed", json::object{
-                                                              {"version", 2}}}}}};
+  p.inputs["models"] =
+      json::object{{"mnist", json::object{{"deployed", json::object{{"version", 2}}}}}};
   RegisterOptions o;
   o.deploy_alias = "production";
   auto r = p.step("register", [o](const TaskContext& c) { return run_register(c, o); });
