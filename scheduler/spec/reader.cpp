@@ -232,8 +232,10 @@ std::optional<Millis> ObjectReader::duration(std::string_view key, bool allow_ze
   if (!v) return std::nullopt;
   std::optional<Millis> d;
   if (v->is_string()) d = parse_duration(v->get_string());
-  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() < (int64_t{1} << 40))
-    d = Millis(v->get_int64() * 1000);
+  if (v->is_number()) {  // a number of seconds, possibly fractional
+    double secs = v->to_number<double>();
+    if (secs >= 0 && secs < double(int64_t{1} << 40)) d = Millis(std::llround(secs * 1000));
+  }
   if (!d) {
     fail(key, fmt::format("expected a duration such as \"90s\", \"30m\", \"1h30m\" or a number of "
                           "seconds, got {}",

@@ -36,6 +36,16 @@ tasks:
   CHECK_FALSE(b.cache);
 }
 
+TEST_CASE("durations: text with units, or a number of seconds", "[spec]") {
+  Pipeline p = parse_ok(
+      "name: x\ntasks: [{name: a, run: [echo], timeout: 1.5}, {name: b, run: [echo], "
+      "timeout: 90, retry: {backoff: 250ms, max_backoff: 1h30m}}]");
+  CHECK(p.tasks[0].timeout == ctflow::Millis(1500));
+  CHECK(p.tasks[1].timeout == ctflow::Millis(90'000));
+  CHECK(p.tasks[1].retry.backoff == ctflow::Millis(250));
+  CHECK(p.tasks[1].retry.max_backoff == ctflow::Millis(5'400'000));
+}
+
 TEST_CASE("without defaults, cache is off and there is no timeout or retry", "[spec]") {
   Pipeline p = parse_ok("name: x\ntasks: [{name: a, run: [echo]}]");
   CHECK_FALSE(p.tasks[0].cache);
