@@ -22,7 +22,14 @@ const json::object* deployed_version(const json::object& inputs, const std::stri
 std::string artifact_path(const json::object& deployed, const std::string& name) {
   const json::value* arts = find(deployed, "artifacts");
   if (!arts || !arts->is_object()) return "";
+  // The engine may key a version's artifacts by their name ("model") or by the "TASK/NAME"
+  // reference that register gave ("train/model"); accept both.
   const json::value* a = find(arts->get_object(), name);
+  for (const auto& [key, value] : arts->get_object()) {
+    if (a) break;
+    const std::string k(key);
+    if (k.size() > name.size() && k.ends_with("/" + name)) a = &value;
+  }
   return a && a->is_object() ? get_string(a->get_object(), "path") : "";
 }
 

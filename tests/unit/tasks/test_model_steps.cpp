@@ -176,6 +176,12 @@ TEST_CASE("validate-model promotes a first model and compares with the deployed 
   CHECK(eq.at("promoted").as_bool());
   CHECK(eq.at("deployed_accuracy") == eq.at("candidate_accuracy"));
   CHECK(eq.at("deployed_version").as_int64() == 3);
+  // Artifacts keyed by the "TASK/NAME" references register used work the same.
+  json::object by_ref;
+  for (const auto& [name, a] : arts)
+    by_ref[(std::string(name) == "model" ? "train/" : "evaluate/") + std::string(name)] = a;
+  auto ref = gate("by-ref", json::object{{"version", 5}, {"artifacts", by_ref}});
+  CHECK(ref.at("deployed_accuracy") == ref.at("candidate_accuracy"));
   ValidateModelOptions margin;
   margin.min_delta = 0.01;
   auto no = gate("margin", same, margin);
