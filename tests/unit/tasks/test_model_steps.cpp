@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "tasks/core/runtime.hpp"
 #include "tasks/data/steps.hpp"
 #include "tasks/eval/png.hpp"
 #include "tasks/eval/steps.hpp"
@@ -289,4 +290,14 @@ TEST_CASE("register emits register and deploy operations with lineage", "[tasks]
   Pipeline bare(t.dir / "bare");
   auto none = bare.step("register", [](const TaskContext& c) { return run_register(c, {}); });
   REQUIRE_FALSE(none);
+}
+
+// The Makefile installs libopenblas0-pthread, which takes over libblas.so.3: faiss and torch
+// must not run on Debian's reference BLAS (~45x slower exact kNN).
+TEST_CASE("the process runs on OpenBLAS, not the reference BLAS", "[tasks][runtime]") {
+  BlasInfo b = detect_blas();
+  INFO(b.library);
+  CHECK_FALSE(b.library.empty());
+  CHECK(b.openblas);
+  CHECK_FALSE(b.reference);
 }
