@@ -89,7 +89,7 @@ TEST_CASE("malformed YAML, unknown fields and oversized specs are refused",
   CHECK_THAT(missing.err, Catch::Contains("nope.yaml"));
 }
 
-TEST_CASE("a command that does not exist fails its task; the run goes on per the DAG",
+TEST_CASE("a command that does not exist fails its task - the run goes on per the DAG",
           "[integration][bad_input]") {
   Harness h;
   std::string spec = R"(name: missing-command

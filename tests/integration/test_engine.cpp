@@ -80,7 +80,7 @@ TEST_CASE("fan-out of 200 tasks and a join", "[integration][engine]") {
                     "(SELECT max(finished_at) FROM task_runs WHERE name LIKE 't%')") == "t");
 }
 
-TEST_CASE("a failure marks descendants upstream_failed; independent branches still run",
+TEST_CASE("a failure marks descendants upstream_failed - independent branches still run",
           "[integration][engine]") {
   Harness h;
   std::string spec = R"(name: failing

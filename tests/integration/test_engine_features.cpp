@@ -12,7 +12,7 @@
 
 using namespace ctflow::it;
 
-TEST_CASE("a re-run hits the cache with its reason; a changed command misses",
+TEST_CASE("a re-run hits the cache with its reason - a changed command misses",
           "[integration][engine]") {
   Harness h;
   std::string log = h.path("ran.log");
@@ -173,7 +173,7 @@ TEST_CASE("a pool with one slot never runs two of its tasks at once", "[integrat
   }
 }
 
-TEST_CASE("env values and secrets reach the task; secrets are never shown",
+TEST_CASE("env values and secrets reach the task - secrets are never shown",
           "[integration][engine]") {
   Harness h;
   std::string secret = "s3cr3t-" + std::to_string(std::random_device{}());

@@ -40,7 +40,7 @@ TEST_CASE("histograms have cumulative buckets, +Inf, sum and count", "[http][met
         "ctflow_claim_seconds_count{q=\"x\"} 4\n");
 }
 
-TEST_CASE("callback gauges are computed at scrape time; a failing one is left out",
+TEST_CASE("callback gauges are computed at scrape time - a failing one is left out",
           "[http][metrics]") {
   MetricsRegistry m;
   int scrapes = 0;

@@ -256,7 +256,7 @@ TEST_CASE("Expect: 100-continue gets an interim response before the body", "[htt
   CHECK(res.find("\r\n\r\nhello") != std::string::npos);
 }
 
-TEST_CASE("a file body is sent from disk; a missing file is a 404", "[http][server]") {
+TEST_CASE("a file body is sent from disk - a missing file is a 404", "[http][server]") {
   TestServer s;
   RawClient c(s.port);
   REQUIRE(c.send(get("/file/raw_client.hpp")));

@@ -36,7 +36,7 @@ TEST_CASE("backoff grows by the factor and stops at max_backoff", "[engine][plan
   CHECK(backoff_delay(f.retry, 60) == Millis(5000));  // no overflow
 }
 
-TEST_CASE("exit 0 succeeds; a failure retries while attempts remain", "[engine][plan]") {
+TEST_CASE("exit 0 succeeds - a failure retries while attempts remain", "[engine][plan]") {
   AttemptOutcome ok;
   ok.exit_code = 0;
   CHECK(plan_completion(facts(1, 1), ok, kNow).state == "succeeded");

@@ -31,7 +31,7 @@ TEST_CASE("defaults fill what is not given", "[spec][params]") {
   CHECK(*r == json::object{{"epochs", 3}, {"lr", 0.1}, {"verbose", false}, {"source", "s3://x"}});
 }
 
-TEST_CASE("-p text converts to the declared type", "[spec][params]") {
+TEST_CASE("params given as -p text convert to the declared type", "[spec][params]") {
   auto r = resolve_params(
       pipeline(), {{"epochs", "10"}, {"lr", "1e-3"}, {"verbose", "true"}, {"source", "42"}}, {});
   REQUIRE(r.ok());
@@ -41,7 +41,7 @@ TEST_CASE("-p text converts to the declared type", "[spec][params]") {
   CHECK(r->at("source") == json::value("42"));
 }
 
-TEST_CASE("typed JSON values are checked; an int is accepted for a float", "[spec][params]") {
+TEST_CASE("typed JSON values are checked - an int is accepted for a float", "[spec][params]") {
   auto r = resolve_params(pipeline(), {}, {{"lr", 1}, {"source", "x"}, {"verbose", true}});
   REQUIRE(r.ok());
   CHECK(r->at("lr").is_double());

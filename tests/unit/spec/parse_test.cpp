@@ -54,7 +54,7 @@ TEST_CASE("without defaults, cache is off and there is no timeout or retry", "[s
   CHECK(p.concurrency == 0);
 }
 
-TEST_CASE("argv numbers keep their written text; booleans become true/false", "[spec]") {
+TEST_CASE("argv numbers keep their written text - booleans become true/false", "[spec]") {
   Pipeline p = parse_ok(
       "name: x\ntasks: [{name: a, run: [echo, 42, 2.50, 1.0e-4, 0x1F, true, '007'], "
       "env: {N: 1.50}}]");

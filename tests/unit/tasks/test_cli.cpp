@@ -67,7 +67,7 @@ TEST_CASE("validate-data: label 11 and an empty partition fail with one line", "
       "validate-data", "label 11 at sample 7");
 }
 
-TEST_CASE("train: NaN loss and bad inputs fail with one line; bad flags exit 2", "[tasks][cli]") {
+TEST_CASE("train: NaN loss and bad inputs fail with one line - bad flags exit 2", "[tasks][cli]") {
   TempDir t;
   Dataset d = synthetic_digits(40, 1);
   d.partitions = {{"2025-01", "x", 40}};
@@ -88,7 +88,7 @@ TEST_CASE("train: NaN loss and bad inputs fail with one line; bad flags exit 2",
   CHECK(run_binary(t.path(), "no-such-command").code == 2);
 }
 
-TEST_CASE("a seed gives the same model file; another process loads it", "[tasks][cli]") {
+TEST_CASE("a seed gives the same model file - another process loads it", "[tasks][cli]") {
   TempDir t;
   Pipeline p(t / "prep");
   REQUIRE(p.step("extract", [](const TaskContext& c) {

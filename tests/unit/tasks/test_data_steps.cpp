@@ -74,7 +74,7 @@ TEST_CASE("extract rejects unknown sources and dates before the first partition"
   CHECK_THAT(r.error(), Catch::Contains("no partition"));
 }
 
-TEST_CASE("mnist:// reads partition directories; validate-data passes clean data",
+TEST_CASE("mnist:// reads partition directories - validate-data passes clean data",
           "[tasks][extract][validate-data]") {
   TempDir t;
   write_partition(t / "src", "2025-01", 120, 1);
@@ -114,7 +114,7 @@ TEST_CASE("validate-data fails on an empty partition and on label 11", "[tasks][
   CHECK(v.error().find('\n') == std::string::npos);
 }
 
-TEST_CASE("validate-data reports drift of an inverted partition; --max-psi makes it fail",
+TEST_CASE("validate-data reports drift of an inverted partition - --max-psi makes it fail",
           "[tasks][validate-data]") {
   TempDir t;
   Pipeline p(t.path());
@@ -130,7 +130,7 @@ TEST_CASE("validate-data reports drift of an inverted partition; --max-psi makes
   CHECK_THAT(f.error(), Catch::Contains("partition 2025-03 drifted"));
 }
 
-TEST_CASE("transform scales to [0,1] and records the statistics; split is stratified and seeded",
+TEST_CASE("transform scales to [0,1] and records the statistics - split is stratified and seeded",
           "[tasks][transform][split]") {
   TempDir t;
   Pipeline p(t.path());
