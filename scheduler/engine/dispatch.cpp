@@ -12,6 +12,7 @@
 #include "scheduler/engine/engine.hpp"
 #include "scheduler/engine/plan.hpp"
 #include "scheduler/engine/results.hpp"
+#include "scheduler/engine/study.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
 #include "scheduler/store/engine_ops.hpp"
 
@@ -181,12 +182,6 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   const spec::Task& t = p.tasks[static_cast<size_t>(c.spec_index)];
   finish.task_run_id = c.task_run_id;
   finish.attempt = c.attempt;
-  if (t.hpo) {
-    finish.state = "failed";
-    finish.attempt_state = "failed";
-    finish.error = "hpo studies are not supported by this engine yet";
-    return std::nullopt;
-  }
   // Template context and inputs from the ancestors (their outputs are final, so cacheable).
   spec::TemplateContext ctx;
   ctx.params = c.params;
@@ -213,7 +208,10 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
       input_digests.push_back(u.name + "/" + std::string(kv.key()) + "=" +
                               get_string(kv.value().as_object(), "digest"));
   }
-  DispatchPlan plan = plan_dispatch(t, ctx);
+  add_best_values(p, ctx);          // {{tasks.X.best.K}} of upstream studies
+  std::optional<spec::Task> trial;  // hpo (study.hpp): a trial runs, a driver becomes its study
+  if (t.hpo && !(trial = prepare_hpo(tx, c, t, ctx, finish))) return std::nullopt;
+  DispatchPlan plan = plan_dispatch(trial ? *trial : t, ctx);
   if (plan.kind != DispatchPlan::Kind::Run) {
     finish.state = plan.kind == DispatchPlan::Kind::Skip ? "skipped" : "failed";
     finish.attempt_state = finish.state;
@@ -262,7 +260,7 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   op.attempt = c.attempt;
   op.argv_json = boost::json::serialize(argv_json);
   if (t.timeout) op.timeout_ms = t.timeout->count();
-  if (t.cache) {
+  if (t.cache && !trial) {
     std::sort(input_digests.begin(), input_digests.end());
     Sha256 inputs_hash;
     for (const auto& d : input_digests) inputs_hash.update(d + '\n');
@@ -351,6 +349,7 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
         to_spawn.push_back(std::move(prep));
         continue;
       }
+      if (fin.state.empty()) continue;  // an hpo driver became its study: no process
       if (fin.state == "failed") failed.push_back(c.task_run_id);
       if (fin.state == "skipped") skipped.push_back(c.task_run_id);
       finishes.push_back(std::move(fin));

@@ -6,6 +6,7 @@
 #include "scheduler/common/log.hpp"
 #include "scheduler/engine/plan.hpp"
 #include "scheduler/engine/results.hpp"
+#include "scheduler/engine/study.hpp"
 #include "scheduler/spec/parse.hpp"
 #include "scheduler/store/engine_ops.hpp"
 #include "scheduler/store/runs.hpp"
@@ -212,6 +213,7 @@ void Engine::pass() {
       }
       store::activate_queued_runs(tx);
     }
+    if (sweep) step_studies(tx, {}, true);  // run cancellations of studies; safety net
     if (sweep || adopt_now_) {
       adopt(tx, adopted);
       pools_exist_ = store::pools_exist(tx);
@@ -274,6 +276,7 @@ void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishe
     if (ch.count(id)) s2.push_back(id);
   store::propagate(tx, f2, "upstream_failed");
   store::propagate(tx, s2, "skipped");
+  step_studies(tx, changed);  // finished trials: record them, suggest more, finish the study
 }
 
 void Engine::tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int64_t>>& offsets) {
@@ -284,6 +287,12 @@ void Engine::tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int6
     if (off == a.metrics_offset) continue;
     store::insert_metrics(tx, a.run_id, a.task_run_id, pts, a.attempt_id, off);
     offsets.emplace_back(key, off);
+    const spec::Pipeline* p = pipeline(tx, a.version_id);
+    if (p && !a.cancelled &&
+        maybe_prune(tx, p->tasks[static_cast<size_t>(a.spec_index)], a.task_run_id)) {
+      a.cancelled = true;  // median stopping: the trial stays 'pruned', its task run is cancelled
+      executor_.cancel(key, opt_.cancel_grace);
+    }
   }
 }
 

@@ -159,6 +159,7 @@ SELECT t.spec_index, t.name, t.state, t.outputs::text,
             FROM artifact_uses u JOIN artifacts a ON a.id = u.artifact_id
             WHERE u.task_run_id = t.id AND u.direction = 'output'), '{}')::text
 FROM task_runs t WHERE t.run_id = $1 AND t.spec_index = ANY($2::int[])
+  AND t.parent_task_run_id IS NULL  -- not hpo trials (they share their study's index)
 )SQL",
                                run_id, arr);
   for (const auto& row : res) {
