@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N=${N:-1000}
 REPEAT=${REPEAT:-5}
-CTFLOW=$PWD/build/ctflow
+CTFLOW=${CTFLOW:-$PWD/build/ctflow}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 WORK=$(mktemp -d /tmp/ctflow-bench-sched.XXXXXX)
 chmod 755 "$WORK"
