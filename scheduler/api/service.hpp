@@ -6,7 +6,10 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "scheduler/api/http/metrics.hpp"
 #include "scheduler/api/http/router.hpp"
@@ -49,6 +52,15 @@ void add_run_routes(http::Router& r, Services& s);     // pipelines, runs, tasks
 void add_stream_routes(http::Router& r, Services& s);  // logs, events (SSE)
 void add_health_routes(http::Router& r, Services& s);  // healthz, readyz, metrics
 void add_token_routes(http::Router& r, Services& s);   // tokens (admin)
+void add_resource_routes(http::Router& r, Services& s);  // retry, run metrics, artifacts
+void add_model_routes(http::Router& r, Services& s);     // models, versions, aliases, lineage
+
+// Prometheus families read at scrape time: runs and tasks by state, queue depth (one cached SQL
+// count), API pool usage, and `engine` counters (name -> value; may be empty).
+using EngineCounters = std::function<std::vector<std::pair<std::string, double>>()>;
+void add_state_metrics(http::MetricsRegistry& m, store::Pool& pool, EngineCounters engine);
+// The engine's latency hook ("claim" | "dispatch", seconds) feeding two histograms.
+std::function<void(std::string_view, double)> engine_latency_observer(http::MetricsRegistry& m);
 
 // Bearer tokens checked against api_tokens (sha256 of the token, constant-time compare).
 http::Authenticator make_authenticator(store::Pool& pool);

@@ -182,6 +182,15 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_run_routes(router, services);
   api::add_stream_routes(router, services);
   api::add_token_routes(router, services);
+  api::add_resource_routes(router, services);
+  api::add_model_routes(router, services);
+  api::add_state_metrics(metrics, pool, [&engine] {
+    const auto& st = engine.stats();
+    return std::vector<std::pair<std::string, double>>{
+        {"passes", double(st.passes.load())}, {"claimed", double(st.claimed.load())},
+        {"finished", double(st.finished.load())}, {"adopted", double(st.adopted.load())},
+        {"active", double(st.active.load())}};
+  });
   router.add_openapi_route();
 
   http::ServerOptions so;
