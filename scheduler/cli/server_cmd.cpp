@@ -170,11 +170,12 @@ int cmd_server(ServerFlags f, bool embedded) {
   eo.lease = Millis(f.lease_ms);
   eo.sweep = Millis(f.sweep_ms);
   eo.cancel_grace = Millis(f.cancel_grace_ms);
+  http::MetricsRegistry metrics;
+  eo.observe = api::engine_latency_observer(metrics);
   engine::Engine engine(eo, **executor);
 
   store::Pool pool(f.database_url, 8);
   api::EventHub hub(f.database_url);
-  http::MetricsRegistry metrics;
   api::Services services{pool, hub, metrics, [&engine] { engine.wake(); }, f.data_dir};
   http::Router router;
   router.set_authenticator(api::make_authenticator(pool));

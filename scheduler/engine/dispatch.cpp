@@ -319,9 +319,11 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
     }
     auto t0 = std::chrono::steady_clock::now();
     auto claimed = store::claim_ready(tx, opt_.server_id, room, opt_.lease, pools_exist_);
-    stats_.claim_us_total +=
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-            .count();
+    auto claim_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+    stats_.claim_us_total += claim_us;
+    if (opt_.observe) opt_.observe("claim", static_cast<double>(claim_us) / 1e6);
     if (claimed.empty()) return;
     stats_.claimed += static_cast<int64_t>(claimed.size());
     if (static_cast<int>(claimed.size()) == room) claimed_full = true;

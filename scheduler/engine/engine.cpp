@@ -253,6 +253,9 @@ void Engine::pass() {
   for (auto& p : to_spawn) {
     active_[p.req.key] = std::move(p.active);
     executor_.start(p.req);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s);
+    stats_.dispatch_us_total += us.count();
+    if (opt_.observe) opt_.observe("dispatch", static_cast<double>(us.count()) / 1e6);
   }
   for (const auto& f : finishes)
     if (f.state == "ready" && f.not_before) {

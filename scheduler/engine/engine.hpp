@@ -10,10 +10,12 @@
 // Thread-safety: start/stop from the owning thread; wake() from any thread.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "scheduler/common/time_util.hpp"
@@ -35,6 +37,10 @@ struct EngineOptions {
   Millis sweep{5'000};          // safety-net pass interval
   Millis cancel_grace{5'000};   // SIGTERM -> SIGKILL
   Millis started_debounce{20};  // coalesce "started" events into the next pass
+  // Latency observations for /metrics, on the engine thread: ("claim", seconds of one claim
+  // statement) and ("dispatch", seconds from the start of the pass that claimed a task to its
+  // process being started). Must not block. Empty: none.
+  std::function<void(std::string_view phase, double seconds)> observe;
 };
 
 struct EngineStats {  // for /metrics; read with relaxed loads
