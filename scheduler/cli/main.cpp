@@ -32,6 +32,8 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
                   "SIGTERM to SIGKILL grace (default 5000)");
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
+  cmd->add_option("--read-timeout-ms", f.read_timeout_ms,
+                  "close a connection whose request does not arrive within this (default 30000)");
 }
 
 void add_client_flags(CLI::App* cmd, ClientFlags& c, bool output) {

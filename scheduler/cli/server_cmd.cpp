@@ -198,6 +198,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   so.address = f.address;
   so.port = static_cast<uint16_t>(f.port);
   so.body_limit = f.body_limit;
+  so.read_timeout = Millis(f.read_timeout_ms);
   so.worker_threads = 6;
   so.metrics = &metrics;
   http::HttpServer server(router, so);
