@@ -35,8 +35,15 @@ TempDir::~TempDir() {
 }
 
 std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Plain read(2): /proc files report size 0, and a process may vanish while we read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -214,6 +221,7 @@ void ServerProcess::start(std::chrono::milliseconds deadline) {
   // The supervisor was spawned before the API started listening.
   supervisor_pid_ = 0;
   for (const auto& e : fs::directory_iterator("/proc")) {
+    if (std::atoi(e.path().filename().c_str()) <= 0) continue;
     std::string stat = slurp(e.path().string() + "/stat");
     auto rp = stat.rfind(')');
     if (rp == std::string::npos || stat.find("(ctflow-superv)") == std::string::npos) continue;
