@@ -43,7 +43,7 @@ Result<std::unique_ptr<Connection>> connect(const std::string& url, int attempts
                std::to_string(std::max(1, attempts)) + " attempt(s): " + last};
 }
 
-Tx::Tx(Connection& c) : impl_(std::make_unique<TxImpl>(*c.impl().conn)) {}
+Tx::Tx(Connection& c) : impl_(std::make_unique<TxImpl>(c.impl())) {}
 Tx::~Tx() = default;
 void Tx::commit() {
   impl_->w.commit();

@@ -88,8 +88,8 @@ SELECT u.id, u.run_id, u.name, u.spec_index, u.attempt, u.max_attempts, r.pipeli
 FROM u JOIN runs r ON r.id = u.run_id JOIN pipelines p ON p.id = r.pipeline_id
 JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
 )SQL";
-    auto res = pool ? w.exec_params(sql, n, owner, lease.count(), *pool)
-                    : w.exec_params(sql, n, owner, lease.count());
+    auto res = pool ? exec_cached(tx, "claim_pool", sql, n, owner, lease.count(), *pool)
+                    : exec_cached(tx, "claim", sql, n, owner, lease.count());
     for (const auto& row : res) {
       ClaimedTask c;
       c.task_run_id = row[0].as<int64_t>();
@@ -189,7 +189,7 @@ std::vector<int64_t> start_attempts(Tx& tx, const std::vector<DispatchOp>& ops,
     if (o.timeout_ms) j["timeout_ms"] = *o.timeout_ms;
     a.push_back(std::move(j));
   }
-  auto res = W(tx).exec_params(R"SQL(
+  auto res = exec_cached(tx, "start_attempts", R"SQL(
 WITH o AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt int, argv jsonb,
     cache_key text, cache_reason text, cache_components jsonb, timeout_ms bigint)
@@ -332,7 +332,7 @@ ev AS (
 )
 SELECT id, pg_notify('ctflow_events', '') FROM t
 )SQL";
-  auto res = W(tx).exec_params(sql, serialize(a));
+  auto res = exec_cached(tx, "finish_tasks", sql, serialize(a));
   for (const auto& row : res) changed.push_back(row[0].as<int64_t>());
   return changed;
 }
