@@ -139,3 +139,64 @@ tasks:
   CHECK(db.text("SELECT t.params->>'x' FROM studies s JOIN trials t ON t.id = s.best_trial_id") ==
         "0.1");
 }
+
+TEST_CASE("failed trials do not fail the run; cancelling the run cancels the study",
+          "[integration][hpo]") {
+  Harness h;
+  auto& db = h.db();
+  // x = 2 exits 3: its trial fails, the study still succeeds with the best of the others.
+  std::string spec = R"(name: hpo-failures
+tasks:
+  - name: tune
+    hpo:
+      algorithm: grid
+      objective: {metric: loss, goal: maximize}
+      max_trials: 3
+      parallelism: 3
+      space: {x: {type: int, values: [1, 2, 3]}}
+      trial:
+        run: [sh, -c, 'test "$1" = 2 && exit 3; echo "{\"outputs\": {\"loss\": $1}}" > "$CTFLOW_OUTPUTS"', x, "{{trial.x}}"]
+)";
+  std::string id = h.submit(spec);
+  auto run = h.wait(id, 60s);
+  INFO(h.server().log());
+  CHECK(str(run, "state") == "succeeded");
+  CHECK(str(run, "tasks_failed") == "0");
+  CHECK(db.text("SELECT string_agg(state, ',' ORDER BY number) FROM trials") ==
+        "complete,failed,complete");
+  CHECK(db.text("SELECT best_value FROM studies") == "3");
+
+  std::string slow = R"(name: hpo-cancel
+tasks:
+  - name: tune
+    hpo:
+      algorithm: random
+      objective: {metric: loss, goal: minimize}
+      max_trials: 10
+      parallelism: 2
+      space: {x: {type: float, min: 0, max: 1}}
+      trial: {run: [sleep, "30"]}
+  - name: after
+    needs: [tune]
+    run: ["true"]
+)";
+  std::string id2 = h.submit(slow);
+  REQUIRE(poll_until(
+      [&] {
+        return db.count(
+                   "SELECT count(*) FROM task_runs WHERE state = 'running' AND "
+                   "parent_task_run_id IS NOT NULL AND run_id = " +
+                   id2) == 2;
+      },
+      30s, 20ms));
+  auto c = h.cli({"cancel", id2});
+  INFO(c.out << c.err);
+  REQUIRE(c.rc == 0);
+  auto cancelled = h.wait(id2, 60s);
+  CHECK(str(cancelled, "state") == "cancelled");
+  CHECK(db.text("SELECT state FROM studies WHERE run_id = " + id2) == "cancelled");
+  CHECK(db.count("SELECT count(*) FROM trials t JOIN studies s ON s.id = t.study_id WHERE "
+                 "s.run_id = " +
+                 id2) == 2);
+  CHECK(str(task_in(cancelled, "after"), "state") == "cancelled");
+}
