@@ -1,5 +1,6 @@
 #include "scheduler/api/submit.hpp"
 
+#include "scheduler/api/schedule_ops.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/spec/canonical.hpp"
 #include "scheduler/spec/params.hpp"
@@ -28,6 +29,7 @@ store::StoredVersion store_spec(store::Tx& tx, const spec::Pipeline& p) {
   auto v = store::upsert_pipeline_version(tx, p.name, spec::digest(p), canon);
   std::vector<std::pair<std::string, int>> pools(p.pools.begin(), p.pools.end());
   store::upsert_pools(tx, pools);
+  store_schedule(tx, v.pipeline_id, v.version_id, p);  // schedule_ops.hpp
   return v;
 }
 
@@ -35,13 +37,15 @@ store::StoredVersion store_spec(store::Tx& tx, const spec::Pipeline& p) {
 
 int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
                    const boost::json::object& params, const std::string& trigger,
-                   std::optional<TimePoint> logical_date) {
+                   std::optional<TimePoint> logical_date, const RunExtras& extras) {
   store::NewRun run;
   run.pipeline_version_id = version_id;
   run.params = params;
   run.trigger = trigger;
   run.logical_date = logical_date;
-  run.concurrency = p.concurrency;
+  run.data_interval_start = extras.data_interval_start;
+  run.data_interval_end = extras.data_interval_end;
+  run.concurrency = extras.concurrency >= 0 ? extras.concurrency : p.concurrency;
   if (p.run_timeout) run.run_timeout_ms = p.run_timeout->count();
   for (size_t i = 0; i < p.tasks.size(); ++i) {
     const auto& t = p.tasks[i];

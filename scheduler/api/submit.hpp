@@ -42,8 +42,14 @@ std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
 std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const SubmitRequest& req);
 
 // Runs for a pipeline spec already parsed and stored (cron fires, backfills, reruns reuse this).
+// RunExtras: the data interval, and a concurrency limit other than the pipeline's (a schedule's
+// max_active_runs); -1 keeps the pipeline's.
+struct RunExtras {
+  std::optional<TimePoint> data_interval_start, data_interval_end;
+  int concurrency = -1;
+};
 int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
                    const boost::json::object& params, const std::string& trigger,
-                   std::optional<TimePoint> logical_date);
+                   std::optional<TimePoint> logical_date, const RunExtras& extras = {});
 
 }  // namespace ctflow::api

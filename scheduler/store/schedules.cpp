@@ -28,7 +28,9 @@ boost::json::value parse_text(const pqxx::field& f) {
 constexpr const char* kRowColumns = R"SQL(
 s.id, s.pipeline_id, s.pipeline_version_id, p.name, s.cron, s.timezone, s.catchup,
 s.concurrency, s.max_active_runs, iso(s.start_at), iso(s.end_at), s.paused,
-s.retired_at IS NOT NULL, iso(s.activated_at), iso(s.last_logical_date), iso(s.next_fire_at)
+s.retired_at IS NOT NULL, iso(s.activated_at), iso(s.last_logical_date),
+CASE WHEN isfinite(s.next_fire_at) THEN iso(s.next_fire_at) END,
+coalesce(s.next_fire_at = 'infinity', false)
 )SQL";
 
 ScheduleRow row_of(const pqxx::row& r) {
@@ -49,6 +51,7 @@ ScheduleRow row_of(const pqxx::row& r) {
   s.activated_at = time_of(r[13]);
   s.last_logical_date = time_of(r[14]);
   s.next_fire_at = time_of(r[15]);
+  s.ended = r[16].as<bool>();
   return s;
 }
 
@@ -57,7 +60,8 @@ jsonb_build_object('pipeline', p.name, 'version', v.digest, 'cron', s.cron,
   'timezone', s.timezone, 'catchup', s.catchup, 'concurrency', s.concurrency,
   'max_active_runs', s.max_active_runs, 'start', iso(s.start_at), 'end', iso(s.end_at),
   'paused', s.paused, 'activated_at', iso(s.activated_at),
-  'last_logical_date', iso(s.last_logical_date), 'next_fire_at', iso(s.next_fire_at),
+  'last_logical_date', iso(s.last_logical_date), 'next_fire_at', CASE WHEN isfinite(s.next_fire_at) THEN iso(s.next_fire_at) END,
+  'ended', coalesce(s.next_fire_at = 'infinity', false),
   'created_at', iso(s.created_at), 'updated_at', iso(s.updated_at),
   'fires', (SELECT count(*) FROM schedule_fires f WHERE f.schedule_id = s.id),
   'runs_created', (SELECT count(*) FROM schedule_fires f WHERE f.schedule_id = s.id
@@ -71,8 +75,8 @@ void upsert_schedule(Tx& tx, int64_t pipeline_id, int64_t version_id,
   auto& w = W(tx);
   if (!def) {
     w.exec_params(
-        "UPDATE schedules SET retired_at = now(), updated_at = now() WHERE pipeline_id = $1 AND "
-        "pipeline_version_id <= $2 AND retired_at IS NULL",
+        "UPDATE schedules SET retired_at = now(), updated_at = now(), pipeline_version_id = $2 "
+        "WHERE pipeline_id = $1 AND pipeline_version_id <= $2 AND retired_at IS NULL",
         pipeline_id, version_id);
     notify(tx, kScheduleChannel, std::to_string(pipeline_id));
     return;
@@ -106,7 +110,8 @@ ORDER BY next_fire_at NULLS FIRST, id LIMIT $2)SQL",
 
 std::optional<TimePoint> earliest_next_fire(Tx& tx) {
   auto r = W(tx).exec(
-      "SELECT iso(min(next_fire_at)) FROM schedules WHERE NOT paused AND retired_at IS NULL");
+      "SELECT iso(min(next_fire_at)) FROM schedules WHERE NOT paused AND retired_at IS NULL AND "
+      "isfinite(next_fire_at)");
   return time_of(r[0][0]);
 }
 
@@ -133,7 +138,8 @@ void set_schedule_progress(Tx& tx, int64_t id, std::optional<TimePoint> activate
                            std::optional<TimePoint> next_fire_at) {
   W(tx).exec_params(R"SQL(
 UPDATE schedules SET activated_at = coalesce(activated_at, $2::timestamptz),
-  last_logical_date = $3::timestamptz, next_fire_at = $4::timestamptz
+  last_logical_date = $3::timestamptz,
+  next_fire_at = coalesce($4::timestamptz, 'infinity')
 WHERE id = $1)SQL",
                     id, opt(iso_opt(activated_at)), opt(iso_opt(last_logical_date)),
                     opt(iso_opt(next_fire_at)));

@@ -35,6 +35,7 @@ struct ScheduleRow {
   ScheduleDef def;
   bool paused = false, retired = false;
   std::optional<TimePoint> activated_at, last_logical_date, next_fire_at;
+  bool ended = false;  // no fire left in the window (next_fire_at is 'infinity' in the table)
 };
 
 // Called when pipeline version `version_id` is stored: with a block, inserts or rewrites the
@@ -55,7 +56,8 @@ std::optional<TimePoint> earliest_next_fire(Tx& tx);
 std::optional<ScheduleRow> lock_schedule(Tx& tx, int64_t id);
 std::optional<ScheduleRow> lock_schedule_of(Tx& tx, const std::string& pipeline);
 
-// Records scheduler progress on a locked schedule (activated_at only if it was NULL).
+// Records scheduler progress on a locked schedule (activated_at only if it was NULL); a missing
+// next_fire_at means the schedule has ended (stored as 'infinity', never due).
 void set_schedule_progress(Tx& tx, int64_t id, std::optional<TimePoint> activated_at,
                            std::optional<TimePoint> last_logical_date,
                            std::optional<TimePoint> next_fire_at);
@@ -76,7 +78,7 @@ void attach_fire_run(Tx& tx, int64_t fire_id, int64_t schedule_id, int64_t run_i
 
 // API reads. A schedule's JSON: {"pipeline", "version", "cron", "timezone", "catchup",
 // "concurrency", "max_active_runs", "start", "end", "paused", "activated_at",
-// "last_logical_date", "next_fire_at", "created_at", "updated_at", "fires", "runs_created"}.
+// "last_logical_date", "next_fire_at", "ended", "created_at", "updated_at", "fires", "runs_created"}.
 boost::json::array list_schedules(Tx& tx);
 // The same object plus "recent_fires": the newest `fires` fire rows [{"logical_date", "kind",
 // "outcome", "run_id", "fired_at", "error"}]; nullopt when the pipeline has no live schedule.
