@@ -20,7 +20,9 @@ namespace ctflow::it {
 
 namespace fs = std::filesystem;
 
-std::string ctflow_bin() { return std::string(CTFLOW_BINARY_DIR) + "/ctflow"; }
+std::string ctflow_bin() {
+  return std::string(CTFLOW_BINARY_DIR) + "/ctflow";
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/ctflow-it-XXXXXX";
@@ -123,8 +125,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), flags, 0644);
-  if (err_path == out_path) posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  else posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), flags, 0644);
+  if (err_path == out_path)
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  else
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), flags, 0644);
   pid_t pid = 0;
   int rc = posix_spawn(&pid, av[0], &fa, nullptr, av.data(), ev.data());
   posix_spawn_file_actions_destroy(&fa);
@@ -163,9 +167,13 @@ ServerProcess::ServerProcess(ServerConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.log_path.empty()) cfg_.log_path = cfg_.data_dir + ".log";
 }
 
-ServerProcess::~ServerProcess() { stop(); }
+ServerProcess::~ServerProcess() {
+  stop();
+}
 
-std::string ServerProcess::log() const { return slurp(cfg_.log_path); }
+std::string ServerProcess::log() const {
+  return slurp(cfg_.log_path);
+}
 
 std::string ServerProcess::token() const {
   std::string t = slurp(token_file());
@@ -181,11 +189,11 @@ void ServerProcess::start(std::chrono::milliseconds deadline) {
   if (pid_ > 0) throw std::runtime_error("server already running");
   std::vector<std::string> argv{ctflow_bin(), cfg_.embedded ? "up" : "server"};
   if (!cfg_.database_url.empty()) argv.insert(argv.end(), {"--database-url", cfg_.database_url});
-  argv.insert(argv.end(), {"--data-dir", cfg_.data_dir, "--port", "0",
-                                "--lease-ms", std::to_string(cfg_.lease_ms),
-                                "--sweep-ms", std::to_string(cfg_.sweep_ms),
-                                "--cancel-grace-ms", std::to_string(cfg_.cancel_grace_ms),
-                                "--max-parallel", std::to_string(cfg_.max_parallel)});
+  argv.insert(
+      argv.end(),
+      {"--data-dir", cfg_.data_dir, "--port", "0", "--lease-ms", std::to_string(cfg_.lease_ms),
+       "--sweep-ms", std::to_string(cfg_.sweep_ms), "--cancel-grace-ms",
+       std::to_string(cfg_.cancel_grace_ms), "--max-parallel", std::to_string(cfg_.max_parallel)});
   argv.insert(argv.end(), cfg_.extra_args.begin(), cfg_.extra_args.end());
   // The log accumulates over restarts; remember where this start's output begins.
   size_t from = log().size();
