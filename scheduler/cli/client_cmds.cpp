@@ -140,6 +140,7 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
   };
   auto progress = [&](const std::string& task, const std::string& state, const std::string& err) {
     int done = 0, running = 0;
+    total = std::max(total, static_cast<int>(states.size()));  // hpo trials join as they start
     for (const auto& [n, s] : states) {
       if (final_task(s)) ++done;
       if (s == "running" || s == "dispatched") ++running;
