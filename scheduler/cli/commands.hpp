@@ -20,6 +20,7 @@ struct ServerFlags {
   int sweep_ms = 5'000;
   int cancel_grace_ms = 5'000;
   size_t body_limit = 4 << 20;
+  std::string clock_file;  // test-only: the cron scheduler reads "now" from this file
   int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this
 };
 

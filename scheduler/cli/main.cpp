@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "scheduler/cli/commands.hpp"
+#include "scheduler/cli/schedule_cmds.hpp"
 #include "scheduler/cron/cron_command.hpp"
 #include "scheduler/executor/local/supervisor.hpp"
 #include "scheduler/hpo/ask.hpp"
@@ -32,6 +33,8 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
                   "SIGTERM to SIGKILL grace (default 5000)");
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
+  // Test-only: the cron scheduler's clock is the ISO-8601 instant in this file (clock.hpp).
+  cmd->add_option("--clock-file", f.clock_file)->group("");
   cmd->add_option("--read-timeout-ms", f.read_timeout_ms,
                   "close a connection whose request does not arrive within this (default 30000)");
 }
@@ -131,6 +134,8 @@ int main(int argc, char** argv) {
   next->add_option("--from", from, "ISO-8601 instant to start after (default now)");
   next->add_option("-n", count, "how many (default 5)");
 
+  auto schedule_verbs = add_schedule_verbs(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +156,7 @@ int main(int argc, char** argv) {
   if (*tcreate) return cmd_token_create(cf, role, ttl, token_name);
   if (*tlist) return cmd_token_list(cf);
   if (*trevoke) return cmd_token_revoke(cf, token_id);
+  if (auto rc = schedule_verbs()) return *rc;
   if (*ask) return ctflow::hpo::hpo_ask_main(std::cin, std::cout, std::cerr);
   if (*next) return ctflow::cron::cron_next_main(expr, tz, from, count, std::cout, std::cerr);
   return 2;

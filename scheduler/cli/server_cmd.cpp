@@ -9,12 +9,14 @@
 #include <random>
 
 #include "scheduler/api/http/server.hpp"
+#include "scheduler/api/routes_schedules.hpp"
 #include "scheduler/api/service.hpp"
 #include "scheduler/cli/commands.hpp"
 #include "scheduler/cli/embedded_pg.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/common/sha256.hpp"
+#include "scheduler/engine/cron_scheduler.hpp"
 #include "scheduler/engine/engine.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
 #include "scheduler/store/migrate.hpp"
@@ -185,6 +187,14 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_token_routes(router, services);
   api::add_resource_routes(router, services);
   api::add_model_routes(router, services);
+  std::unique_ptr<ClockSource> clock = f.clock_file.empty()
+                                          ? std::unique_ptr<ClockSource>(new SystemClock())
+                                          : std::make_unique<FileClock>(f.clock_file);
+  engine::CronScheduler cron({.database_url = f.database_url,
+                              .sweep = Millis(f.sweep_ms),
+                              .on_fired = [&engine, &hub] { engine.wake(), hub.poke(); }},
+                             *clock);
+  api::add_schedule_routes(router, services, *clock, [&cron] { cron.wake(); });
   api::add_state_metrics(metrics, pool, [&engine] {
     const auto& st = engine.stats();
     return std::vector<std::pair<std::string, double>>{
@@ -209,6 +219,7 @@ int cmd_server(ServerFlags f, bool embedded) {
     return 2;
   }
   engine.start();
+  cron.start();
   hub.start();
   server.stop_on_signals();
   std::cerr << "ctflow " << (embedded ? "up" : "server") << ": API listening on http://"
@@ -216,6 +227,7 @@ int cmd_server(ServerFlags f, bool embedded) {
             << f.data_dir << ")" << std::endl;
   server.run();
   log::info("shutting down");
+  cron.stop();
   engine.stop();
   hub.stop();
   (*executor)->shutdown();
