@@ -95,16 +95,19 @@ TEST_CASE("a command that does not exist fails its task - the run goes on per th
   std::string spec = R"(name: missing-command
 tasks:
   - {name: a, run: [no-such-command-ctflow-test, --flag]}
-  - {name: b, needs: [a], run: [touch, ")" + h.path("b") + R"("]}
-  - {name: c, run: [sh, -c, 'sleep 0.3; touch "$1"', x, ")" + h.path("c") + R"("]}
-  - {name: d, needs: [c], run: [touch, ")" + h.path("d") + R"("]}
+  - {name: b, needs: [a], run: [touch, ")" +
+                     h.path("b") + R"("]}
+  - {name: c, run: [sh, -c, 'sleep 0.3; touch "$1"', x, ")" +
+                     h.path("c") + R"("]}
+  - {name: d, needs: [c], run: [touch, ")" +
+                     h.path("d") + R"("]}
 )";
   auto run = h.wait(h.submit(spec));
   CHECK(str(run, "state") == "failed");
   const auto& a = task_in(run, "a");
   CHECK(str(a, "state") == "failed");
-  CHECK_THAT(str(a, "error"), Catch::Contains("not found") &&
-                                  Catch::Contains("no-such-command-ctflow-test"));
+  CHECK_THAT(str(a, "error"),
+             Catch::Contains("not found") && Catch::Contains("no-such-command-ctflow-test"));
   CHECK(str(task_in(run, "b"), "state") == "upstream_failed");
   CHECK(str(task_in(run, "c"), "state") == "succeeded");
   CHECK(str(task_in(run, "d"), "state") == "succeeded");
@@ -121,8 +124,8 @@ TEST_CASE("a database that is down at start: bounded retries, then a one-line me
   TempDir dir;
   // A socket folder with no server in it.
   std::string url = "postgresql:///ctflow?host=" + dir.path() + "&user=postgres";
-  auto r = run_command({ctflow_bin(), "server", "--database-url", url, "--data-dir",
-                        dir / "data", "--port", "0", "--db-connect-attempts", "3"},
+  auto r = run_command({ctflow_bin(), "server", "--database-url", url, "--data-dir", dir / "data",
+                        "--port", "0", "--db-connect-attempts", "3"},
                        60s);
   INFO("stderr: " << r.err << "\nstdout: " << r.out);
   CHECK(r.rc != 0);

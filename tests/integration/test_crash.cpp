@@ -135,8 +135,10 @@ TEST_CASE("two servers on one database: one killed mid-run, the survivor finishe
   REQUIRE(poll_until(
       [&] {
         return db.count("SELECT count(*) FROM task_attempts WHERE owner LIKE " + b_owner) > 0 &&
-               db.count("SELECT count(*) FROM task_runs WHERE state IN ('dispatched', 'running') "
-                        "AND lease_owner LIKE " + a_owner) > 0 &&
+               db.count(
+                   "SELECT count(*) FROM task_runs WHERE state IN ('dispatched', 'running') "
+                   "AND lease_owner LIKE " +
+                   a_owner) > 0 &&
                db.count("SELECT tasks_done FROM runs WHERE id = " + id) >= 8;
       },
       120s, 10ms));

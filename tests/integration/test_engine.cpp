@@ -29,7 +29,8 @@ size_t index_of(const std::vector<std::string>& lines, const std::string& line) 
 std::string logged_task(const std::string& name, const std::string& log,
                         const std::string& needs = "") {
   return "  - name: " + name + "\n" + (needs.empty() ? "" : "    needs: [" + needs + "]\n") +
-         "    run: [sh, -c, 'echo \"start $1\" >> \"$2\"; sleep 0.1; echo \"end $1\" >> \"$2\"', x, " +
+         "    run: [sh, -c, 'echo \"start $1\" >> \"$2\"; sleep 0.1; echo \"end $1\" >> \"$2\"', "
+         "x, " +
          name + ", \"" + log + "\"]\n";
 }
 
@@ -43,9 +44,9 @@ TEST_CASE("diamond DAG runs in dependency order", "[integration][engine]") {
                      logged_task("d", log, "b, c");
   auto run = h.wait(h.submit(spec));
   CHECK(str(run, "state") == "succeeded");
-  CHECK(task_states(run) == std::map<std::string, std::string>{
-                                {"a", "succeeded"}, {"b", "succeeded"}, {"c", "succeeded"},
-                                {"d", "succeeded"}});
+  CHECK(task_states(run) ==
+        std::map<std::string, std::string>{
+            {"a", "succeeded"}, {"b", "succeeded"}, {"c", "succeeded"}, {"d", "succeeded"}});
   auto lines = read_lines(log);
   REQUIRE(lines.size() == 8);
   CHECK(index_of(lines, "end a") < index_of(lines, "start b"));
@@ -87,19 +88,23 @@ TEST_CASE("a failure marks descendants upstream_failed - independent branches st
 tasks:
   - {name: a, run: [true]}
   - {name: b, needs: [a], run: [sh, -c, 'echo boom; exit 3']}
-  - {name: c, needs: [b], run: [touch, ")" + h.path("c") + R"("]}
-  - {name: d, needs: [c], run: [touch, ")" + h.path("d") + R"("]}
-  - {name: e, needs: [a], run: [sh, -c, 'sleep 0.5; touch "$1"', e, ")" + h.path("e") + R"("]}
-  - {name: f, needs: [e], run: [touch, ")" + h.path("f") + R"("]}
+  - {name: c, needs: [b], run: [touch, ")" +
+                     h.path("c") + R"("]}
+  - {name: d, needs: [c], run: [touch, ")" +
+                     h.path("d") + R"("]}
+  - {name: e, needs: [a], run: [sh, -c, 'sleep 0.5; touch "$1"', e, ")" +
+                     h.path("e") + R"("]}
+  - {name: f, needs: [e], run: [touch, ")" +
+                     h.path("f") + R"("]}
 )";
   auto run = h.wait(h.submit(spec));
   CHECK(str(run, "state") == "failed");
   CHECK(task_states(run) == std::map<std::string, std::string>{{"a", "succeeded"},
-                                                              {"b", "failed"},
-                                                              {"c", "upstream_failed"},
-                                                              {"d", "upstream_failed"},
-                                                              {"e", "succeeded"},
-                                                              {"f", "succeeded"}});
+                                                               {"b", "failed"},
+                                                               {"c", "upstream_failed"},
+                                                               {"d", "upstream_failed"},
+                                                               {"e", "succeeded"},
+                                                               {"f", "succeeded"}});
   CHECK(str(task_in(run, "b"), "exit_code") == "3");
   CHECK_FALSE(std::filesystem::exists(h.path("c")));
   CHECK_FALSE(std::filesystem::exists(h.path("d")));
@@ -146,7 +151,8 @@ TEST_CASE("a timeout kills the task's whole process group", "[integration][engin
 tasks:
   - name: slow
     timeout: 1s
-    run: [sh, -c, 'sleep )" + marker + R"( & echo $! > "$1/child.pid"; echo $$ > "$1/self.pid"; sleep )" +
+    run: [sh, -c, 'sleep )" +
+                     marker + R"( & echo $! > "$1/child.pid"; echo $$ > "$1/self.pid"; sleep )" +
                      marker + R"(', slow, ")" + h.dir().path() + R"("]
 )";
   auto t0 = std::chrono::steady_clock::now();
@@ -171,10 +177,14 @@ TEST_CASE("cancelling a running run leaves no process behind", "[integration][en
   std::string spec = R"(name: cancel-me
 tasks:
   - name: long
-    run: [sh, -c, 'sleep )" + marker + R"( & echo $! > "$1/child.pid"; echo $$ > "$1/self.pid"; wait', long, ")" +
+    run: [sh, -c, 'sleep )" +
+                     marker +
+                     R"( & echo $! > "$1/child.pid"; echo $$ > "$1/self.pid"; wait', long, ")" +
                      h.dir().path() + R"("]
-  - {name: after, needs: [long], run: [touch, ")" + h.path("after") + R"("]}
-  - {name: other, run: [sh, -c, 'sleep )" + marker + R"(']}
+  - {name: after, needs: [long], run: [touch, ")" +
+                     h.path("after") + R"("]}
+  - {name: other, run: [sh, -c, 'sleep )" +
+                     marker + R"(']}
 )";
   auto id = h.submit(spec);
   // Both long-running tasks have started (pid files written, sleeps visible).
@@ -187,8 +197,9 @@ tasks:
   CHECK(c.rc == 0);
   auto run = h.wait(id, 60s);
   CHECK(str(run, "state") == "cancelled");
-  CHECK(task_states(run) == std::map<std::string, std::string>{
-                                {"long", "cancelled"}, {"after", "cancelled"}, {"other", "cancelled"}});
+  CHECK(task_states(run) == std::map<std::string, std::string>{{"long", "cancelled"},
+                                                               {"after", "cancelled"},
+                                                               {"other", "cancelled"}});
   pid_t self = std::atoi(slurp(h.path("self.pid")).c_str());
   pid_t child = std::atoi(slurp(h.path("child.pid")).c_str());
   CHECK(poll_until([&] { return !process_alive(self) && !process_alive(child); }, 15s));

@@ -25,7 +25,8 @@ tasks:
            word + ", \"" + log + R"("]
   - name: consume
     needs: [produce]
-    run: [sh, -c, 'echo "got $1" >> "$2"', x, "{{tasks.produce.outputs.v}}", ")" + log + R"("]
+    run: [sh, -c, 'echo "got $1" >> "$2"', x, "{{tasks.produce.outputs.v}}", ")" +
+           log + R"("]
 )";
   };
   auto first = h.wait(h.submit(spec("ran")));
@@ -117,18 +118,21 @@ tasks:
   - name: deploy
     needs: [gate]
     when: "{{tasks.gate.outputs.promoted}} == true"
-    run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" + d + R"(/deploy"]
-  - {name: notify, needs: [deploy], run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" + d +
+    run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" +
+                     d + R"(/deploy"]
+  - {name: notify, needs: [deploy], run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" +
+                     d +
                      R"(/notify"]}
-  - {name: report, needs: [gate], run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" + d +
+  - {name: report, needs: [gate], run: [sh, -c, 'echo "$1" >> "$2"', x, "{{run.id}}", ")" +
+                     d +
                      R"(/report"]}
 )";
   auto no = h.wait(h.submit(spec));
   CHECK(str(no, "state") == "succeeded");
   CHECK(task_states(no) == std::map<std::string, std::string>{{"gate", "succeeded"},
-                                                             {"deploy", "skipped"},
-                                                             {"notify", "skipped"},
-                                                             {"report", "succeeded"}});
+                                                              {"deploy", "skipped"},
+                                                              {"notify", "skipped"},
+                                                              {"report", "succeeded"}});
   CHECK(read_lines(d + "/deploy").empty());
   CHECK(read_lines(d + "/notify").empty());
   CHECK(read_lines(d + "/report") == std::vector<std::string>{str(no, "id")});
@@ -190,7 +194,8 @@ tasks:
                      h.path("out") + R"("]
   - name: missing
     env: {X: {secret: nope}}
-    run: [touch, ")" + h.path("missing") + R"("]
+    run: [touch, ")" +
+                     h.path("missing") + R"("]
 )";
   auto id = h.submit(spec, {{"mode", "slow"}});
   auto run = h.wait(id);
@@ -218,7 +223,8 @@ tasks:
   CHECK(h.db().count("SELECT count(*) FROM pipeline_versions WHERE spec::text LIKE '%db-token%'") ==
         1);
   CHECK(h.db().count("SELECT count(*) FROM task_runs WHERE outputs::text || coalesce(error, '') || "
-                     "coalesce(cache_components::text, '') LIKE '%" + secret + "%'") == 0);
+                     "coalesce(cache_components::text, '') LIKE '%" +
+                     secret + "%'") == 0);
   CHECK(h.db().count("SELECT count(*) FROM task_attempts WHERE argv::text LIKE '%" + secret +
                      "%'") == 0);
   CHECK(h.db().count("SELECT count(*) FROM events WHERE payload::text LIKE '%" + secret + "%'") ==

@@ -78,9 +78,9 @@ json::object wait_run(const ServerProcess& s, const std::string& id,
       timeout, 50ms);
   if (!done)
     throw std::runtime_error("run " + id + " did not end within " +
-                             std::to_string(timeout.count()) + " ms; last state: " +
-                             (last ? json::serialize(*last) : "(none)") + "\nserver log:\n" +
-                             s.log());
+                             std::to_string(timeout.count()) +
+                             " ms; last state: " + (last ? json::serialize(*last) : "(none)") +
+                             "\nserver log:\n" + s.log());
   return *last;
 }
 

@@ -63,7 +63,8 @@ class Harness {
   const TempDir& dir() const { return dir_; }
   std::string path(const std::string& name) const { return dir_ / name; }
 
-  std::string submit(const std::string& spec, const std::map<std::string, std::string>& params = {}) {
+  std::string submit(const std::string& spec,
+                     const std::map<std::string, std::string>& params = {}) {
     return submit_run(*server_, spec, params);
   }
   json::object wait(const std::string& id, std::chrono::milliseconds timeout = 90s) {

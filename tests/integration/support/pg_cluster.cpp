@@ -128,9 +128,9 @@ PgCluster::PgCluster() {
          << "max_connections = 300\n"
          << "shared_buffers = 32MB\n";
   }
-  rc = run_captured({bin_ + "/pg_ctl", "-D", data, "-l", root_ + "/server.log", "-w", "-t", "60",
-                     "start"},
-                    &out, as_postgres_);
+  rc = run_captured(
+      {bin_ + "/pg_ctl", "-D", data, "-l", root_ + "/server.log", "-w", "-t", "60", "start"}, &out,
+      as_postgres_);
   if (rc != 0) {
     std::ifstream log(root_ + "/server.log");
     std::string l((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());

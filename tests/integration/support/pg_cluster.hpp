@@ -53,7 +53,8 @@ class PgCluster {
 
 // Runs argv (optionally as user postgres via runuser), output captured; returns the exit status
 // (128 + signal when killed) and fills `output` with stdout and stderr.
-int run_captured(const std::vector<std::string>& argv, std::string* output, bool as_postgres = false);
+int run_captured(const std::vector<std::string>& argv, std::string* output,
+                 bool as_postgres = false);
 
 // The newest /usr/lib/postgresql/<v>/bin holding pg_ctl; throws if there is none.
 std::string postgres_bin_dir();

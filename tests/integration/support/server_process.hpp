@@ -106,7 +106,8 @@ bool process_alive(pid_t pid);
 std::vector<pid_t> find_processes(const std::string& needle);
 // Polls `pred` every `every` until it is true or `timeout` passed; returns its last value.
 template <class Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds timeout, std::chrono::milliseconds every = 25ms);
+bool poll_until(Pred pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every = 25ms);
 
 }  // namespace ctflow::it
 
