@@ -48,7 +48,8 @@ int cmd_schedules(const ClientFlags& c) {
   }
   std::printf("%-24s %-16s %-16s %-7s %-8s %-6s %-22s %-22s\n", "PIPELINE", "CRON", "TIMEZONE",
               "CATCHUP", "POLICY", "PAUSED", "LAST", "NEXT");
-  for (const auto& v : json::parse(r->body).as_object()["schedules"].as_array()) {
+  auto doc = json::parse(r->body);  // outlives the loop (a temporary's member would not)
+  for (const auto& v : doc.as_object()["schedules"].as_array()) {
     const auto& o = v.as_object();
     bool paused = o.at("paused").is_bool() && o.at("paused").as_bool();
     std::printf("%-24s %-16s %-16s %-7s %-8s %-6s %-22s %-22s\n", dash(o, "pipeline").c_str(),
