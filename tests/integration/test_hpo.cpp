@@ -140,7 +140,7 @@ tasks:
         "0.1");
 }
 
-TEST_CASE("failed trials do not fail the run; cancelling the run cancels the study",
+TEST_CASE("failed trials do not fail the run - cancelling the run cancels the study",
           "[integration][hpo]") {
   Harness h;
   auto& db = h.db();

@@ -60,7 +60,7 @@ TEST_CASE("a finished trial is recorded and its slot refilled", "[engine][study]
   CHECK(step.first_number == 3);
 }
 
-TEST_CASE("a trial without its metric fails; a failed task run is refunded", "[engine][study]") {
+TEST_CASE("a trial without its metric fails - a failed task run is refunded", "[engine][study]") {
   auto s = study();
   s.trials = {trial(1, 1, "running", "succeeded"), trial(2, 2, "pending", "failed")};
   s.trials[1].task_error = "exit code 3";
