@@ -14,6 +14,7 @@
 #include "scheduler/engine/results.hpp"
 #include "scheduler/engine/study.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
+#include "scheduler/spec/canonical.hpp"
 #include "scheduler/store/engine_ops.hpp"
 
 namespace ctflow::engine {
@@ -21,6 +22,34 @@ namespace ctflow::engine {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxAncestorsInInputs = 64;
+
+namespace {
+
+// The command part of a study driver's cache key: its trial command rendered with every
+// dimension left as the text "{{trial.NAME}}", plus the whole hpo block (space, budget,
+// algorithm, seed, stopping rule) in canonical form. Secrets count by name here (a study's
+// trials read them, the driver does not). Returns the rendered argv[0] and the digest; nullopt
+// when the driver should not be looked up (its `when` is false or rendering fails: prepare_hpo
+// reports both).
+std::optional<std::pair<std::string, std::string>> study_command(const spec::Pipeline& p, int index,
+                                                                 spec::TemplateContext ctx) {
+  const spec::Task& t = p.tasks[static_cast<size_t>(index)];
+  spec::Task run = t;
+  run.run = t.hpo->trial_run;
+  run.hpo.reset();
+  for (const auto& d : t.hpo->space.dims) ctx.trial[d.name] = "{{trial." + d.name + "}}";
+  DispatchPlan plan = plan_dispatch(run, ctx);
+  if (plan.kind != DispatchPlan::Kind::Run || plan.argv.empty()) return std::nullopt;
+  Sha256 h;
+  for (const auto& a : plan.argv) h.update(a + '\0');
+  for (const auto& [k, v] : plan.env) h.update(k + "=" + v + '\0');
+  for (const auto& [k, secret] : plan.secrets) h.update(k + "=secret:" + secret + '\0');
+  auto tasks = spec::to_json(p).as_object().at("tasks").as_array();
+  h.update(boost::json::serialize(tasks.at(static_cast<size_t>(index)).as_object().at("hpo")));
+  return std::make_pair(plan.argv[0], h.hex());
+}
+
+}  // namespace
 
 void Engine::process_events(std::vector<store::Started>& started,
                             std::vector<store::FinishOp>& finishes,
@@ -209,6 +238,32 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
                               get_string(kv.value().as_object(), "digest"));
   }
   add_best_values(p, ctx);          // {{tasks.X.best.K}} of upstream studies
+  // A cacheable study is a cache hit as a whole (its outputs carry the best values), or records
+  // its key on the driver (prepare_hpo passes finish.cache_* on) for the next run to find.
+  std::optional<std::pair<std::string, std::string>> study_cmd;
+  if (t.hpo && t.cache && c.name.find('[') == std::string::npos &&
+      (study_cmd = study_command(p, c.spec_index, ctx))) {
+    auto sorted = input_digests;
+    std::sort(sorted.begin(), sorted.end());
+    Sha256 inputs_hash;
+    for (const auto& d : sorted) inputs_hash.update(d + '\n');
+    CacheComponents cc{
+        study_cmd->second, inputs_hash.hex(),
+        binary_digest(exec::LocalExecutor::resolve(study_cmd->first, opt_.task_path))};
+    finish.cache_key = cache_key(cc);
+    finish.cache_components = boost::json::serialize(cc.to_json());
+    if (auto hit = store::find_cache_hit(tx, *finish.cache_key)) {
+      finish.state = "cached";
+      finish.attempt_state = "succeeded";
+      finish.outputs = hit->outputs;
+      finish.cache_reason = "hit: same study, trial command, inputs and executable as run " +
+                            std::to_string(hit->run_id) + " (task run " +
+                            std::to_string(hit->task_run_id) + ")";
+      return std::nullopt;
+    }
+    finish.cache_reason =
+        explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
+  }
   std::optional<spec::Task> trial;  // hpo (study.hpp): a trial runs, a driver becomes its study
   if (t.hpo && !(trial = prepare_hpo(tx, c, t, ctx, finish))) return std::nullopt;
   DispatchPlan plan = plan_dispatch(trial ? *trial : t, ctx);

@@ -85,6 +85,9 @@ std::optional<spec::Task> prepare_hpo(store::Tx& tx, const store::ClaimedTask& c
   ns.max_trials = h.max_trials;
   ns.parallelism = h.parallelism;
   ns.seed = h.seed;
+  ns.cache_key = finish.cache_key;  // set by prepare() when the study is cacheable (a miss)
+  ns.cache_components = finish.cache_components;
+  ns.cache_reason = finish.cache_reason;
   auto id = store::create_study(tx, ns);
   if (!id) {
     finish.state = finish.attempt_state = "failed";

@@ -38,9 +38,11 @@ std::optional<int64_t> create_study(Tx& tx, const NewStudy& s) {
   auto& w = W(tx);
   auto driver = w.exec_params(R"SQL(
 UPDATE task_runs SET state = 'running', started_at = coalesce(started_at, now()),
-  lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
+  lease_owner = NULL, lease_expires_at = NULL, deadline = NULL,
+  cache_key = $3, cache_components = $4::jsonb, cache_reason = $5
 WHERE id = $1 AND attempt = $2 AND state = 'dispatched' RETURNING id)SQL",
-                              s.task_run_id, s.attempt);
+                              s.task_run_id, s.attempt, opt(s.cache_key), opt(s.cache_components),
+                              opt(s.cache_reason));
   if (driver.empty()) return std::nullopt;
   w.exec_params(R"SQL(
 INSERT INTO studies(task_run_id, run_id, name, algorithm, metric, goal, max_trials, parallelism,

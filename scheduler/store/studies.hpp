@@ -23,6 +23,9 @@ struct NewStudy {
   std::string name, algorithm, metric, goal;
   int max_trials = 1, parallelism = 1;
   int64_t seed = 0;
+  // The driver's cache key (engine/dispatch.cpp: trial command template, hpo block, inputs,
+  // executable), written on the driver row so a later run with the same study is a cache hit.
+  std::optional<std::string> cache_key, cache_components, cache_reason;
 };
 
 // Marks the driver 'running' without a lease or attempt (so adoption never touches it: there is
