@@ -32,11 +32,12 @@ std::optional<boost::json::object> schedule_with_next(Services& s, const std::st
   if (!out) return out;
   auto cron_text = std::string(out->at("cron").as_string());
   auto tz = std::string(out->at("timezone").as_string());
-  auto start = out->at("start").is_string() ? parse_iso8601(out->at("start").as_string())
-                                            : std::nullopt;
-  auto end = out->at("end").is_string() ? parse_iso8601(out->at("end").as_string())
-                                        : std::nullopt;
-  TimePoint after = start && *start > now ? *start - std::chrono::microseconds(1) : now;
+  auto end = out->at("end").is_string() ? parse_iso8601(out->at("end").as_string()) : std::nullopt;
+  // Fires strictly after `after`: from now, or from just before a `start` still ahead.
+  TimePoint after = now;
+  if (out->at("start").is_string())
+    if (auto start = parse_iso8601(out->at("start").as_string()); start && *start > now)
+      after = *start - std::chrono::microseconds(1);
   boost::json::array next;
   if (auto fires = cron::next_fires(cron_text, tz, after, n))
     for (auto f : *fires)
@@ -46,8 +47,8 @@ std::optional<boost::json::object> schedule_with_next(Services& s, const std::st
   return out;
 }
 
-Response pause_or_resume(Services& s, const Request& req, const std::string& pipeline,
-                         bool paused, const std::function<void()>& wake) {
+Response pause_or_resume(Services& s, const Request& req, const std::string& pipeline, bool paused,
+                         const std::function<void()>& wake) {
   auto lease = s.pool.acquire();
   bool found = false;
   store::with_tx(*lease, [&](store::Tx& tx) { found = store::set_paused(tx, pipeline, paused); });
@@ -129,38 +130,38 @@ void add_schedule_routes(http::Router& r, Services& s, const ClockSource& clock,
                                             {"logical_date", format_iso8601(now)}});
              },
          .success_status = 201});
-  r.add({.method = "POST",
-         .pattern = "/api/v1/pipelines/{name}/backfill",
-         .summary = "One run per fire in [from, to] (ISO-8601), exactly once, under max_active_runs",
-         .min_role = Role::Operator,
-         .handler =
-             [&s](const Request& req, const PathParams& pp, const Principal&) {
-               auto [body, err] = http::parse_json_body(req);
-               if (err) return *err;
-               if (!body.is_object()) return http::bad_request("body: expected an object", req.path);
-               auto from = time_field(body.as_object(), "from");
-               auto to = time_field(body.as_object(), "to");
-               if (!from) return http::bad_request("from: expected an ISO-8601 instant", req.path);
-               if (!to) return http::bad_request("to: expected an ISO-8601 instant", req.path);
-               auto lease = s.pool.acquire();
-               std::variant<BackfillResult, OpError> out;
-               store::with_tx(*lease, [&](store::Tx& tx) {
-                 SpecCache specs;
-                 out = backfill(tx, pp.get("name"), *from, *to, specs);
-               });
-               if (auto* e = std::get_if<OpError>(&out)) return op_error(*e, req);
-               const auto& b = std::get<BackfillResult>(out);
-               if (!b.created.empty() && s.wake_engine) s.wake_engine();
-               s.events.poke();
-               boost::json::array dates, runs;
-               for (const auto& d : b.logical_dates) dates.emplace_back(d);
-               for (int64_t id : b.created) runs.emplace_back(std::to_string(id));
-               return http::json_response(200, boost::json::object{{"pipeline", pp.get("name")},
-                                                                   {"logical_dates", dates},
-                                                                   {"runs", runs},
-                                                                   {"created", runs.size()},
-                                                                   {"existed", b.existed}});
-             }});
+  r.add(
+      {.method = "POST",
+       .pattern = "/api/v1/pipelines/{name}/backfill",
+       .summary = "One run per fire in [from, to] (ISO-8601), exactly once, under max_active_runs",
+       .min_role = Role::Operator,
+       .handler = [&s](const Request& req, const PathParams& pp, const Principal&) {
+         auto [body, err] = http::parse_json_body(req);
+         if (err) return *err;
+         if (!body.is_object()) return http::bad_request("body: expected an object", req.path);
+         auto from = time_field(body.as_object(), "from");
+         auto to = time_field(body.as_object(), "to");
+         if (!from) return http::bad_request("from: expected an ISO-8601 instant", req.path);
+         if (!to) return http::bad_request("to: expected an ISO-8601 instant", req.path);
+         auto lease = s.pool.acquire();
+         std::variant<BackfillResult, OpError> out;
+         store::with_tx(*lease, [&](store::Tx& tx) {
+           SpecCache specs;
+           out = backfill(tx, pp.get("name"), *from, *to, specs);
+         });
+         if (auto* e = std::get_if<OpError>(&out)) return op_error(*e, req);
+         const auto& b = std::get<BackfillResult>(out);
+         if (!b.created.empty() && s.wake_engine) s.wake_engine();
+         s.events.poke();
+         boost::json::array dates, runs;
+         for (const auto& d : b.logical_dates) dates.emplace_back(d);
+         for (int64_t id : b.created) runs.emplace_back(std::to_string(id));
+         return http::json_response(200, boost::json::object{{"pipeline", pp.get("name")},
+                                                             {"logical_dates", dates},
+                                                             {"runs", runs},
+                                                             {"created", runs.size()},
+                                                             {"existed", b.existed}});
+       }});
   r.add({.method = "POST",
          .pattern = "/api/v1/runs/{id}/rerun",
          .summary = "Rerun from a task ({\"from\": TASK}): upstream outputs are reused",

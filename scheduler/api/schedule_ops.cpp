@@ -18,8 +18,8 @@ void store_schedule(store::Tx& tx, int64_t pipeline_id, int64_t version_id,
   std::optional<store::ScheduleDef> def;
   if (p.schedule) {
     const auto& s = *p.schedule;
-    def = store::ScheduleDef{s.cron,           s.timezone, s.catchup, s.concurrency,
-                             s.max_active_runs, s.start,    s.end};
+    def = store::ScheduleDef{s.cron,  s.timezone, s.catchup, s.concurrency, s.max_active_runs,
+                             s.start, s.end};
   }
   store::upsert_schedule(tx, pipeline_id, version_id, def);
 }
@@ -94,8 +94,7 @@ namespace {
 
 std::optional<cron::Schedule> schedule_of(const store::ScheduleRow& row,
                                           std::optional<TimePoint> start) {
-  auto s = cron::make_schedule(row.def.cron, row.def.timezone, row.def.catchup, start,
-                               row.def.end);
+  auto s = cron::make_schedule(row.def.cron, row.def.timezone, row.def.catchup, start, row.def.end);
   if (!s) {
     log::error("schedule of {}: {}", row.pipeline, s.error());
     return std::nullopt;
@@ -113,8 +112,8 @@ struct FireOutcome {
 FireOutcome apply_fire(store::Tx& tx, const store::ScheduleRow& row, const spec::Pipeline& p,
                        const cron::Fire& fire, const std::string& kind,
                        std::vector<int64_t>& active) {
-  auto decision = kind == "backfill" ? FireDecision::Create
-                                     : decide_fire(row.def.concurrency, !active.empty());
+  auto decision =
+      kind == "backfill" ? FireDecision::Create : decide_fire(row.def.concurrency, !active.empty());
   if (decision == FireDecision::SkipForbid) {
     bool inserted =
         store::insert_fire(tx, row.id, fire.logical_date, kind, "skipped_forbid").has_value();
@@ -147,11 +146,21 @@ FireOutcome apply_fire(store::Tx& tx, const store::ScheduleRow& row, const spec:
 
 void count(TickResult& r, const FireOutcome& o) {
   switch (o.kind) {
-    case FireOutcome::Created: ++r.created; break;
-    case FireOutcome::Replaced: ++r.replaced; break;
-    case FireOutcome::Skipped: ++r.skipped; break;
-    case FireOutcome::Failed: ++r.failed; break;
-    case FireOutcome::Existed: ++r.existed; break;
+    case FireOutcome::Created:
+      ++r.created;
+      break;
+    case FireOutcome::Replaced:
+      ++r.replaced;
+      break;
+    case FireOutcome::Skipped:
+      ++r.skipped;
+      break;
+    case FireOutcome::Failed:
+      ++r.failed;
+      break;
+    case FireOutcome::Existed:
+      ++r.existed;
+      break;
   }
   if (o.run_id) r.run_ids.push_back(o.run_id);
 }
@@ -237,8 +246,9 @@ std::variant<int64_t, OpError> trigger_schedule(store::Tx& tx, const std::string
   TickResult r;
   count(r, o);
   if (o.kind == FireOutcome::Existed)
-    return OpError{409, "conflict", "logical date " + format_iso8601(now) + " of " + pipeline +
-                                        " was fired already"};
+    return OpError{
+        409, "conflict",
+        "logical date " + format_iso8601(now) + " of " + pipeline + " was fired already"};
   emit_schedule_event(tx, *row, "trigger", r, {format_iso8601(now)});
   if (o.kind == FireOutcome::Skipped)
     return OpError{409, "conflict",
@@ -277,15 +287,16 @@ std::variant<int64_t, OpError> rerun_from(store::Tx& tx, int64_t run_id, const s
   auto src = store::run_source(tx, run_id);
   if (!src) return OpError{404, "not_found", "run " + std::to_string(run_id) + " does not exist"};
   const spec::Pipeline* p = specs.get(tx, src->pipeline_version_id);
-  if (!p) return OpError{500, "internal", "the version of run " + std::to_string(run_id) +
-                                              " cannot be read"};
+  if (!p)
+    return OpError{500, "internal",
+                   "the version of run " + std::to_string(run_id) + " cannot be read"};
   auto reuse = rerun_reuse(*p, task, src->task_states, run_id);
   if (!reuse) return OpError{400, "bad_request", reuse.error()};
   RunExtras extras;
   extras.data_interval_start = src->data_interval_start;
   extras.data_interval_end = src->data_interval_end;
-  int64_t id = create_run(tx, src->pipeline_version_id, *p, src->params, "rerun",
-                          src->logical_date, extras);
+  int64_t id =
+      create_run(tx, src->pipeline_version_id, *p, src->params, "rerun", src->logical_date, extras);
   store::reuse_tasks(tx, run_id, id, *reuse);
   return id;
 }

@@ -71,8 +71,8 @@ int cmd_schedule(const ClientFlags& c, const std::string& action, const std::str
       return 0;
     }
     auto o = json::parse(r->body).as_object();
-    for (const char* k : {"pipeline", "cron", "timezone", "catchup", "concurrency", "start",
-                          "end", "last_logical_date", "next_fire_at"})
+    for (const char* k : {"pipeline", "cron", "timezone", "catchup", "concurrency", "start", "end",
+                          "last_logical_date", "next_fire_at"})
       std::printf("%-18s %s\n", k, dash(o, k).c_str());
     std::printf("%-18s %lld\n", "max_active_runs",
                 static_cast<long long>(get_int(o, "max_active_runs")));
@@ -106,8 +106,8 @@ int cmd_backfill(const ClientFlags& c, const std::string& pipeline, const std::s
     }
   auto client = client_for(c);
   json::object body{{"from", from}, {"to", to}};
-  auto r = client.request("POST", "/api/v1/pipelines/" + pipeline + "/backfill",
-                          json::serialize(body));
+  auto r =
+      client.request("POST", "/api/v1/pipelines/" + pipeline + "/backfill", json::serialize(body));
   if (int rc = check(r, 200, "backfill " + pipeline + ": ")) return rc;
   if (c.output == "json") {
     std::cout << r->body << "\n";
@@ -115,9 +115,9 @@ int cmd_backfill(const ClientFlags& c, const std::string& pipeline, const std::s
   }
   auto o = json::parse(r->body).as_object();
   for (const auto& id : o.at("runs").as_array()) std::cout << std::string(id.as_string()) << "\n";
-  std::cerr << o.at("logical_dates").as_array().size() << " logical date(s) in range: "
-            << get_int(o, "created") << " run(s) created, " << get_int(o, "existed")
-            << " fired before\n";
+  std::cerr << o.at("logical_dates").as_array().size()
+            << " logical date(s) in range: " << get_int(o, "created") << " run(s) created, "
+            << get_int(o, "existed") << " fired before\n";
   return 0;
 }
 
@@ -141,7 +141,8 @@ std::function<std::optional<int>()> add_schedule_verbs(CLI::App& app) {
   };
   auto st = std::make_shared<State>();
   auto client_flags = [st](CLI::App* cmd) {
-    cmd->add_option("--url", st->cf.url, "server URL (default $CTFLOW_URL or http://127.0.0.1:8080)");
+    cmd->add_option("--url", st->cf.url,
+                    "server URL (default $CTFLOW_URL or http://127.0.0.1:8080)");
     cmd->add_option("--token-file", st->cf.token_file, "file holding the API token");
     cmd->add_option("-o,--output", st->cf.output, "output format: json")
         ->check(CLI::IsMember({"json"}));

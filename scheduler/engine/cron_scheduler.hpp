@@ -33,9 +33,9 @@ namespace ctflow::engine {
 
 struct CronSchedulerOptions {
   std::string database_url;
-  Millis sweep{5'000};        // safety-net interval
+  Millis sweep{5'000};           // safety-net interval
   int schedules_per_step = 100;  // due schedules handled per step (oldest due first)
-  size_t max_fires = 100;     // fires per schedule per transaction (catch-up continues at once)
+  size_t max_fires = 100;        // fires per schedule per transaction (catch-up continues at once)
   std::function<void()> on_fired;  // after a step that created runs (wake the engine, SSE)
 };
 

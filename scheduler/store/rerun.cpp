@@ -29,8 +29,7 @@ FROM runs WHERE id = $1)SQL",
   s.data_interval_start = time_of(r[0][4]);
   s.data_interval_end = time_of(r[0][5]);
   auto ts = w.exec_params(
-      "SELECT name, state FROM task_runs WHERE run_id = $1 AND parent_task_run_id IS NULL",
-      run_id);
+      "SELECT name, state FROM task_runs WHERE run_id = $1 AND parent_task_run_id IS NULL", run_id);
   for (const auto& row : ts) s.task_states[row[0].c_str()] = row[1].c_str();
   return s;
 }

@@ -91,9 +91,8 @@ ON CONFLICT (pipeline_id) DO UPDATE SET
   max_active_runs = EXCLUDED.max_active_runs, start_at = EXCLUDED.start_at,
   end_at = EXCLUDED.end_at, retired_at = NULL, next_fire_at = NULL, updated_at = now()
 WHERE schedules.pipeline_version_id <= EXCLUDED.pipeline_version_id)SQL",
-                pipeline_id, version_id, def->cron, def->timezone, def->catchup,
-                def->concurrency, def->max_active_runs, opt(iso_opt(def->start)),
-                opt(iso_opt(def->end)));
+                pipeline_id, version_id, def->cron, def->timezone, def->catchup, def->concurrency,
+                def->max_active_runs, opt(iso_opt(def->start)), opt(iso_opt(def->end)));
   notify(tx, kScheduleChannel, std::to_string(pipeline_id));
 }
 

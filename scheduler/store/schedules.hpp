@@ -78,7 +78,8 @@ void attach_fire_run(Tx& tx, int64_t fire_id, int64_t schedule_id, int64_t run_i
 
 // API reads. A schedule's JSON: {"pipeline", "version", "cron", "timezone", "catchup",
 // "concurrency", "max_active_runs", "start", "end", "paused", "activated_at",
-// "last_logical_date", "next_fire_at", "ended", "created_at", "updated_at", "fires", "runs_created"}.
+// "last_logical_date", "next_fire_at", "ended", "created_at", "updated_at", "fires",
+// "runs_created"}.
 boost::json::array list_schedules(Tx& tx);
 // The same object plus "recent_fires": the newest `fires` fire rows [{"logical_date", "kind",
 // "outcome", "run_id", "fired_at", "error"}]; nullopt when the pipeline has no live schedule.

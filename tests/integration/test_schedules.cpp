@@ -82,12 +82,15 @@ std::string sleeper(const std::string& name, const std::string& schedule) {
 int64_t fires(const Db& db, const std::string& pipeline, const std::string& where = "true") {
   return db.count(
       "SELECT count(*) FROM schedule_fires f JOIN schedules s ON s.id = f.schedule_id JOIN "
-      "pipelines p ON p.id = s.pipeline_id WHERE p.name = '" + pipeline + "' AND " + where);
+      "pipelines p ON p.id = s.pipeline_id WHERE p.name = '" +
+      pipeline + "' AND " + where);
 }
 
 int64_t runs(const Db& db, const std::string& pipeline, const std::string& where = "true") {
-  return db.count("SELECT count(*) FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE "
-                  "p.name = '" + pipeline + "' AND " + where);
+  return db.count(
+      "SELECT count(*) FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE "
+      "p.name = '" +
+      pipeline + "' AND " + where);
 }
 
 void wait_for(const std::function<bool()>& pred, const std::string& what, Harness& h,
@@ -105,8 +108,8 @@ TEST_CASE("two replicas: 100 fires give exactly 100 runs", "[integration][schedu
   register_pipeline(h.server(), cheap("every-minute", "{cron: \"* * * * *\", catchup: all}"));
   for (int i = 0; i < 100; ++i) {
     if (i > 0) clock.set(kT0 + std::chrono::minutes(i), h.db());
-    wait_for([&] { return fires(h.db(), "every-minute") >= i + 1; },
-             "fire " + std::to_string(i), h);
+    wait_for([&] { return fires(h.db(), "every-minute") >= i + 1; }, "fire " + std::to_string(i),
+             h);
   }
   CHECK(fires(h.db(), "every-minute") == 100);
   CHECK(runs(h.db(), "every-minute") == 100);
@@ -164,9 +167,12 @@ TEST_CASE("forbid skips a fire while a run is active - replace cancels it",
   Harness h(with_clock(clock));
   register_pipeline(h.server(), sleeper("forbid", "{cron: \"* * * * *\", concurrency: forbid}"));
   register_pipeline(h.server(), sleeper("replace", "{cron: \"* * * * *\", concurrency: replace}"));
-  wait_for([&] { return runs(h.db(), "forbid", "state = 'running'") == 1 &&
-                        runs(h.db(), "replace", "state = 'running'") == 1; },
-           "the first runs", h);
+  wait_for(
+      [&] {
+        return runs(h.db(), "forbid", "state = 'running'") == 1 &&
+               runs(h.db(), "replace", "state = 'running'") == 1;
+      },
+      "the first runs", h);
   std::string first_replace = h.db().text(
       "SELECT r.id FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE p.name = 'replace'");
   clock.set(kT0 + std::chrono::minutes(1), h.db());
@@ -200,18 +206,21 @@ TEST_CASE("backfill creates one run per logical date, once, under max_active_run
   TestClock clock;
   clock.write(kT0 + std::chrono::minutes(30));  // the hourly schedule itself stays quiet
   Harness h(with_clock(clock));
-  register_pipeline(h.server(), "name: hourly\nschedule: {cron: \"0 * * * *\", max_active_runs: "
-                                "2}\ntasks:\n  - name: t\n    run: [sleep, \"0.3\"]\n");
-  std::vector<std::string> args{"backfill", "hourly", "--from", "2029-12-31T00:00:00Z", "--to",
-                                "2029-12-31T05:00:00Z"};
+  register_pipeline(h.server(),
+                    "name: hourly\nschedule: {cron: \"0 * * * *\", max_active_runs: "
+                    "2}\ntasks:\n  - name: t\n    run: [sleep, \"0.3\"]\n");
+  std::vector<std::string> args{
+      "backfill", "hourly", "--from", "2029-12-31T00:00:00Z", "--to", "2029-12-31T05:00:00Z"};
   auto first = h.cli(args);
   REQUIRE(first.rc == 0);
   CHECK(first.err.find("6 run(s) created, 0 fired before") != std::string::npos);
   int max_running = 0;
-  poll_until([&] {
-    max_running = std::max<int>(max_running, runs(h.db(), "hourly", "state = 'running'"));
-    return runs(h.db(), "hourly", "state = 'succeeded'") == 6;
-  }, 60s, 10ms);
+  poll_until(
+      [&] {
+        max_running = std::max<int>(max_running, runs(h.db(), "hourly", "state = 'running'"));
+        return runs(h.db(), "hourly", "state = 'succeeded'") == 6;
+      },
+      60s, 10ms);
   CHECK(runs(h.db(), "hourly", "state = 'succeeded' AND trigger = 'backfill'") == 6);
   CHECK(max_running >= 1);
   CHECK(max_running <= 2);

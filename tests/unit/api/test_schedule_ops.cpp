@@ -38,8 +38,7 @@ TEST_CASE("concurrency policy decides each fire", "[api][schedule]") {
     CHECK(api::decide_fire(p, false) == FireDecision::Create);
 }
 
-TEST_CASE("rerun from a task reuses everything but the task and its descendants",
-          "[api][rerun]") {
+TEST_CASE("rerun from a task reuses everything but the task and its descendants", "[api][rerun]") {
   auto p = dag();
   auto r = api::rerun_reuse(p, "b", all("succeeded"), 7);
   REQUIRE(r);
