@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,19 +120,44 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   av.push_back(nullptr);
   for (auto& s : envs) ev.push_back(s.data());
   ev.push_back(nullptr);
-  int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), flags, 0644);
-  if (err_path == out_path)
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  else
-    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), flags, 0644);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, av[0], &fa, nullptr, av.data(), ev.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int out = ::open(out_path.c_str(), flags, 0644);
+  int err = err_path == out_path ? out : ::open(err_path.c_str(), flags, 0644);
+  int report[2] = {-1, -1};  // the child's exec errno, if exec fails
+  if (in < 0 || out < 0 || err < 0 || ::pipe2(report, O_CLOEXEC) != 0)
+    throw std::runtime_error("cannot open " + out_path + ": " + std::strerror(errno));
+  pid_t parent = ::getpid();
+  // fork + exec rather than posix_spawn: the child asks for SIGKILL when the test process dies,
+  // so a test killed by a timeout or a crash leaves no server behind (only async-signal-safe
+  // calls between fork and exec).
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execve(av[0], av.data(), ev.data());
+    int e = errno;
+    (void)!::write(report[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  int fork_errno = errno;
+  ::close(report[1]);
+  for (int fd : {in, out, err == out ? -1 : err})
+    if (fd >= 0) ::close(fd);
+  if (pid < 0) {
+    ::close(report[0]);
+    throw std::runtime_error("cannot fork: " + std::string(std::strerror(fork_errno)));
+  }
+  int child_errno = 0;
+  ssize_t n = ::read(report[0], &child_errno, sizeof child_errno);
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    ::waitpid(pid, nullptr, 0);
+    throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(child_errno));
+  }
   return pid;
 }
 
