@@ -4,7 +4,9 @@
 //
 // A ServerProcess is owned by one test thread. Its stderr goes to a log file (log()), which the
 // failure messages quote. kill9() kills only the server process: its task supervisor (a child in
-// its own process group) and the tasks keep running, as after a real crash.
+// its own process group) and the tasks keep running, as after a real crash. Servers and commands
+// get SIGKILL when the test process dies (PR_SET_PDEATHSIG), so a test killed by a timeout leaves
+// no server behind.
 // Errors: start() throws std::runtime_error (with the server's log) when the server exits or does
 // not print its "API listening on" line within the deadline.
 #include <sys/types.h>
