@@ -150,6 +150,16 @@ TEST_CASE("mnist-ct on synthetic data: lineage, cache hits on rerun, gate skips 
   CHECK(db.count("SELECT count(*) FROM task_runs WHERE run_id = " + id2 +
                  " AND name LIKE 'tune[%'") == 0);
   CHECK(str(task_in(run2, "validate-model"), "state") == "succeeded");
+  // The gate found the deployed version's artifacts in inputs "models" and re-scored them: the
+  // same model on the same test set scores what evaluate reported in run 1.
+  auto gate2 = get_task(h.server(), id2, "validate-model").at("outputs").as_object();
+  INFO("gate 2: " << json::serialize(gate2));
+  CHECK(str(gate2, "deployed_version") == "1");
+  CHECK(str(gate2, "promoted") == "true");
+  CHECK(str(gate2, "reason").find("re-scored on this test set") != std::string::npos);
+  auto eval1 = get_task(h.server(), id1, "evaluate").at("outputs").as_object();
+  CHECK(gate2.at("deployed_accuracy").to_number<double>() ==
+        Approx(eval1.at("accuracy").to_number<double>()));
   CHECK(str(task_in(run2, "register"), "state") == "succeeded");
   auto v2 = get_json(h.server(), "/api/v1/models/mnist/versions/2").as_object();
   CHECK(str(v2, "parent_version") == "1");
