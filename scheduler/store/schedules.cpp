@@ -74,11 +74,12 @@ void upsert_schedule(Tx& tx, int64_t pipeline_id, int64_t version_id,
                      const std::optional<ScheduleDef>& def) {
   auto& w = W(tx);
   if (!def) {
-    w.exec_params(
+    auto r = w.exec_params(
         "UPDATE schedules SET retired_at = now(), updated_at = now(), pipeline_version_id = $2 "
-        "WHERE pipeline_id = $1 AND pipeline_version_id <= $2 AND retired_at IS NULL",
+        "WHERE pipeline_id = $1 AND pipeline_version_id <= $2 AND retired_at IS NULL RETURNING id",
         pipeline_id, version_id);
-    notify(tx, kScheduleChannel, std::to_string(pipeline_id));
+    // Most pipelines have no schedule: no NOTIFY (a global queue lock at commit) for them.
+    if (r.affected_rows() > 0) notify(tx, kScheduleChannel, std::to_string(pipeline_id));
     return;
   }
   w.exec_params(R"SQL(

@@ -234,6 +234,12 @@ TEST_CASE("backfill creates one run per logical date, once, under max_active_run
   CHECK(list.out.find("\"paused\":true") != std::string::npos);
   auto bad = h.cli({"backfill", "hourly", "--from", "2030-01-02", "--to", "2030-01-01"});
   CHECK(bad.rc == 2);
+  // A newer version without a schedule block retires the schedule.
+  register_pipeline(h.server(), "name: hourly\ntasks:\n  - name: t\n    run: [\"true\"]\n");
+  auto gone = h.server().client().request("GET", "/api/v1/schedules/hourly");
+  REQUIRE(gone);
+  CHECK(gone->status == 404);
+  CHECK(h.cli({"schedules", "-o", "json"}).out.find("hourly") == std::string::npos);
 }
 
 TEST_CASE("rerun --from reuses the outputs of upstream tasks", "[integration][schedule]") {
