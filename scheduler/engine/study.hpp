@@ -32,6 +32,8 @@ namespace ctflow::engine {
 // For a claimed task whose spec has `hpo`. A trial: returns the task to run (hpo.trial.run as
 // `run`, no `when`, no cache) and sets ctx.trial. The driver: returns nullopt with finish.state
 // empty when it became its study (no process, no finish), or "skipped"/"failed" with the reason.
+// finish.cache_key/components/reason, when the caller set them (a cacheable study that missed),
+// are written on the driver row, so that the succeeded study is a cache hit for a later run.
 std::optional<spec::Task> prepare_hpo(store::Tx& tx, const store::ClaimedTask& c,
                                       const spec::Task& t, spec::TemplateContext& ctx,
                                       store::FinishOp& finish);
