@@ -9,6 +9,7 @@
 #include "scheduler/cli/client.hpp"
 #include "scheduler/cli/commands.hpp"
 #include "scheduler/common/json_util.hpp"
+#include "scheduler/common/time_util.hpp"
 #include "scheduler/spec/spec.hpp"
 
 namespace ctflow::cli {
@@ -90,7 +91,7 @@ int exit_for_state(const std::string& s) {
 }  // namespace
 
 int cmd_submit(const ClientFlags& c, const std::string& file,
-               const std::vector<std::string>& params, bool wait) {
+               const std::vector<std::string>& params, bool wait, const std::string& logical_date) {
   bool too_big = false;
   auto text = read_file(file, spec::kMaxSpecBytes, &too_big);
   if (too_big) {
@@ -112,6 +113,14 @@ int cmd_submit(const ClientFlags& c, const std::string& file,
   }
   auto client = make_client(c);
   json::object body{{"spec", *text}, {"params_text", pt}};
+  if (!logical_date.empty()) {
+    if (!parse_iso8601(logical_date)) {
+      std::cerr << "error: --logical-date: \"" << logical_date
+                << "\" is not an ISO-8601 instant (e.g. 2026-03-01T00:00:00Z)\n";
+      return 2;
+    }
+    body["logical_date"] = logical_date;
+  }
   auto r = client.request("POST", "/api/v1/runs", json::serialize(body));
   if (!r || r->status != 201) return fail(r && r->status == 422 ? file + ": " : "", r);
   auto v = body_json(*r);

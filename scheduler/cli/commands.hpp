@@ -20,7 +20,7 @@ struct ServerFlags {
   int sweep_ms = 5'000;
   int cancel_grace_ms = 5'000;
   size_t body_limit = 4 << 20;
-  std::string clock_file;  // test-only: the cron scheduler reads "now" from this file
+  std::string clock_file;        // test-only: the cron scheduler reads "now" from this file
   int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this
 };
 
@@ -34,7 +34,8 @@ struct ClientFlags {
 };
 
 int cmd_submit(const ClientFlags& c, const std::string& file,
-               const std::vector<std::string>& params, bool wait);
+               const std::vector<std::string>& params, bool wait,
+               const std::string& logical_date = "");
 int cmd_runs(const ClientFlags& c, const std::optional<std::string>& pipeline,
              const std::optional<std::string>& state, int limit);
 int cmd_run(const ClientFlags& c, const std::string& id);

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   auto* submit = app.add_subcommand("submit", "submit a pipeline run; prints the run id");
   submit->add_option("file", file, "pipeline spec (YAML or JSON)")->required();
   submit->add_option("-p,--param", params, "param NAME=VALUE (repeatable)");
+  std::string logical_date;
+  submit->add_option("--logical-date", logical_date,
+                     "the run's logical date, ISO-8601 (default now; {{run.logical_date}})");
   submit->add_flag("--wait", wait,
                    "follow the run until it ends (exit 0 succeeded, 1 failed, 3 cancelled)");
   add_client_flags(submit, cf, true);
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
   if (*up) return cmd_server(sf, true);
   if (*server) return cmd_server(sf, false);
   if (*migrate) return cmd_migrate(sf);
-  if (*submit) return cmd_submit(cf, file, params, wait);
+  if (*submit) return cmd_submit(cf, file, params, wait, logical_date);
   if (*runs) return cmd_runs(cf, pipeline, state, limit);
   if (*run) return cmd_run(cf, run_id);
   if (*logs) return cmd_logs(cf, run_id, task, follow);
