@@ -51,6 +51,11 @@ bench-hpo: build
 bench-mnist: build
 	bash tests/bench/mnist/run.sh
 
+# REST API under wrk: list with 10,000 runs, and durable submissions (docs/benchmarks.md).
+bench-api: build
+	@dpkg-query -W wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/api/run.sh
+
 # libFuzzer harnesses (tests/fuzz/), longer than the 20 s each gets in `make test`.
 FUZZ_SECONDS ?= 600
 fuzz: deps $(BUILD)/CMakeCache.txt
