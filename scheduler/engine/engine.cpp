@@ -115,6 +115,7 @@ SteadyClock::time_point Engine::next_wake_time() const {
   for (const auto& [k, a] : active_)
     if (a.deadline && !a.timed_out) t = std::min(t, *a.deadline);
   if (next_ready_) t = std::min(t, *next_ready_);
+  if (next_run_deadline_) t = std::min(t, *next_run_deadline_);
   return t;
 }
 
@@ -171,14 +172,14 @@ void Engine::pass() {
   bool check_runs;
   {
     std::lock_guard<std::mutex> g(mu_);
-    check_runs = check_runs_ || sweep;
+    check_runs = check_runs_ || sweep || (next_run_deadline_ && *next_run_deadline_ <= now_s);
     check_runs_ = false;
   }
   std::vector<Prepared> to_spawn;
   std::vector<std::pair<std::string, Active>> adopted;
   std::vector<std::pair<std::string, int64_t>> offsets;
   bool claimed_full = false;
-  next_ready_.reset();
+  if (next_ready_ && *next_ready_ <= now_s) next_ready_.reset();
 
   store::with_tx(*db_, [&](store::Tx& tx) {
     to_spawn.clear();
@@ -221,11 +222,16 @@ void Engine::pass() {
     offsets.clear();
     if (metrics_due) tail_metrics(tx, offsets);
     claim_and_dispatch(tx, to_spawn, claimed_full);
+    auto steady_at = [](TimePoint t) {
+      return SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(t - now_utc());
+    };
     if (sweep) {
-      if (auto t = store::next_ready_time(tx)) {
-        auto delta = *t - now_utc();
-        next_ready_ = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(delta);
-      }
+      next_ready_.reset();
+      if (auto t = store::next_ready_time(tx)) next_ready_ = steady_at(*t);
+    }
+    if (check_runs) {  // a run's timeout wakes the engine on time, not at the next sweep
+      next_run_deadline_.reset();
+      if (auto t = store::next_run_deadline(tx)) next_run_deadline_ = steady_at(*t) + Millis(5);
     }
     if (claimed_full) store::notify(tx, "ctflow_wake", "");
     // finish_tasks and start_attempts notify by themselves; the rest may have added events.

@@ -77,6 +77,8 @@ void forget_server(Tx& tx, const std::string& id);
 
 // Earliest not_before of ready tasks in the future, if any (the engine sleeps until then).
 std::optional<TimePoint> next_ready_time(Tx& tx);
+// Earliest deadline (run_timeout) of a running run not yet cancelling.
+std::optional<TimePoint> next_run_deadline(Tx& tx);
 
 // Pool slot counts declared by pipelines (upserted when a pipeline version is stored).
 void upsert_pools(Tx& tx, const std::vector<std::pair<std::string, int>>& pools);

@@ -414,3 +414,13 @@ bool pools_exist(Tx& tx) {
   return !W(tx).exec("SELECT 1 FROM pools LIMIT 1").empty();
 }
 }  // namespace ctflow::store
+
+namespace ctflow::store {
+std::optional<TimePoint> next_run_deadline(Tx& tx) {
+  auto r = W(tx).exec(
+      "SELECT iso(min(deadline)) FROM runs WHERE state IN ('queued','running') AND deadline IS "
+      "NOT NULL AND NOT cancel_requested");
+  if (r.empty() || r[0][0].is_null()) return std::nullopt;
+  return parse_iso8601(r[0][0].c_str());
+}
+}  // namespace ctflow::store
