@@ -48,10 +48,10 @@ struct Services {
   std::string data_dir;
 };
 
-void add_run_routes(http::Router& r, Services& s);     // pipelines, runs, tasks, cancel
-void add_stream_routes(http::Router& r, Services& s);  // logs, events (SSE)
-void add_health_routes(http::Router& r, Services& s);  // healthz, readyz, metrics
-void add_token_routes(http::Router& r, Services& s);   // tokens (admin)
+void add_run_routes(http::Router& r, Services& s);       // pipelines, runs, tasks, cancel
+void add_stream_routes(http::Router& r, Services& s);    // logs, events (SSE)
+void add_health_routes(http::Router& r, Services& s);    // healthz, readyz, metrics
+void add_token_routes(http::Router& r, Services& s);     // tokens (admin)
 void add_resource_routes(http::Router& r, Services& s);  // retry, run metrics, artifacts
 void add_model_routes(http::Router& r, Services& s);     // models, versions, aliases, lineage
 

@@ -188,8 +188,8 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_resource_routes(router, services);
   api::add_model_routes(router, services);
   std::unique_ptr<ClockSource> clock = f.clock_file.empty()
-                                          ? std::unique_ptr<ClockSource>(new SystemClock())
-                                          : std::make_unique<FileClock>(f.clock_file);
+                                           ? std::unique_ptr<ClockSource>(new SystemClock())
+                                           : std::make_unique<FileClock>(f.clock_file);
   engine::CronScheduler cron({.database_url = f.database_url,
                               .sweep = Millis(f.sweep_ms),
                               .on_fired = [&engine, &hub] { engine.wake(), hub.poke(); }},
@@ -197,10 +197,11 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_schedule_routes(router, services, *clock, [&cron] { cron.wake(); });
   api::add_state_metrics(metrics, pool, [&engine] {
     const auto& st = engine.stats();
-    return std::vector<std::pair<std::string, double>>{
-        {"passes", double(st.passes.load())}, {"claimed", double(st.claimed.load())},
-        {"finished", double(st.finished.load())}, {"adopted", double(st.adopted.load())},
-        {"active", double(st.active.load())}};
+    return std::vector<std::pair<std::string, double>>{{"passes", double(st.passes.load())},
+                                                       {"claimed", double(st.claimed.load())},
+                                                       {"finished", double(st.finished.load())},
+                                                       {"adopted", double(st.adopted.load())},
+                                                       {"active", double(st.active.load())}};
   });
   router.add_openapi_route();
 

@@ -237,7 +237,7 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
       input_digests.push_back(u.name + "/" + std::string(kv.key()) + "=" +
                               get_string(kv.value().as_object(), "digest"));
   }
-  add_best_values(p, ctx);          // {{tasks.X.best.K}} of upstream studies
+  add_best_values(p, ctx);  // {{tasks.X.best.K}} of upstream studies
   // A cacheable study is a cache hit as a whole (its outputs carry the best values), or records
   // its key on the driver (prepare_hpo passes finish.cache_* on) for the next run to find.
   std::optional<std::pair<std::string, std::string>> study_cmd;
@@ -374,9 +374,9 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
     }
     auto t0 = std::chrono::steady_clock::now();
     auto claimed = store::claim_ready(tx, opt_.server_id, room, opt_.lease, pools_exist_);
-    auto claim_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    auto claim_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     stats_.claim_us_total += claim_us;
     if (opt_.observe) opt_.observe("claim", static_cast<double>(claim_us) / 1e6);
     if (claimed.empty()) return;

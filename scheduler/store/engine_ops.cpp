@@ -214,7 +214,7 @@ ev AS (
 )
 SELECT id, task_run_id, pg_notify('ctflow_events', '') FROM ins
 )SQL",
-                               serialize(a), owner, ref_prefix);
+                         serialize(a), owner, ref_prefix);
   for (const auto& row : res) {
     int64_t tr = row[1].as<int64_t>();
     for (size_t i = 0; i < ops.size(); ++i)

@@ -21,13 +21,14 @@ struct TxImpl {
   pqxx::work w;
 };
 
-inline pqxx::work& W(Tx& tx) { return tx.impl().w; }
+inline pqxx::work& W(Tx& tx) {
+  return tx.impl().w;
+}
 
 // Runs `sql` as a named prepared statement of this session (prepared on first use), so the hot
 // statements of a scheduler pass are parsed and planned once per connection, not once per pass.
 template <class... Args>
-pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql,
-                         Args&&... args) {
+pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql, Args&&... args) {
   auto& ti = tx.impl();
   if (!ti.conn.prepared.count(name)) {
     ti.conn.conn->prepare(name, sql);
@@ -37,6 +38,8 @@ pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql
 }
 
 // NULL-able text parameter for exec_params (pqxx 6 has no std::optional parameters).
-inline const char* opt(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
+inline const char* opt(const std::optional<std::string>& s) {
+  return s ? s->c_str() : nullptr;
+}
 
 }  // namespace ctflow::store
