@@ -19,11 +19,16 @@ StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std
                                       const std::string& canonical_spec) {
   auto& w = W(tx);
   StoredVersion s;
-  s.pipeline_id = w.exec_params1(
-                       "INSERT INTO pipelines(name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET "
-                       "name = EXCLUDED.name RETURNING id",
-                       name)[0]
-                      .as<int64_t>();
+  // Read first: the upsert's DO UPDATE row-locks the pipeline until commit, which serialised
+  // every concurrent submission of one pipeline (make bench-api).
+  auto found = w.exec_params("SELECT id FROM pipelines WHERE name = $1", name);
+  s.pipeline_id = !found.empty()
+                      ? found[0][0].as<int64_t>()
+                      : w.exec_params1(
+                             "INSERT INTO pipelines(name) VALUES ($1) ON CONFLICT (name) DO UPDATE "
+                             "SET name = EXCLUDED.name RETURNING id",
+                             name)[0]
+                            .as<int64_t>();
   auto ins = w.exec_params(
       "INSERT INTO pipeline_versions(pipeline_id, digest, spec) VALUES ($1, $2, $3::jsonb) ON "
       "CONFLICT (digest) DO NOTHING RETURNING id",
