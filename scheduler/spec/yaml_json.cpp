@@ -1,4 +1,5 @@
 #include "scheduler/spec/yaml_json.hpp"
+#include "scheduler/spec/yaml_guard.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -219,6 +220,10 @@ class Converter {
 
 std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::string>& errors,
                                         NumberTexts* numbers) {
+  if (auto bad = check_flow_brackets(text)) {
+    errors.push_back(*bad);
+    return std::nullopt;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
