@@ -15,8 +15,14 @@ struct Open {
 
 size_t indent_of(std::string_view line) {
   size_t i = 0;
-  while (i < line.size() && line[i] == ' ') ++i;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
   return i;
+}
+
+// True when the rest of the line from `i` is blank or a comment.
+bool rest_is_blank(std::string_view line, size_t i) {
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return i == line.size() || line[i] == '#';
 }
 
 // Where the value of a block line starts: after "- " items and after the first "key:" (colon
@@ -48,6 +54,13 @@ size_t value_start(std::string_view line) {
   return std::string_view::npos;
 }
 
+// True when every line before `ln` is blank, a comment or a document marker.
+bool rest_is_blank_before(const std::vector<std::string_view>& lines, size_t ln) {
+  for (size_t k = 0; k < ln; ++k)
+    if (!rest_is_blank(lines[k], 0) && lines[k].substr(0, 3) != "---") return false;
+  return true;
+}
+
 }  // namespace
 
 std::optional<std::string> check_flow_brackets(std::string_view text) {
@@ -61,6 +74,8 @@ std::optional<std::string> check_flow_brackets(std::string_view text) {
   }
   std::optional<size_t> block_scalar_indent;  // inside a | or > scalar of a line this indented
   char quote = 0;                             // inside a quoted scalar in flow context
+  bool root_flow = false;                     // the document itself is a flow collection
+  bool root_closed = false;  // ... and it has ended: only blank lines and comments may follow
   for (size_t ln = 0; ln < lines.size(); ++ln) {
     std::string_view line = lines[ln];
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -68,6 +83,11 @@ std::optional<std::string> check_flow_brackets(std::string_view text) {
     if (stack.empty() && !quote) {
       size_t ind = indent_of(line);
       bool blank = ind == line.size();
+      if (root_closed) {
+        if (rest_is_blank(line, 0)) continue;
+        return fmt::format("line {}, column {}: malformed YAML: text after the end of the document",
+                           ln + 1, ind + 1);
+      }
       if (block_scalar_indent) {
         if (blank || ind > *block_scalar_indent) continue;
         block_scalar_indent.reset();
@@ -80,6 +100,7 @@ std::optional<std::string> check_flow_brackets(std::string_view text) {
         continue;
       }
       if (first != '[' && first != '{') continue;
+      if (pos == ind && !root_flow && rest_is_blank_before(lines, ln)) root_flow = true;
     }
     for (size_t i = pos; i < line.size(); ++i) {
       char c = line[i];
@@ -110,7 +131,13 @@ std::optional<std::string> check_flow_brackets(std::string_view text) {
                                           stack.back().line, stack.back().col));
         }
         stack.pop_back();
-        if (stack.empty()) break;  // back in block context for the rest of the line
+        if (stack.empty()) {  // back in block context: only a comment may follow on this line
+          if (!rest_is_blank(line, i + 1))
+            return fmt::format("line {}, column {}: malformed YAML: text after the closing '{}'",
+                               ln + 1, i + 2, c);
+          if (root_flow) root_closed = true;
+          break;
+        }
       }
     }
   }
