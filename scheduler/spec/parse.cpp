@@ -203,7 +203,26 @@ void read_pipeline(const json::value& doc, const detail::NumberTexts& numbers, P
 
 }  // namespace
 
+namespace {
+ParseResult parse_unchecked(std::string_view text);
+}  // namespace
+
+// Keeps parse.hpp's promises whatever the input: errors are single non-empty lines (control
+// bytes echoed from the input become '?'), and a pipeline comes back exactly when none exist.
 ParseResult parse_pipeline(std::string_view text) {
+  ParseResult out = parse_unchecked(text);
+  for (auto& e : out.errors) {
+    for (auto& ch : e)
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    if (e.empty()) e = "spec: invalid document";
+  }
+  if (!out.pipeline && out.errors.empty())
+    out.errors.push_back("spec: not a pipeline document (expected a mapping with name and tasks)");
+  return out;
+}
+
+namespace {
+ParseResult parse_unchecked(std::string_view text) {
   ParseResult out;
   if (text.size() > kMaxSpecBytes) {
     out.errors.push_back(fmt::format("spec: {} bytes, over the limit of {} bytes (1 MiB)",
@@ -228,5 +247,6 @@ ParseResult parse_pipeline(std::string_view text) {
   if (out.errors.empty()) out.pipeline = std::move(p);
   return out;
 }
+}  // namespace
 
 }  // namespace ctflow::spec
