@@ -17,9 +17,11 @@ TEST_CASE("run_timeout ends the run failed and kills its tasks", "[integration][
   std::string spec = R"(name: run-timeout
 run_timeout: 1s
 tasks:
-  - {name: long, run: [sh, -c, 'sleep )" + marker +
+  - {name: long, run: [sh, -c, 'sleep )" +
+                     marker +
                      R"(']}
-  - {name: after, needs: [long], run: [touch, ")" + h.path("after") + R"("]}
+  - {name: after, needs: [long], run: [touch, ")" +
+                     h.path("after") + R"("]}
 )";
   auto t0 = std::chrono::steady_clock::now();
   auto id = h.submit(spec);

@@ -43,7 +43,8 @@ TEST_CASE("outputs, artifacts by sha256 and registry ops are read", "[engine][re
   CHECK(r->registry.size() == 1);
 }
 
-TEST_CASE("a missing outputs file is empty outputs - bad ones name the field", "[engine][results]") {
+TEST_CASE("a missing outputs file is empty outputs - bad ones name the field",
+          "[engine][results]") {
   TempDir d;
   auto none = engine::read_task_result((d.path / "outputs.json").string(), "", "");
   REQUIRE(none.ok());
