@@ -128,12 +128,6 @@ std::string explain_miss(const std::optional<boost::json::object>& previous,
   return s + " changed since the last successful run";
 }
 
-std::string final_run_state(bool cancel_requested, bool has_error, int failed_tasks) {
-  if (cancel_requested && !has_error) return "cancelled";
-  if (failed_tasks > 0 || has_error) return "failed";
-  return "succeeded";
-}
-
 std::vector<int> ancestors(const spec::Pipeline& p, int index, size_t cap) {
   std::vector<int> out;
   std::set<int> seen;

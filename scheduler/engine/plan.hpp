@@ -67,9 +67,6 @@ std::string cache_key(const CacheComponents& c);
 std::string explain_miss(const std::optional<boost::json::object>& previous,
                          const CacheComponents& now);
 
-// Run state once every task is final.
-std::string final_run_state(bool cancel_requested, bool has_error, int failed_tasks);
-
 // Transitive ancestors of task `index` (spec indices), nearest first (BFS), at most `cap`.
 std::vector<int> ancestors(const spec::Pipeline& p, int index, size_t cap);
 

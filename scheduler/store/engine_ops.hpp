@@ -107,9 +107,3 @@ namespace ctflow::store {
 // order and a reader following `id > last` never misses a late-committing lower id.
 void lock_events(Tx& tx);
 }  // namespace ctflow::store
-
-namespace ctflow::store {
-// {MODEL: {"deployed": {"version", "artifacts", "metrics"}}} for models with a production
-// deployment (the inputs file's "models").
-boost::json::object deployed_models(Tx& tx);
-}  // namespace ctflow::store

@@ -398,18 +398,6 @@ void copy_artifact_uses(Tx& tx, int64_t from_task_run, int64_t to_task_run) {
 }  // namespace ctflow::store
 
 namespace ctflow::store {
-boost::json::object deployed_models(Tx& tx) {
-  auto r = W(tx).exec(R"SQL(
-SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed', jsonb_build_object(
-  'version', v.version, 'artifacts', v.artifacts, 'metrics', v.metrics, 'alias', d.alias))), '{}')::text
-FROM deployments d JOIN models m ON m.id = d.model_id
-JOIN model_versions v ON v.model_id = d.model_id AND v.version = d.version
-WHERE d.superseded_at IS NULL AND d.alias = 'production')SQL");
-  return parse_obj(r[0][0].c_str());
-}
-}  // namespace ctflow::store
-
-namespace ctflow::store {
 bool pools_exist(Tx& tx) {
   return !W(tx).exec("SELECT 1 FROM pools LIMIT 1").empty();
 }

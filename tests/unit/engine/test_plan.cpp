@@ -161,10 +161,3 @@ tasks:
   CHECK(ancestors(p, 3, 2).size() == 2);
   CHECK(ancestors(p, 0, 10).empty());
 }
-
-TEST_CASE("final run state", "[engine][plan]") {
-  CHECK(final_run_state(false, false, 0) == "succeeded");
-  CHECK(final_run_state(false, false, 2) == "failed");
-  CHECK(final_run_state(true, false, 0) == "cancelled");
-  CHECK(final_run_state(true, true, 0) == "failed");  // a run timeout
-}
