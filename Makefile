@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
 APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata procps \
-  libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-cpp-dev libeigen3-dev \
+  libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-dev libeigen3-dev \
   catch2 libcctz-dev libcli11-dev libfmt-dev libssl-dev postgresql \
   libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev \
   zlib1g-dev jq bc time

@@ -2,9 +2,10 @@
 #include "scheduler/spec/yaml_guard.hpp"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include <charconv>
+#include <map>
 
 #include "scheduler/spec/reader.hpp"
 #include "scheduler/spec/spec.hpp"
@@ -87,113 +88,235 @@ json::value resolve_plain(const std::string& s) {
   return json::string(s);
 }
 
+// libyaml's event parser (well fuzzed, bounded memory) drives a recursive descent that builds
+// JSON directly; anchors keep their converted value and aliases copy it, counting its nodes.
 class Converter {
  public:
   Converter(std::vector<std::string>& errors, NumberTexts* numbers)
       : errors_(errors), numbers_(numbers) {}
+  ~Converter() {
+    if (have_event_) yaml_event_delete(&ev_);
+    yaml_parser_delete(&parser_);
+  }
 
-  std::optional<json::value> convert(const YAML::Node& n, const std::string& path, int depth) {
-    if (++nodes_ > kMaxYamlNodes) {
-      if (!too_many_)
-        errors_.push_back(
-            fmt::format("spec: more than {} YAML nodes after expanding aliases", kMaxYamlNodes));
-      too_many_ = true;
+  std::optional<json::value> run(std::string_view text) {
+    yaml_parser_initialize(&parser_);
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+    if (!next() || ev_.type != YAML_STREAM_START_EVENT) return fail_parse();
+    if (!next()) return fail_parse();
+    if (ev_.type == YAML_STREAM_END_EVENT) {
+      errors_.push_back("spec: empty document; expected a mapping with name and tasks");
       return std::nullopt;
     }
-    if (depth > kMaxDepth) {
-      // The full path would be hundreds of characters: name the top-level field only.
-      std::string top = path.substr(0, path.find_first_of(".["));
-      errors_.push_back(fmt::format("{}: nested deeper than {} levels", label(top), kMaxDepth));
+    if (!next()) return fail_parse();  // past DOCUMENT-START
+    auto v = node("", 0);
+    if (!v) return std::nullopt;
+    if (!next()) return fail_parse();  // DOCUMENT-END
+    size_t docs = 1;
+    while (true) {
+      if (!next()) return fail_parse();
+      if (ev_.type == YAML_STREAM_END_EVENT) break;
+      if (ev_.type == YAML_DOCUMENT_START_EVENT) ++docs;
+    }
+    if (docs > 1) {
+      errors_.push_back(fmt::format("spec: expected one YAML document, found {}", docs));
       return std::nullopt;
     }
-    switch (n.Type()) {
-      case YAML::NodeType::Null:
-      case YAML::NodeType::Undefined:
-        return json::value(nullptr);
-      case YAML::NodeType::Scalar:
-        return scalar(n, path);
-      case YAML::NodeType::Sequence: {
-        json::array a;
-        size_t i = 0;
-        for (const auto& e : n) {
-          auto v = convert(e, index_path(path, i++), depth + 1);
-          if (!v) return std::nullopt;
-          a.push_back(std::move(*v));
-        }
-        return json::value(std::move(a));
-      }
-      case YAML::NodeType::Map: {
-        json::object o;
-        bool ok = true;
-        std::vector<YAML::Node> merges;
-        for (const auto& kv : n) {
-          if (!kv.first.IsScalar()) {
-            errors_.push_back(fmt::format("{}: mapping keys must be plain strings", label(path)));
-            ok = false;
-            continue;
-          }
-          const std::string& key = kv.first.Scalar();
-          std::string child = field_path(path, key);
-          if (key == "<<" && kv.first.Tag() == "?") {  // YAML merge key: handled below
-            merges.push_back(kv.second);
-            continue;
-          }
-          if (o.contains(key)) {
-            errors_.push_back(fmt::format("{}: duplicate key \"{}\"", child, key));
-            ok = false;
-            continue;
-          }
-          auto v = convert(kv.second, child, depth + 1);
-          if (!v) {
-            ok = false;
-            if (too_many_) return std::nullopt;
-            continue;
-          }
-          o.emplace(key, std::move(*v));
-        }
-        if (ok) ok = merge(merges, o, path, depth);
-        if (!ok) return std::nullopt;
-        return json::value(std::move(o));
-      }
+    return v;
+  }
+
+ private:
+  bool next() {
+    if (have_event_) yaml_event_delete(&ev_);
+    have_event_ = yaml_parser_parse(&parser_, &ev_) != 0;
+    return have_event_;
+  }
+
+  std::nullopt_t fail_parse() {
+    fatal_ = true;
+    if (parser_.error == YAML_NO_ERROR) {
+      errors_.push_back("spec: malformed YAML");
+    } else {
+      const auto& m = parser_.problem_mark;
+      std::string what = parser_.problem ? parser_.problem : "cannot parse";
+      if (parser_.context) what = std::string(parser_.context) + ": " + what;
+      errors_.push_back(
+          fmt::format("line {}, column {}: malformed YAML: {}", m.line + 1, m.column + 1, what));
     }
     return std::nullopt;
   }
 
- private:
-  // `<<: *anchor` or `<<: [*a, *b]`: copies keys the mapping does not set itself (earlier
-  // sources win over later ones), as YAML 1.1 merge keys do.
-  bool merge(const std::vector<YAML::Node>& merges, json::object& o, const std::string& path,
-             int depth) {
-    for (const YAML::Node& m : merges) {
-      std::vector<YAML::Node> sources;
-      if (m.IsSequence())
-        for (const auto& e : m) sources.push_back(e);
-      else
-        sources.push_back(m);
-      for (const auto& src : sources) {
-        if (!src.IsMap()) {
-          errors_.push_back(fmt::format("{}: a merge key (<<) takes a mapping or a list of them",
-                                        field_path(path, "<<")));
-          return false;
+  // Records a number's text under its path; the log (in conversion order) lets an anchor take
+  // its subtree's entries in time proportional to them.
+  void add_number(const std::string& path, const std::string& text) {
+    if (!numbers_) return;
+    (*numbers_)[path] = text;
+    number_log_.emplace_back(path, text);
+  }
+
+  static std::string str(const yaml_char_t* s) {
+    return s ? std::string(reinterpret_cast<const char*>(s)) : std::string();
+  }
+
+  bool count(size_t n) {
+    nodes_ += n;
+    if (nodes_ <= kMaxYamlNodes) return true;
+    fatal_ = true;
+    if (!too_many_)
+      errors_.push_back(
+          fmt::format("spec: more than {} YAML nodes after expanding aliases", kMaxYamlNodes));
+    too_many_ = true;
+    return false;
+  }
+
+  // Converts the node whose first event is the current one; on return the current event is its
+  // last (the scalar, alias, or the end of the collection).
+  std::optional<json::value> node(const std::string& path, int depth) {
+    if (depth > kMaxDepth) {
+      // The full path would be hundreds of characters: name the top-level field only.
+      std::string top = path.substr(0, path.find_first_of(".["));
+      errors_.push_back(fmt::format("{}: nested deeper than {} levels", label(top), kMaxDepth));
+      fatal_ = true;
+      return std::nullopt;
+    }
+    size_t before = nodes_, numbers_before = number_log_.size();
+    if (!count(1)) return std::nullopt;
+    std::string anchor;
+    std::optional<json::value> v;
+    switch (ev_.type) {
+      case YAML_ALIAS_EVENT: {
+        auto it = anchors_.find(str(ev_.data.alias.anchor));
+        if (it == anchors_.end()) {
+          errors_.push_back(
+              fmt::format("{}: unknown anchor \"{}\"", label(path), str(ev_.data.alias.anchor)));
+          return std::nullopt;
         }
-        auto v = convert(src, field_path(path, "<<"), depth + 1);
-        if (!v) return false;
-        for (auto& kv : v->get_object())
+        if (!count(it->second.nodes)) return std::nullopt;
+        if (numbers_)  // the copy keeps the numbers' spelling under its own path
+          for (const auto& [rel, text] : it->second.numbers) add_number(path + rel, text);
+        return it->second.value;
+      }
+      case YAML_SCALAR_EVENT:
+        anchor = str(ev_.data.scalar.anchor);
+        v = scalar(path);
+        break;
+      case YAML_SEQUENCE_START_EVENT:
+        anchor = str(ev_.data.sequence_start.anchor);
+        v = sequence(path, depth);
+        break;
+      case YAML_MAPPING_START_EVENT:
+        anchor = str(ev_.data.mapping_start.anchor);
+        v = mapping(path, depth);
+        break;
+      default:
+        errors_.push_back(fmt::format("{}: malformed YAML", label(path)));
+        fatal_ = true;
+        return std::nullopt;
+    }
+    if (v && !anchor.empty()) {
+      Anchor& an = anchors_[anchor];
+      an.value = *v;
+      an.nodes = nodes_ - before;
+      an.numbers.clear();
+      for (size_t i = numbers_before; i < number_log_.size(); ++i)
+        an.numbers.emplace_back(number_log_[i].first.substr(path.size()), number_log_[i].second);
+    }
+    return v;
+  }
+
+  std::optional<json::value> sequence(const std::string& path, int depth) {
+    json::array a;
+    bool ok = true;
+    for (size_t i = 0;; ++i) {
+      if (!next()) return fail_parse();
+      if (ev_.type == YAML_SEQUENCE_END_EVENT) break;
+      auto v = node(index_path(path, i), depth + 1);
+      if (!v) {
+        if (fatal_) return std::nullopt;
+        ok = false;  // go on: the later items' errors are reported too
+        continue;
+      }
+      a.push_back(std::move(*v));
+    }
+    if (!ok) return std::nullopt;
+    return json::value(std::move(a));
+  }
+
+  std::optional<json::value> mapping(const std::string& path, int depth) {
+    json::object o;
+    bool ok = true;
+    std::vector<std::pair<json::value, std::string>> merges;  // value, path
+    while (true) {
+      if (!next()) return fail_parse();
+      if (ev_.type == YAML_MAPPING_END_EVENT) break;
+      std::string key;
+      bool merge_key = false;
+      if (ev_.type == YAML_SCALAR_EVENT) {
+        key.assign(reinterpret_cast<const char*>(ev_.data.scalar.value), ev_.data.scalar.length);
+        merge_key =
+            key == "<<" && ev_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev_.data.scalar.tag;
+        if (!count(1)) return std::nullopt;
+      } else {
+        errors_.push_back(fmt::format("{}: mapping keys must be plain strings", label(path)));
+        if (!node(path, depth + 1) && fatal_) return std::nullopt;  // skip the key's events
+        if (!next()) return fail_parse();
+        if (!node(path, depth + 1) && fatal_) return std::nullopt;  // and its value's
+        ok = false;
+        continue;
+      }
+      std::string child = field_path(path, key);
+      if (!next()) return fail_parse();
+      auto v = node(child, depth + 1);
+      if (!v) {
+        if (fatal_) return std::nullopt;
+        ok = false;
+        continue;
+      }
+      if (merge_key) {  // YAML merge key: applied after the mapping's own keys
+        merges.emplace_back(std::move(*v), child);
+        continue;
+      }
+      if (o.contains(key)) {
+        errors_.push_back(fmt::format("{}: duplicate key \"{}\"", child, key));
+        ok = false;
+        continue;
+      }
+      o.emplace(key, std::move(*v));
+    }
+    // `<<: *anchor` or `<<: [*a, *b]`: copies keys the mapping does not set itself (earlier
+    // sources win over later ones), as YAML 1.1 merge keys do.
+    for (auto& [m, mpath] : merges) {
+      std::vector<json::value*> sources;
+      if (m.is_array())
+        for (auto& e : m.as_array()) sources.push_back(&e);
+      else
+        sources.push_back(&m);
+      for (auto* src : sources) {
+        if (!src->is_object()) {
+          errors_.push_back(
+              fmt::format("{}: a merge key (<<) takes a mapping or a list of them", mpath));
+          return std::nullopt;
+        }
+        for (auto& kv : src->as_object())
           if (!o.contains(kv.key())) o.emplace(kv.key(), std::move(kv.value()));
       }
     }
-    return true;
+    if (!ok) return std::nullopt;
+    return json::value(std::move(o));
   }
 
-  std::optional<json::value> scalar(const YAML::Node& n, const std::string& path) {
-    const std::string& tag = n.Tag();
-    const std::string& s = n.Scalar();
-    if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::value(json::string(s));
-    if (tag == "?" || tag.empty()) {
+  std::optional<json::value> scalar(const std::string& path) {
+    const auto& sc = ev_.data.scalar;
+    std::string s(reinterpret_cast<const char*>(sc.value), sc.length);
+    std::string tag = str(sc.tag);
+    if (tag.empty()) {
+      if (sc.style != YAML_PLAIN_SCALAR_STYLE) return json::value(json::string(s));
       json::value v = resolve_plain(s);
-      if (numbers_ && v.is_number()) (*numbers_)[path] = s;
+      if (v.is_number()) add_number(path, s);
       return v;
     }
+    if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::value(json::string(s));
     if (tag == "tag:yaml.org,2002:null" || tag == "tag:yaml.org,2002:bool" ||
         tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float") {
       json::value v = resolve_plain(s);
@@ -212,8 +335,19 @@ class Converter {
 
   std::vector<std::string>& errors_;
   NumberTexts* numbers_;
+  yaml_parser_t parser_{};
+  yaml_event_t ev_{};
+  bool have_event_ = false;
+  struct Anchor {
+    json::value value;
+    size_t nodes = 0;                                          // counted again at each alias
+    std::vector<std::pair<std::string, std::string>> numbers;  // path below the anchor, text
+  };
+  std::map<std::string, Anchor> anchors_;
+  std::vector<std::pair<std::string, std::string>> number_log_;
   size_t nodes_ = 0;
   bool too_many_ = false;
+  bool fatal_ = false;  // the event stream is no longer in step: stop converting
 };
 
 }  // namespace
@@ -224,28 +358,8 @@ std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::
     errors.push_back(*bad);
     return std::nullopt;
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    errors.push_back(fmt::format("line {}, column {}: malformed YAML: {}", e.mark.line + 1,
-                                 e.mark.column + 1, e.msg));
-    return std::nullopt;
-  } catch (const YAML::Exception& e) {
-    // Other yaml-cpp failures (e.g. nesting too deep) carry a message but maybe no position.
-    errors.push_back(fmt::format("spec: malformed YAML: {}", e.msg));
-    return std::nullopt;
-  }
-  if (docs.empty()) {
-    errors.push_back("spec: empty document; expected a mapping with name and tasks");
-    return std::nullopt;
-  }
-  if (docs.size() > 1) {
-    errors.push_back(fmt::format("spec: expected one YAML document, found {}", docs.size()));
-    return std::nullopt;
-  }
   Converter c(errors, numbers);
-  return c.convert(docs[0], "", 0);
+  return c.run(text);
 }
 
 }  // namespace ctflow::spec::detail

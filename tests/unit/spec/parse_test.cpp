@@ -178,3 +178,38 @@ TEST_CASE("unknown field suggestions cover case mistakes", "[spec]") {
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0] == "tasks[0].Run: unknown field \"Run\" (did you mean \"run\"?)");
 }
+
+TEST_CASE("libyaml's errors and ours come as one line with a place", "[spec]") {
+  // A block mapping indented one space short: yaml-cpp 0.7 looped forever on a variant of this.
+  auto bad = parse_pipeline("name: x\ntasks:\n  - name: a\n   run: [echo]\n");
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0].rfind("line 4, column ", 0) == 0);
+  CHECK(bad.errors[0].find("malformed YAML") != std::string::npos);
+  CHECK(bad.errors[0].find('\n') == std::string::npos);
+
+  auto alias = parse_pipeline("name: x\ntasks:\n  - name: a\n    run: *nope\n");
+  REQUIRE(alias.errors.size() == 1);
+  CHECK(alias.errors[0].find("nope") != std::string::npos);
+
+  // An error inside a list does not hide errors in later keys.
+  auto two = parse_pipeline("name: x\nconcurrency: !!int many\ntasks:\n"
+                            "  - {name: a, run: [echo, !odd v]}\n  - {name: b, run: [!!int q]}\n");
+  CHECK(two.errors.size() == 3);
+  CHECK_FALSE(two.pipeline);
+}
+
+TEST_CASE("quoted and tagged scalars stay strings; anchors on lists expand", "[spec]") {
+  Pipeline p = parse_ok(R"(
+name: x
+tasks:
+  - name: a
+    run: &cmd [echo, "1.50", !!str 7, 007]
+  - name: b
+    run: *cmd
+)");
+  REQUIRE(p.tasks[0].run.size() == 4);
+  CHECK(p.tasks[0].run[1] == "1.50");
+  CHECK(p.tasks[0].run[2] == "7");
+  CHECK(p.tasks[0].run[3] == "007");  // a number as written
+  CHECK(p.tasks[1].run == p.tasks[0].run);
+}
