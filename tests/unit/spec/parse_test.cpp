@@ -198,7 +198,7 @@ TEST_CASE("libyaml's errors and ours come as one line with a place", "[spec]") {
   CHECK_FALSE(two.pipeline);
 }
 
-TEST_CASE("quoted and tagged scalars stay strings; anchors on lists expand", "[spec]") {
+TEST_CASE("quoted and tagged scalars stay strings, and anchors on lists expand", "[spec]") {
   Pipeline p = parse_ok(R"(
 name: x
 tasks:
