@@ -5,6 +5,7 @@
 #include "scheduler/api/http/sse.hpp"
 #include "scheduler/api/service.hpp"
 #include "scheduler/common/json_util.hpp"
+#include "scheduler/store/events.hpp"
 #include "scheduler/store/runs.hpp"
 
 namespace ctflow::api {
@@ -143,27 +144,25 @@ void add_stream_routes(http::Router& r, Services& s) {
              }
            }
            return http::sse_response([&s, run, after](http::StreamSink& sink) {
-             int64_t last_id = after;
+             store::EventReader reader(after, run);
              uint64_t gen = s.events.generation();
              while (sink.open()) {
-               boost::json::array evs;
+               store::EventReader::Batch b;
                {
                  auto lease = s.pool.acquire();
-                 store::with_tx(*lease, [&](store::Tx& tx) {
-                   evs = store::events_after(tx, last_id, run, 500);
-                 });
+                 b = reader.read(*lease, 500);
                }
-               for (const auto& e : evs) {
+               for (const auto& e : b.events) {
                  const auto& o = e.as_object();
                  http::SseEvent se;
                  se.id = get_string(o, "id");
                  se.event = get_string(o, "kind");
                  se.data = boost::json::serialize(o);
-                 last_id = std::stoll(se.id);
                  if (!sink.write(http::format_sse(se))) return;
                }
-               if (evs.size() == 500) continue;
-               gen = s.events.wait(gen, std::chrono::milliseconds(2000));
+               if (b.full && !b.blocked) continue;
+               // At a gap a rolled-back writer sends no notification: look again soon.
+               gen = s.events.wait(gen, std::chrono::milliseconds(b.blocked ? 20 : 2000));
              }
            });
          },

@@ -171,7 +171,6 @@ void emit_schedule_event(store::Tx& tx, const store::ScheduleRow& row, const std
   for (const auto& s : dates) d.emplace_back(s);
   boost::json::array runs;
   for (int64_t id : r.run_ids) runs.emplace_back(std::to_string(id));
-  store::lock_events(tx);
   store::emit_event(tx, "schedule", std::nullopt, std::nullopt,
                     {{"pipeline", row.pipeline},
                      {"kind", kind},

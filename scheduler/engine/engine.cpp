@@ -185,7 +185,6 @@ void Engine::pass() {
     to_spawn.clear();
     adopted.clear();
     claimed_full = false;
-    store::lock_events(tx);
     if (renew)
       store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
     if (!results.empty()) {

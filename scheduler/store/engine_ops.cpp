@@ -413,9 +413,3 @@ void notify(Tx& tx, const std::string& channel, const std::string& payload) {
 }
 
 }  // namespace ctflow::store
-
-namespace ctflow::store {
-void lock_events(Tx& tx) {
-  W(tx).exec("SELECT pg_advisory_xact_lock(6584, 1)");
-}
-}  // namespace ctflow::store

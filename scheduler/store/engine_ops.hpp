@@ -101,9 +101,3 @@ void emit_event(Tx& tx, const std::string& kind, std::optional<int64_t> run_id,
 void notify(Tx& tx, const std::string& channel, const std::string& payload);
 
 }  // namespace ctflow::store
-
-namespace ctflow::store {
-// Serialises event-producing transactions until commit, so that event ids are assigned in commit
-// order and a reader following `id > last` never misses a late-committing lower id.
-void lock_events(Tx& tx);
-}  // namespace ctflow::store

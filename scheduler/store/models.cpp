@@ -131,7 +131,6 @@ WHERE m.name = $1 AND v.version = $2)SQL",
 AliasOutcome set_alias(Tx& tx, const std::string& model, const std::string& alias,
                        int64_t version) {
   auto& w = W(tx);
-  lock_events(tx);
   AliasOutcome out;
   auto m = w.exec_params("SELECT id FROM models WHERE name = $1 FOR UPDATE", model);
   if (m.empty()) return out;

@@ -36,7 +36,6 @@ FROM runs WHERE id = $1)SQL",
 
 void reuse_tasks(Tx& tx, int64_t old_run, int64_t new_run, const std::vector<std::string>& reuse) {
   auto& w = W(tx);
-  lock_events(tx);
   boost::json::array names;
   for (const auto& n : reuse) names.emplace_back(n);
   std::string names_json = serialize(names);

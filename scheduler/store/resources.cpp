@@ -76,7 +76,6 @@ std::optional<std::string> artifact_path(Tx& tx, const std::string& digest) {
 
 RetryOutcome retry_failed(Tx& tx, int64_t run_id) {
   auto& w = W(tx);
-  lock_events(tx);
   RetryOutcome out;
   auto run = w.exec_params("SELECT state FROM runs WHERE id = $1 FOR UPDATE", run_id);
   if (run.empty()) return out;

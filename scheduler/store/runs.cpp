@@ -51,7 +51,6 @@ std::optional<std::string> version_spec(Tx& tx, int64_t version_id) {
 
 int64_t insert_run(Tx& tx, const NewRun& run) {
   auto& w = W(tx);
-  lock_events(tx);
   std::optional<std::string> ld, dis, die, timeout;
   if (run.logical_date) ld = format_iso8601(*run.logical_date);
   if (run.data_interval_start) dis = format_iso8601(*run.data_interval_start);
@@ -214,7 +213,6 @@ FROM pipelines p WHERE p.name = $1)SQL",
 }
 
 std::optional<std::string> request_cancel(Tx& tx, int64_t run_id) {
-  lock_events(tx);
   auto r = W(tx).exec_params(R"SQL(
 UPDATE runs SET cancel_requested = cancel_requested OR state IN ('queued','running')
 WHERE id = $1 RETURNING state)SQL",
@@ -236,20 +234,6 @@ ORDER BY ta.id DESC LIMIT 1)SQL",
                              run_id, task, opt(a));
   if (r.empty() || r[0][0].is_null()) return std::nullopt;
   return LogRef{r[0][0].c_str(), r[0][1].c_str()};
-}
-
-boost::json::array events_after(Tx& tx, int64_t after_id, std::optional<int64_t> run_id,
-                                int limit) {
-  std::optional<std::string> rid;
-  if (run_id) rid = std::to_string(*run_id);
-  auto res = W(tx).exec_params(R"SQL(
-SELECT jsonb_build_object('id', id::text, 'ts', iso(ts), 'kind', kind, 'run_id', run_id::text,
-  'task_run_id', task_run_id::text, 'payload', payload)::text
-FROM events WHERE id > $1 AND ($2::bigint IS NULL OR run_id = $2) ORDER BY id LIMIT $3)SQL",
-                               after_id, opt(rid), limit);
-  boost::json::array out;
-  for (const auto& row : res) out.push_back(parse_text(row[0]));
-  return out;
 }
 
 }  // namespace ctflow::store

@@ -51,7 +51,4 @@ struct LogRef {
 std::optional<LogRef> task_log(Tx& tx, int64_t run_id, const std::string& task,
                                std::optional<int> attempt);
 
-// Events after `after_id` (optionally of one run), oldest first, at most `limit`.
-boost::json::array events_after(Tx& tx, int64_t after_id, std::optional<int64_t> run_id, int limit);
-
 }  // namespace ctflow::store

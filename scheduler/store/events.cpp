@@ -1,0 +1,68 @@
+#include "scheduler/store/events.hpp"
+
+#include "scheduler/store/internal.hpp"
+
+namespace ctflow::store {
+
+namespace {
+
+uint64_t to_u64(const pqxx::field& f) {
+  return f.is_null() ? 0 : std::stoull(f.c_str());
+}
+
+// An xid assigned now (above every xid assigned before); the transaction commits without waiting
+// for its WAL flush: it wrote nothing, and the number is only compared with later snapshots.
+uint64_t fresh_xid(Connection& c) {
+  uint64_t x = 0;
+  with_tx(c, [&](Tx& tx) {
+    W(tx).exec("SET LOCAL synchronous_commit TO off");
+    x = to_u64(W(tx).exec("SELECT pg_current_xact_id()::text")[0][0]);
+  });
+  return x;
+}
+
+}  // namespace
+
+EventReader::Batch EventReader::read(Connection& c, int limit) {
+  Batch out;
+  std::optional<std::string> rid;
+  if (run_) rid = std::to_string(*run_);
+  pqxx::result res;
+  with_tx(c, [&](Tx& tx) {
+    // Every id after the cursor (to see gaps), the document only for the ones this reader wants,
+    // and the oldest xid still running as of this statement's snapshot.
+    res = exec_cached(tx, "events_after", R"SQL(
+SELECT id, CASE WHEN $2::bigint IS NULL OR run_id = $2 THEN
+         jsonb_build_object('id', id::text, 'ts', iso(ts), 'kind', kind, 'run_id', run_id::text,
+                            'task_run_id', task_run_id::text, 'payload', payload)::text END,
+       pg_snapshot_xmin(pg_current_snapshot())::text
+FROM events WHERE id > $1 ORDER BY id LIMIT $3)SQL",
+                      cursor_, opt(rid), limit);
+  });
+  for (const auto& row : res) {
+    int64_t id = row[0].as<int64_t>();
+    if (id > cursor_ + 1) {  // ids cursor_+1 .. id-1 are not visible
+      if (!gap_ || gap_->from != cursor_ + 1) {
+        gap_ = Gap{cursor_ + 1, fresh_xid(c), std::chrono::steady_clock::now()};
+        out.blocked = true;
+        return out;
+      }
+      bool waited_out = std::chrono::steady_clock::now() - gap_->seen > kGapWait;
+      if (to_u64(row[2]) <= gap_->horizon && !waited_out) {  // a writer may hold them still
+        out.blocked = true;
+        return out;
+      }
+      gap_.reset();  // settled: those ids were rolled back or never used
+    }
+    cursor_ = id;
+    if (!row[1].is_null()) {
+      boost::json::error_code ec;
+      auto v = boost::json::parse(row[1].c_str(), ec);
+      if (!ec) out.events.push_back(std::move(v));
+    }
+  }
+  out.full = static_cast<int>(res.size()) == limit;
+  return out;
+}
+
+}  // namespace ctflow::store

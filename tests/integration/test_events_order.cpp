@@ -1,0 +1,102 @@
+// store::EventReader against a real PostgreSQL: ids are handed out at insert, so they can commit
+// out of order; the reader must wait for a late-committing lower id and skip a rolled-back one.
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include <thread>
+
+#include "scheduler/store/db.hpp"
+#include "scheduler/store/events.hpp"
+#include "scheduler/store/migrate.hpp"
+#include "tests/integration/support/pg_cluster.hpp"
+
+using namespace ctflow;
+
+namespace {
+
+int64_t insert_event(pqxx::work& w, const std::string& tag) {
+  return w
+      .exec_params1(
+          "INSERT INTO events(kind, payload) VALUES ('run', jsonb_build_object('t', "
+          "$1::text)) RETURNING id",
+          tag)[0]
+      .as<int64_t>();
+}
+
+std::vector<int64_t> ids(const boost::json::array& evs) {
+  std::vector<int64_t> out;
+  for (const auto& e : evs) out.push_back(std::stoll(std::string(e.at("id").as_string())));
+  return out;
+}
+
+// Reads until `n` events came or `tries` reads were blocked/empty.
+std::vector<int64_t> read_n(store::EventReader& r, store::Connection& c, size_t n) {
+  std::vector<int64_t> got;
+  for (int i = 0; i < 200 && got.size() < n; ++i) {
+    auto b = r.read(c, 100);
+    for (auto id : ids(b.events)) got.push_back(id);
+    if (got.size() < n) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("events: a reader waits for a lower id that commits late and skips a rolled-back one",
+          "[events]") {
+  auto url = it::PgCluster::shared().create_database();
+  auto conn = store::connect(url, 1);
+  REQUIRE(conn);
+  auto& c = *conn.value();
+  REQUIRE(store::migrate(c));
+  pqxx::connection a(url), b(url);
+
+  store::EventReader reader(0, std::nullopt);
+  // A takes the lower id and stays open; B takes the next one and commits.
+  pqxx::work wa(a);
+  int64_t low = insert_event(wa, "a");
+  int64_t high;
+  {
+    pqxx::work wb(b);
+    high = insert_event(wb, "b");
+    wb.commit();
+  }
+  REQUIRE(high == low + 1);
+  for (int i = 0; i < 5; ++i) {  // however often it looks, it does not pass the open id
+    auto batch = reader.read(c, 100);
+    CHECK(batch.events.empty());
+    CHECK(batch.blocked);
+    CHECK(reader.cursor() == low - 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  wa.commit();
+  CHECK(read_n(reader, c, 2) == std::vector<int64_t>{low, high});
+
+  // A rolled-back writer leaves a hole that is skipped once it has ended.
+  pqxx::work wa2(a);
+  int64_t hole = insert_event(wa2, "rolled back");
+  int64_t after;
+  {
+    pqxx::work wb(b);
+    after = insert_event(wb, "kept");
+    wb.commit();
+  }
+  auto first = reader.read(c, 100);
+  CHECK(first.events.empty());
+  CHECK(first.blocked);
+  wa2.abort();
+  CHECK(read_n(reader, c, 1) == std::vector<int64_t>{after});
+  CHECK(reader.cursor() == after);
+  CHECK(hole < after);
+
+  // A run filter still walks every id (gaps are global) but returns only that run's events.
+  {
+    pqxx::work w(b);
+    w.exec("INSERT INTO events(kind, run_id) VALUES ('run', 7), ('run', 8), ('run', 7)");
+    w.commit();
+  }
+  store::EventReader run7(after, 7);
+  auto got = read_n(run7, c, 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[1] == got[0] + 2);
+}
