@@ -44,7 +44,7 @@ http::Authenticator make_authenticator(store::Pool& pool) {
     std::string hash = sha256_hex(token);
     std::optional<store::TokenInfo> info;
     auto lease = pool.acquire();
-    store::with_tx(*lease, [&](store::Tx& tx) { info = store::find_token(tx, hash); });
+    store::with_read(*lease, [&](store::Tx& tx) { info = store::find_token(tx, hash); });
     // The lookup is by sha256 digest: a guess sharing a prefix with a real token shares nothing
     // predictable with its digest, so the lookup's timing reveals nothing useful.
     if (!info) return std::nullopt;

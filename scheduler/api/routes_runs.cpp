@@ -194,7 +194,7 @@ void add_run_routes(http::Router& r, Services& s) {
                }
                auto lease = s.pool.acquire();
                boost::json::object out;
-               store::with_tx(*lease, [&](store::Tx& tx) { out = store::list_runs(tx, f); });
+               store::with_read(*lease, [&](store::Tx& tx) { out = store::list_runs(tx, f); });
                return http::json_response(200, out);
              },
          .query = {{"pipeline", "string", "pipeline name"},
@@ -212,7 +212,7 @@ void add_run_routes(http::Router& r, Services& s) {
            if (!id) return bad_id(req);
            auto lease = s.pool.acquire();
            std::optional<boost::json::object> out;
-           store::with_tx(*lease, [&](store::Tx& tx) { out = store::get_run(tx, *id); });
+           store::with_read(*lease, [&](store::Tx& tx) { out = store::get_run(tx, *id); });
            if (!out)
              return http::not_found("run " + std::to_string(*id) + " does not exist", req.path);
            return http::json_response(200, *out);

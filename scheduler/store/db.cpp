@@ -43,10 +43,11 @@ Result<std::unique_ptr<Connection>> connect(const std::string& url, int attempts
                std::to_string(std::max(1, attempts)) + " attempt(s): " + last};
 }
 
-Tx::Tx(Connection& c) : impl_(std::make_unique<TxImpl>(c.impl())) {}
+Tx::Tx(Connection& c, bool read_only)
+    : impl_(std::make_unique<TxImpl>(c.impl(), read_only)) {}
 Tx::~Tx() = default;
 void Tx::commit() {
-  impl_->w.commit();
+  impl_->w->commit();
 }
 
 Pool::Pool(std::string url, int size) : url_(std::move(url)), size_(std::max(1, size)) {}
@@ -112,6 +113,18 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
     } catch (const pqxx::sql_error& e) {
       throw DbError(one_line(e.what()));
     }
+  }
+}
+
+void with_read(Connection& c, const std::function<void(Tx&)>& fn) {
+  try {
+    Tx tx(c, true);
+    fn(tx);
+    tx.commit();
+  } catch (const pqxx::broken_connection& e) {
+    throw DbError("database connection lost: " + one_line(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    throw DbError(one_line(e.what()));
   }
 }
 

@@ -43,7 +43,7 @@ Result<std::unique_ptr<Connection>> connect(
 
 class Tx {
  public:
-  explicit Tx(Connection& c);
+  explicit Tx(Connection& c, bool read_only = false);
   ~Tx();
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
@@ -96,6 +96,10 @@ class Pool {
 // Runs `fn` in a transaction and commits; on a serialization failure or a lost connection it
 // retries up to `attempts` times. Exceptions from `fn` other than those propagate.
 void with_tx(Connection& c, const std::function<void(Tx&)>& fn);
+
+// Runs `fn`, which only reads, without a transaction block (no BEGIN/COMMIT round trips; each
+// statement sees its own snapshot, as it would in a READ COMMITTED transaction).
+void with_read(Connection& c, const std::function<void(Tx&)>& fn);
 
 // Blocks on LISTEN channels; calls on_notify(channel, payload) for each notification, and
 // on_reconnect() after the connection was re-established (callers then re-read state, since

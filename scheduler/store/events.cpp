@@ -28,7 +28,7 @@ EventReader::Batch EventReader::read(Connection& c, int limit) {
   std::optional<std::string> rid;
   if (run_) rid = std::to_string(*run_);
   pqxx::result res;
-  with_tx(c, [&](Tx& tx) {
+  with_read(c, [&](Tx& tx) {
     // Every id after the cursor (to see gaps), the document only for the ones this reader wants,
     // and the oldest xid still running as of this statement's snapshot.
     res = exec_cached(tx, "events_after", R"SQL(

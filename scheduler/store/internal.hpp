@@ -15,14 +15,19 @@ struct ConnectionImpl {
   std::set<std::string> prepared;  // statement names prepared on this session
 };
 
+// A transaction, or for with_read() a pqxx::nontransaction (autocommit: no BEGIN/COMMIT round
+// trips; each statement still reads one snapshot, as in a READ COMMITTED transaction).
 struct TxImpl {
-  explicit TxImpl(ConnectionImpl& c) : conn(c), w(*c.conn) {}
+  TxImpl(ConnectionImpl& c, bool read_only)
+      : conn(c),
+        w(read_only ? std::unique_ptr<pqxx::transaction_base>(new pqxx::nontransaction(*c.conn))
+                    : std::unique_ptr<pqxx::transaction_base>(new pqxx::work(*c.conn))) {}
   ConnectionImpl& conn;
-  pqxx::work w;
+  std::unique_ptr<pqxx::transaction_base> w;
 };
 
-inline pqxx::work& W(Tx& tx) {
-  return tx.impl().w;
+inline pqxx::transaction_base& W(Tx& tx) {
+  return *tx.impl().w;
 }
 
 // Runs `sql` as a named prepared statement of this session (prepared on first use), so the hot
@@ -34,7 +39,7 @@ pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql
     ti.conn.conn->prepare(name, sql);
     ti.conn.prepared.insert(name);
   }
-  return ti.w.exec_prepared(name, std::forward<Args>(args)...);
+  return ti.w->exec_prepared(name, std::forward<Args>(args)...);
 }
 
 // NULL-able text parameter for exec_params (pqxx 6 has no std::optional parameters).

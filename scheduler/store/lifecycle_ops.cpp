@@ -51,7 +51,7 @@ constexpr const char* kActiveColumns = R"SQL(
 )SQL";
 
 // Applies one registry operation; returns an error message or "".
-std::string apply_registry_op(pqxx::work& w, const AttemptResult& res,
+std::string apply_registry_op(pqxx::transaction_base& w, const AttemptResult& res,
                               const boost::json::object& op, int& registered) {
   std::string kind = str_field(op, "op");
   std::string model = str_field(op, "model");
@@ -190,7 +190,7 @@ JOIN artifact_uses u ON u.task_run_id = t.id AND u.direction = 'output'
 ON CONFLICT DO NOTHING)SQL",
                   res.task_run_id);
     if (!res.registry.empty()) {
-      pqxx::subtransaction sub(w, "registry");
+      pqxx::subtransaction sub(dynamic_cast<pqxx::dbtransaction&>(w), "registry");
       int registered = 0;
       std::string err;
       for (const auto& op : res.registry) {

@@ -18,7 +18,8 @@ int64_t create_token(Tx& tx, const std::string& token_hash, const std::string& r
 }
 
 std::optional<TokenInfo> find_token(Tx& tx, const std::string& token_hash) {
-  auto r = W(tx).exec_params(
+  auto r = exec_cached(
+      tx, "find_token",
       "SELECT id, role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND "
       "(expires_at IS NULL OR expires_at > now())",
       token_hash);
