@@ -69,6 +69,7 @@ bool Engine::connect_db() {
     return false;
   }
   db_ = std::move(c.value());
+  store::prefer_index_plans(*db_);
   return true;
 }
 
@@ -269,6 +270,10 @@ void Engine::pass() {
       if (!next_ready_ || t < *next_ready_) next_ready_ = t;
     }
   stats_.active = static_cast<int>(active_.size());
+  if (SteadyClock::now() >= next_stats_) {
+    next_stats_ = SteadyClock::now() + std::chrono::seconds(1);
+    for (const auto& t : store::refresh_stats(*db_)) log::debug("engine: analysed {}", t);
+  }
 }
 
 void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,

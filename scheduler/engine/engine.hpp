@@ -109,7 +109,7 @@ class Engine {
       binary_digests_;                           // exe -> (stamp, digest)
   std::vector<exec::ExecEvent> pending_events_;  // drained, not yet committed
   std::map<std::pair<int64_t, int>, store::UpstreamInfo> upstream_cache_;  // final tasks only
-  SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{};
+  SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{}, next_stats_{};
   std::optional<SteadyTime> next_ready_;         // a retry's not_before
   std::optional<SteadyTime> next_run_deadline_;  // the earliest run timeout
   bool adopt_now_ = true;

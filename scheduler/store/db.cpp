@@ -43,8 +43,7 @@ Result<std::unique_ptr<Connection>> connect(const std::string& url, int attempts
                std::to_string(std::max(1, attempts)) + " attempt(s): " + last};
 }
 
-Tx::Tx(Connection& c, bool read_only)
-    : impl_(std::make_unique<TxImpl>(c.impl(), read_only)) {}
+Tx::Tx(Connection& c, bool read_only) : impl_(std::make_unique<TxImpl>(c.impl(), read_only)) {}
 Tx::~Tx() = default;
 void Tx::commit() {
   impl_->w->commit();

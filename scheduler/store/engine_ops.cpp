@@ -53,12 +53,20 @@ std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit
   if (limit <= 0) return out;
   auto claim = [&](const char* pool_cond, std::optional<std::string> pool, int n) {
     std::string sql = std::string(R"SQL(
-WITH c AS (
-  SELECT tr.id FROM task_runs tr JOIN runs r ON r.id = tr.run_id
+WITH cand AS MATERIALIZED (
+  -- The first ready tasks in claim order, without the join: with thousands ready, a plan that
+  -- joined every ready task to its run before sorting took 6-14 ms (make bench-api). Ready
+  -- tasks of runs that are not running (cancel requested, ended) are few and brief: the engine
+  -- cancels them in its next pass, so a margin over the limit is enough.
+  SELECT tr.id, tr.run_id, tr.priority FROM task_runs tr
   WHERE tr.state = 'ready' AND tr.not_before <= now() AND )SQL") +
                       pool_cond + R"SQL(
-    AND r.state = 'running' AND NOT r.cancel_requested
-  ORDER BY tr.priority, tr.id LIMIT $1 FOR UPDATE OF tr SKIP LOCKED
+  ORDER BY tr.priority, tr.id LIMIT 4 * $1 + 64
+),
+c AS (
+  SELECT tr.id FROM cand JOIN task_runs tr ON tr.id = cand.id JOIN runs r ON r.id = cand.run_id
+  WHERE tr.state = 'ready' AND r.state = 'running' AND NOT r.cancel_requested
+  ORDER BY cand.priority, cand.id LIMIT $1 FOR UPDATE OF tr SKIP LOCKED
 ),
 u AS (
   UPDATE task_runs t SET state = 'dispatched', attempt = t.attempt + 1, lease_owner = $2,

@@ -19,6 +19,15 @@ std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit
                                      bool with_pools);
 // True when any pool is declared (claims then check pool slots).
 bool pools_exist(Tx& tx);
+// ANALYZEs the engine's hot tables that changed much since their last analysis (autovacuum looks
+// once a minute; a burst of runs in between left the planner joining thousands of rows by nested
+// loops on its "empty table" statistics: make bench-api). Returns the tables analysed.
+std::vector<std::string> refresh_stats(Connection& c);
+// For the engine's session: plans by index lookups and nested loops only (seq scans and hash or
+// merge joins cost "infinity", so they are used only where nothing else answers). Each of the
+// engine's statements touches a handful of rows by key; on statistics that lag a burst, the
+// planner otherwise hash-joined whole tables per claimed task (23 ms per claim, make bench-api).
+void prefer_index_plans(Connection& c);
 
 // Outputs and output artifacts of the tasks of `run_id` with the given spec indices.
 std::vector<std::pair<int, UpstreamInfo>> load_upstream(Tx& tx, int64_t run_id,

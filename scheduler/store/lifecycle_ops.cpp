@@ -398,6 +398,25 @@ void copy_artifact_uses(Tx& tx, int64_t from_task_run, int64_t to_task_run) {
 }  // namespace ctflow::store
 
 namespace ctflow::store {
+std::vector<std::string> refresh_stats(Connection& c) {
+  std::vector<std::string> tables;
+  with_read(c, [&](Tx& tx) {
+    auto r = exec_cached(tx, "stale_stats", R"SQL(
+SELECT relname FROM pg_stat_user_tables
+WHERE relname IN ('runs', 'task_runs', 'task_edges', 'task_attempts', 'events')
+  AND schemaname = current_schema() AND n_mod_since_analyze > 500 + 0.1 * n_live_tup)SQL");
+    for (const auto& row : r) tables.emplace_back(row[0].c_str());
+    for (const auto& t : tables) W(tx).exec("ANALYZE " + W(tx).quote_name(t));
+  });
+  return tables;
+}
+
+void prefer_index_plans(Connection& c) {
+  with_read(c, [&](Tx& tx) {
+    W(tx).exec("SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off");
+  });
+}
+
 bool pools_exist(Tx& tx) {
   return !W(tx).exec("SELECT 1 FROM pools LIMIT 1").empty();
 }

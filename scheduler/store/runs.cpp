@@ -21,7 +21,7 @@ StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std
   StoredVersion s;
   // Read first: the upsert's DO UPDATE row-locks the pipeline until commit, which serialised
   // every concurrent submission of one pipeline (make bench-api).
-  auto found = w.exec_params("SELECT id FROM pipelines WHERE name = $1", name);
+  auto found = exec_cached(tx, "find_pipeline", "SELECT id FROM pipelines WHERE name = $1", name);
   s.pipeline_id = !found.empty()
                       ? found[0][0].as<int64_t>()
                       : w.exec_params1(
@@ -29,6 +29,13 @@ StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std
                              "SET name = EXCLUDED.name RETURNING id",
                              name)[0]
                             .as<int64_t>();
+  // A version already stored (the usual case) is found by its digest without sending the spec.
+  auto known =
+      exec_cached(tx, "find_version", "SELECT id FROM pipeline_versions WHERE digest = $1", digest);
+  if (!known.empty()) {
+    s.version_id = known[0][0].as<int64_t>();
+    return s;
+  }
   auto ins = w.exec_params(
       "INSERT INTO pipeline_versions(pipeline_id, digest, spec) VALUES ($1, $2, $3::jsonb) ON "
       "CONFLICT (digest) DO NOTHING RETURNING id",
@@ -50,27 +57,12 @@ std::optional<std::string> version_spec(Tx& tx, int64_t version_id) {
 }
 
 int64_t insert_run(Tx& tx, const NewRun& run) {
-  auto& w = W(tx);
   std::optional<std::string> ld, dis, die, timeout;
   if (run.logical_date) ld = format_iso8601(*run.logical_date);
   if (run.data_interval_start) dis = format_iso8601(*run.data_interval_start);
   if (run.data_interval_end) die = format_iso8601(*run.data_interval_end);
   if (run.run_timeout_ms) timeout = std::to_string(*run.run_timeout_ms);
   bool start_now = run.concurrency == 0;
-  auto id = w.exec_params1(R"SQL(
-INSERT INTO runs(pipeline_id, pipeline_version_id, state, params, logical_date,
-                 data_interval_start, data_interval_end, trigger, concurrency, deadline,
-                 tasks_total, started_at)
-SELECT pipeline_id, id, $2, $3::jsonb, coalesce($4::timestamptz, now()), $5::timestamptz,
-       $6::timestamptz, $7, $8,
-       CASE WHEN $9::bigint IS NULL THEN NULL ELSE now() + make_interval(secs => $9::bigint / 1000.0) END,
-       $10, CASE WHEN $2 = 'running' THEN now() END
-FROM pipeline_versions WHERE id = $1
-RETURNING id)SQL",
-                           run.pipeline_version_id, start_now ? "running" : "queued",
-                           serialize(run.params), opt(ld), opt(dis), opt(die), run.trigger,
-                           run.concurrency, opt(timeout), static_cast<int>(run.tasks.size()))[0]
-                .as<int64_t>();
   boost::json::array tasks, edges;
   for (const auto& t : run.tasks) {
     boost::json::object o{{"name", t.name},
@@ -82,26 +74,47 @@ RETURNING id)SQL",
     tasks.push_back(std::move(o));
     for (int p : t.needs) edges.push_back({{"parent", p}, {"child", t.spec_index}});
   }
-  w.exec_params(R"SQL(
-WITH t AS (
+  // One statement (prepared once per connection): the run, its tasks and edges, its first event,
+  // and the engine's wake-up.
+  auto id =
+      exec_cached(tx, "insert_run", R"SQL(
+WITH r AS (
+  INSERT INTO runs(pipeline_id, pipeline_version_id, state, params, logical_date,
+                   data_interval_start, data_interval_end, trigger, concurrency, deadline,
+                   tasks_total, started_at)
+  SELECT pipeline_id, id, $2, $3::jsonb, coalesce($4::timestamptz, now()), $5::timestamptz,
+         $6::timestamptz, $7, $8,
+         CASE WHEN $9::bigint IS NULL THEN NULL
+              ELSE now() + make_interval(secs => $9::bigint / 1000.0) END,
+         $10, CASE WHEN $2 = 'running' THEN now() END
+  FROM pipeline_versions WHERE id = $1
+  RETURNING id
+),
+t AS (
   INSERT INTO task_runs(run_id, name, spec_index, state, max_attempts, priority, pending_deps, pool)
-  SELECT $1, name, spec_index,
-         CASE WHEN pending_deps = 0 AND $4 THEN 'ready' ELSE 'pending' END,
+  SELECT r.id, name, spec_index,
+         CASE WHEN pending_deps = 0 AND $2 = 'running' THEN 'ready' ELSE 'pending' END,
          max_attempts, priority, pending_deps, pool
-  FROM jsonb_to_recordset($2::jsonb) AS x(name text, spec_index int, max_attempts int,
-                                          priority int, pending_deps int, pool text)
+  FROM r, jsonb_to_recordset($11::jsonb) AS x(name text, spec_index int, max_attempts int,
+                                               priority int, pending_deps int, pool text)
   ORDER BY spec_index
-  RETURNING id, spec_index, name, state
+  RETURNING id, spec_index
 ),
 e AS (
   INSERT INTO task_edges(parent_id, child_id)
-  SELECT p.id, c.id FROM jsonb_to_recordset($3::jsonb) AS x(parent int, child int)
+  SELECT p.id, c.id FROM jsonb_to_recordset($12::jsonb) AS x(parent int, child int)
   JOIN t p ON p.spec_index = x.parent JOIN t c ON c.spec_index = x.child
+),
+ev AS (
+  INSERT INTO events(kind, run_id, payload)
+  SELECT 'run', r.id, jsonb_build_object('state', CASE WHEN $2 = 'running' THEN 'running'
+                                                       ELSE 'queued' END) FROM r
 )
-INSERT INTO events(kind, run_id, payload)
-VALUES ('run', $1, jsonb_build_object('state', CASE WHEN $4 THEN 'running' ELSE 'queued' END)))SQL",
-                id, serialize(tasks), serialize(edges), start_now);
-  w.exec_params("SELECT pg_notify('ctflow_wake', $1)", std::to_string(id));
+SELECT r.id, pg_notify('ctflow_wake', r.id::text) FROM r)SQL",
+                  run.pipeline_version_id, start_now ? "running" : "queued", serialize(run.params),
+                  opt(ld), opt(dis), opt(die), run.trigger, run.concurrency, opt(timeout),
+                  static_cast<int>(run.tasks.size()), serialize(tasks), serialize(edges))[0][0]
+          .as<int64_t>();
   return id;
 }
 
