@@ -89,6 +89,8 @@ void Engine::thread_main() {
       woken_ = false;
       started_pending_ = false;
     }
+    static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
+    if (trace) log::info("engine awake");
     if (!connect_db()) {
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, Millis(5000));
@@ -259,6 +261,7 @@ void Engine::pass() {
   for (auto& p : to_spawn) {
     active_[p.req.key] = std::move(p.active);
     executor_.start(p.req);
+    if (trace) log::info("spawn sent {}", p.req.key);
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s);
     stats_.dispatch_us_total += us.count();
     if (opt_.observe) opt_.observe("dispatch", static_cast<double>(us.count()) / 1e6);

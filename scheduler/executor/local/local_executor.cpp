@@ -215,6 +215,9 @@ void LocalExecutor::set_wakeup(std::function<void(bool)> fn) {
 }
 
 void LocalExecutor::push(ExecEvent ev) {
+  static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
+  if (trace)
+    log::info("exec: {} {}", ev.kind == ExecEvent::Kind::Started ? "started" : "exited", ev.key);
   std::function<void(bool)> wake;
   bool urgent = ev.kind != ExecEvent::Kind::Started;
   {
