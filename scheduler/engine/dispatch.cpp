@@ -359,6 +359,7 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
   out.active.spec_index = c.spec_index;
   out.active.name = c.name;
   out.active.has_input_artifacts = !input_digests.empty();
+  out.active.maybe_trial = trial.has_value();
   if (t.timeout) out.active.deadline = std::chrono::steady_clock::now() + *t.timeout;
   return boost::json::serialize(inputs);
 }

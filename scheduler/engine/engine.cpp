@@ -169,6 +169,10 @@ void Engine::pass() {
   std::vector<std::string> finished_keys;
   process_events(started, finishes, results, result_finish, failed, finished_keys);
 
+  bool trials_finished = false;  // else no study needs a step (saves a query per pass)
+  for (const auto& k : finished_keys)
+    if (auto it = active_.find(k); it == active_.end() || it->second.maybe_trial)
+      trials_finished = true;
   bool sweep = now_s >= next_sweep_;
   bool renew = now_s >= next_renew_;
   bool metrics_due = now_s >= next_metrics_;
@@ -203,7 +207,7 @@ void Engine::pass() {
       }
     }
     store::mark_running(tx, started);
-    apply_finishes(tx, finishes, failed, skipped);
+    apply_finishes(tx, finishes, failed, skipped, trials_finished);
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
       for (const auto& k : cw.to_kill) {
@@ -280,7 +284,8 @@ void Engine::pass() {
 }
 
 void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
-                            std::vector<int64_t>& failed, std::vector<int64_t>& skipped) {
+                            std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
+                            bool trials) {
   if (finishes.empty()) return;
   auto changed = store::finish_tasks(tx, finishes);
   stats_.finished += static_cast<int64_t>(changed.size());
@@ -292,7 +297,7 @@ void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishe
     if (ch.count(id)) s2.push_back(id);
   store::propagate(tx, f2, "upstream_failed");
   store::propagate(tx, s2, "skipped");
-  step_studies(tx, changed);  // finished trials: record them, suggest more, finish the study
+  if (trials) step_studies(tx, changed);  // finished trials: record, suggest more, finish study
 }
 
 void Engine::tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int64_t>>& offsets) {

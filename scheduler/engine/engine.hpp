@@ -68,6 +68,7 @@ class Engine {
     std::optional<TimePoint> started_at;
     int64_t metrics_offset = 0;
     bool has_input_artifacts = true;  // record input uses at the end (unknown when adopted)
+    bool maybe_trial = true;          // an hpo trial's attempt (unknown when adopted)
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
@@ -86,8 +87,10 @@ class Engine {
                       std::vector<store::AttemptResult>& results,
                       std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
                       std::vector<std::string>& finished_keys);
+  // `trials`: whether any of `finishes` may be an hpo trial (its study then takes a step).
   void apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
-                      std::vector<int64_t>& failed, std::vector<int64_t>& skipped);
+                      std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
+                      bool trials = true);
   void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, bool& claimed_full);
   void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted);
   void tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int64_t>>& offsets);

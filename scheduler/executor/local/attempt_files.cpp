@@ -8,16 +8,23 @@
 
 namespace ctflow::exec {
 
+int open_claim(const std::string& dir) {
+  return ::open((dir + "/claim").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+}
+
 bool create_claim(const std::string& dir) {
-  int fd = ::open((dir + "/claim").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = open_claim(dir);
   if (fd < 0) return false;
   ::close(fd);
   return true;
 }
 
-bool write_pid(const std::string& dir, const PidRecord& p) {
+bool write_pid(int fd, const PidRecord& p) {
   json::object o{{"pid", p.pid}, {"started_at", format_iso8601(p.started_at)}};
-  return write_file_atomic(dir + "/pid", json::serialize(o));
+  std::string s = json::serialize(o);
+  bool ok = ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+  ::close(fd);
+  return ok;
 }
 
 bool write_exit(const std::string& dir, const ExitRecord& e) {
@@ -38,7 +45,7 @@ static std::optional<json::object> read_obj(const std::string& path) {
 }
 
 std::optional<PidRecord> read_pid(const std::string& dir) {
-  auto o = read_obj(dir + "/pid");
+  auto o = read_obj(dir + "/claim");  // empty or half-written: no record yet
   if (!o) return std::nullopt;
   PidRecord p;
   p.pid = static_cast<int>(get_int(*o, "pid"));

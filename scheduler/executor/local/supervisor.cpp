@@ -84,7 +84,8 @@ class Supervisor {
 
   void spawn(const json::object& o) {
     std::string key = get_string(o, "key"), dir = get_string(o, "dir"), exe = get_string(o, "exe");
-    if (!create_claim(dir)) {
+    int claim = open_claim(dir);
+    if (claim < 0) {
       send({{"ev", "exited"}, {"key", key}, {"error", "attempt was fenced by an adopter"}});
       return;
     }
@@ -94,6 +95,7 @@ class Supervisor {
     if (auto* e = o.if_contains("env"))
       for (const auto& s : e->as_array()) env.emplace_back(s.as_string());
     if (exe.empty()) {
+      ::close(claim);
       fail(key, dir, "command not found: " + (argv.empty() ? std::string() : argv[0]));
       return;
     }
@@ -125,13 +127,14 @@ class Supervisor {
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
+      ::close(claim);
       fail(key, dir,
            std::string(rc == ENOENT ? "command not found: " : "cannot start ") + argv[0] +
                (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
       return;
     }
     auto now = now_utc();
-    write_pid(dir, {pid, now});
+    write_pid(claim, {pid, now});
     children_[pid] = {key, dir};
     send({{"ev", "started"}, {"key", key}, {"pid", pid}, {"at", format_iso8601(now)}});
   }
