@@ -22,7 +22,6 @@ namespace ctflow::engine {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxAncestorsInInputs = 64;
-constexpr size_t kInlineInputs = 64 * 1024;  // inputs documents up to this go in the spawn request
 
 namespace {
 
@@ -416,14 +415,9 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
     auto ids = store::start_attempts(tx, ops, opt_.server_id, executor_.ref_prefix());
     size_t first = to_spawn.size() - ops.size();
     for (size_t i = 0; i < ops.size(); ++i) to_spawn[first + i].active.attempt_id = ids[i];
-    // The executor writes the inputs file with the attempt folder after commit (a crash before
-    // leaves no folder, which adoption fences and dispatches again); a large one is written here,
-    // as a spawn request is one socket message.
+    // The attempt folder and its inputs file exist before the transaction commits; a crash in
+    // between leaves a folder without a claim, which adoption fences and dispatches again.
     for (auto& [idx, json] : inputs) {
-      if (json.size() <= kInlineInputs) {
-        to_spawn[idx].req.inputs = std::move(json);
-        continue;
-      }
       std::string dir = executor_.attempt_dir(to_spawn[idx].req.key);
       std::error_code ec;
       fs::create_directories(dir + "/work", ec);

@@ -18,9 +18,6 @@ struct SpawnRequest {
   std::string key;                // "<task_run_id>-<attempt>": names the attempt everywhere
   std::vector<std::string> argv;  // argv[0] resolved against PATH from `env`
   std::vector<std::string> env;   // "NAME=value"
-  // The inputs document (task contract: $CTFLOW_INPUTS), written into the attempt folder by the
-  // executor; empty when the caller wrote the file itself.
-  std::string inputs;
 };
 
 struct ExecEvent {

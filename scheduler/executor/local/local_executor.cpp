@@ -103,9 +103,9 @@ std::string LocalExecutor::resolve(const std::string& cmd, const std::string& pa
 }
 
 void LocalExecutor::start(const SpawnRequest& req) {
-  // The supervisor creates the folder and writes the inputs file: file system work (about 1 ms
-  // per attempt on this VM's ext4) then runs beside the engine's thread, not on it.
   std::string dir = attempt_dir(req.key);
+  std::error_code ec;
+  fs::create_directories(dir + "/work", ec);
   std::string path;
   for (const auto& e : req.env)
     if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
@@ -115,14 +115,11 @@ void LocalExecutor::start(const SpawnRequest& req) {
   for (const auto& e : req.env) env.emplace_back(e);
   json::object msg{{"op", "spawn"}, {"key", req.key},          {"dir", dir},
                    {"exe", exe},    {"argv", std::move(argv)}, {"env", std::move(env)}};
-  if (!req.inputs.empty()) msg["inputs"] = req.inputs;
   std::string s = json::serialize(msg);
-  if (::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
+  if (ec || ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
     ExecEvent ev;
     ev.key = req.key;
-    ev.error = errno == EMSGSIZE
-                   ? "spawn request too large (" + std::to_string(s.size()) + " bytes)"
-                   : "supervisor is gone";
+    ev.error = ec ? "cannot create " + dir + ": " + ec.message() : "supervisor is gone";
     ev.at = now_utc();
     push(std::move(ev));
   }
@@ -139,9 +136,7 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
     if (auto p = read_pid(dir)) pid = p->pid;
   }
   if (!pid) {
-    // Not started yet: fence it so that the supervisor never starts it (its folder may not exist
-    // yet: the supervisor creates it when it reads the spawn request).
-    ::mkdir(dir.c_str(), 0755);
+    // Not started yet: fence it so that the supervisor never starts it.
     if (create_claim(dir)) {
       ExitRecord e;
       e.error = "cancelled before start";

@@ -84,18 +84,9 @@ class Supervisor {
 
   void spawn(const json::object& o) {
     std::string key = get_string(o, "key"), dir = get_string(o, "dir"), exe = get_string(o, "exe");
-    ::mkdir(dir.c_str(), 0755);  // may exist: the engine writes large inputs files itself
-    ::mkdir((dir + "/work").c_str(), 0755);
     int claim = open_claim(dir);
     if (claim < 0) {
       send({{"ev", "exited"}, {"key", key}, {"error", "attempt was fenced by an adopter"}});
-      return;
-    }
-    if (auto* in = o.if_contains("inputs");
-        in && in->is_string() &&
-        !write_file_atomic(dir + "/inputs.json", std::string(in->as_string()))) {
-      ::close(claim);
-      fail(key, dir, "cannot write " + dir + "/inputs.json: " + strerror(errno));
       return;
     }
     std::vector<std::string> argv, env;
