@@ -54,6 +54,7 @@ void add_health_routes(http::Router& r, Services& s);    // healthz, readyz, met
 void add_token_routes(http::Router& r, Services& s);     // tokens (admin)
 void add_resource_routes(http::Router& r, Services& s);  // retry, run metrics, artifacts
 void add_model_routes(http::Router& r, Services& s);     // models, versions, aliases, lineage
+void add_study_routes(http::Router& r, Services& s);     // hpo studies and trials
 
 // Prometheus families read at scrape time: runs and tasks by state, queue depth (one cached SQL
 // count), API pool usage, and `engine` counters (name -> value; may be empty).

@@ -187,6 +187,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_token_routes(router, services);
   api::add_resource_routes(router, services);
   api::add_model_routes(router, services);
+  api::add_study_routes(router, services);
   std::unique_ptr<ClockSource> clock = f.clock_file.empty()
                                            ? std::unique_ptr<ClockSource>(new SystemClock())
                                            : std::make_unique<FileClock>(f.clock_file);

@@ -114,4 +114,13 @@ std::optional<StudyCurves> study_curves(Tx& tx, int64_t task_run_id, const std::
 // trials.state -> 'pruned' with its best intermediate value; emits a "task" event with the reason.
 void mark_pruned(Tx& tx, int64_t trial_id, double value, const std::string& reason);
 
+// The API's view (studies_read.cpp). A study: {"id", "run_id", "task", "task_run_id",
+// "algorithm", "metric", "goal", "max_trials", "parallelism", "seed", "state", "error",
+// "created_at", "finished_at", "trials": {total, complete, running, failed, pruned},
+// "best": {number, params, value} | null}; newest first, optionally one run's.
+boost::json::array list_studies(Tx& tx, std::optional<int64_t> run_id, int limit);
+// One study with "space", "early_stopping" and "trial_list": [{"number", "params", "state",
+// "value", "error", "task_run_id", "task", "created_at", "finished_at"}] by number.
+std::optional<boost::json::object> get_study(Tx& tx, int64_t study_id);
+
 }  // namespace ctflow::store

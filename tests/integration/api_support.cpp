@@ -103,4 +103,22 @@ Seed seed(Harness& h) {
   return s;
 }
 
+std::string seed_study(Harness& h) {
+  std::string id = h.submit(R"(name: apistudy
+tasks:
+  - name: tune
+    hpo:
+      algorithm: grid
+      objective: {metric: loss, goal: minimize}
+      max_trials: 2
+      parallelism: 2
+      space: {x: {type: int, values: [1, 3]}}
+      trial: {run: [sh, -c, 'echo "{\"name\":\"loss\",\"value\":$1,\"step\":1}" >> "$CTFLOW_METRICS"', x, "{{trial.x}}"]}
+)");
+  auto run = h.wait(id);
+  if (str(run, "state") != "succeeded")
+    throw std::runtime_error("seed study did not succeed: " + json::serialize(run));
+  return h.db().text("SELECT id FROM studies WHERE run_id = " + id);
+}
+
 }  // namespace ctflow::it::api

@@ -34,5 +34,7 @@ struct Seed {
 };
 // Submits the seed pipeline and waits for it to fail (flaky fails until `ok_file` exists).
 Seed seed(Harness& h);
+// Runs a two-trial grid study (x in {1, 3}, loss = x) to its end; returns the study's id.
+std::string seed_study(Harness& h);
 
 }  // namespace ctflow::it::api

@@ -36,7 +36,8 @@ void check_error_body(const ctflow::cli::HttpReply& r, int status, const std::st
   CHECK(e.at("path").is_string());
 }
 
-std::vector<RouteCase> cases(const Seed& s, const std::string& throwaway_token) {
+std::vector<RouteCase> cases(const Seed& s, const std::string& throwaway_token,
+                             const std::string& study) {
   std::string run = "/api/v1/runs/" + s.failed_run;
   std::string model = "/api/v1/models/" + s.model;
   std::string spec =
@@ -79,6 +80,9 @@ std::vector<RouteCase> cases(const Seed& s, const std::string& throwaway_token) 
        "/api/v1/models/nope/deployments"},
       {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
        R"({"version": 1})", 200, Min::Operator, "/api/v1/models/nope/aliases/staging"},
+      {"GET", "/api/v1/studies", "/api/v1/studies?limit=5", "", 200, Min::Viewer, ""},
+      {"GET", "/api/v1/studies/{id}", "/api/v1/studies/" + study, "", 200, Min::Viewer,
+       "/api/v1/studies/999999"},
       {"POST", "/api/v1/tokens", "/api/v1/tokens", R"({"role": "viewer"})", 201, Min::Admin, ""},
       {"GET", "/api/v1/tokens", "/api/v1/tokens", "", 200, Min::Admin, ""},
       {"DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/" + throwaway_token, "", 204, Min::Admin,
@@ -107,7 +111,8 @@ TEST_CASE("every route: auth, bad JSON, 404 and happy path", "[integration][api]
   auto tok = client(h.server(), s.admin).request("POST", "/api/v1/tokens", R"({"role":"viewer"})");
   REQUIRE(tok);
   std::string throwaway(json::parse(tok->body).as_object().at("id").as_string());
-  auto table = cases(s, throwaway);
+  std::string study = seed_study(h);
+  auto table = cases(s, throwaway, study);
 
   std::set<std::pair<std::string, std::string>> covered;
   for (const auto& rc : table) covered.insert({rc.method, rc.pattern});
@@ -162,7 +167,8 @@ TEST_CASE("every route: auth, bad JSON, 404 and happy path", "[integration][api]
     std::string p(path);
     bool mine = p.rfind("/api/v1/runs", 0) == 0 || p.rfind("/api/v1/pipelines", 0) == 0 ||
                 p.rfind("/api/v1/models", 0) == 0 || p.rfind("/api/v1/artifacts", 0) == 0 ||
-                p.rfind("/api/v1/tokens", 0) == 0 || p == "/api/v1/events";
+                p.rfind("/api/v1/tokens", 0) == 0 || p.rfind("/api/v1/studies", 0) == 0 ||
+                p == "/api/v1/events";
     // Backfill and rerun belong to the cron work and are tested with schedules.
     bool elsewhere =
         p.find("/backfill") != std::string::npos || p.find("/rerun") != std::string::npos;
@@ -231,4 +237,39 @@ TEST_CASE("retry-failed gives failed tasks a new attempt", "[integration][api]")
   auto content = c.request("GET", "/api/v1/artifacts/" + s.digest + "/content");
   REQUIRE(content);
   CHECK(content->body == "weights\n");
+}
+
+TEST_CASE("studies: trial counts, the best trial and every trial", "[integration][api]") {
+  Harness h;
+  auto s = seed(h);
+  std::string study = seed_study(h);
+  auto c = client(h.server(), s.viewer);
+  auto one = c.request("GET", "/api/v1/studies/" + study);
+  REQUIRE(one);
+  INFO(one->body);
+  REQUIRE(one->status == 200);
+  auto o = json::parse(one->body).as_object();
+  CHECK(o.at("state").as_string() == "succeeded");
+  CHECK(o.at("algorithm").as_string() == "grid");
+  CHECK(o.at("trials").at("total").as_int64() == 2);
+  CHECK(o.at("trials").at("complete").as_int64() == 2);
+  // Minimising loss = x over {1, 3}: trial x=1 is the best.
+  CHECK(o.at("best").at("params").at("x").as_int64() == 1);
+  CHECK(o.at("best").at("value").to_number<double>() == 1.0);
+  const auto& trials = o.at("trial_list").as_array();
+  REQUIRE(trials.size() == 2);
+  CHECK(trials[0].at("number").as_int64() == 1);
+  CHECK(trials[1].at("state").as_string() == "complete");
+  auto list = c.request("GET", "/api/v1/studies?run=" + std::string(o.at("run_id").as_string()));
+  REQUIRE(list);
+  REQUIRE(list->status == 200);
+  auto arr = json::parse(list->body).at("studies").as_array();
+  REQUIRE(arr.size() == 1);
+  CHECK(arr[0].at("id").as_string() == study);
+  auto bad = c.request("GET", "/api/v1/studies?run=abc");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  auto other = c.request("GET", "/api/v1/studies?run=" + s.failed_run);
+  REQUIRE(other);
+  CHECK(json::parse(other->body).at("studies").as_array().empty());
 }
