@@ -192,8 +192,9 @@ TEST_CASE("libyaml's errors and ours come as one line with a place", "[spec]") {
   CHECK(alias.errors[0].find("nope") != std::string::npos);
 
   // An error inside a list does not hide errors in later keys.
-  auto two = parse_pipeline("name: x\nconcurrency: !!int many\ntasks:\n"
-                            "  - {name: a, run: [echo, !odd v]}\n  - {name: b, run: [!!int q]}\n");
+  auto two = parse_pipeline(
+      "name: x\nconcurrency: !!int many\ntasks:\n"
+      "  - {name: a, run: [echo, !odd v]}\n  - {name: b, run: [!!int q]}\n");
   CHECK(two.errors.size() == 3);
   CHECK_FALSE(two.pipeline);
 }
