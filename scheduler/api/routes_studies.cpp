@@ -14,6 +14,7 @@ using http::Role;
 
 namespace {
 
+// A positive integer query value (digits only).
 std::optional<int64_t> to_id(const std::string& s) {
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
@@ -53,8 +54,8 @@ void add_study_routes(http::Router& r, Services& s) {
          .summary = "A study: its space, objective, state, best trial and every trial",
          .min_role = Role::Viewer,
          .handler = [&s](const Request& req, const PathParams& pp, const Principal&) -> Response {
-           auto id = to_id(pp.get("id"));
-           if (!id) return http::bad_request("id: expected a study id", req.path);
+           auto id = pp.get_int("id");
+           if (!id || *id < 1) return http::bad_request("id: expected a study id", req.path);
            std::optional<boost::json::object> out;
            auto lease = s.pool.acquire();
            store::with_read(*lease, [&](store::Tx& tx) { out = store::get_study(tx, *id); });
