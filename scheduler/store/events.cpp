@@ -27,41 +27,48 @@ EventReader::Batch EventReader::read(Connection& c, int limit) {
   Batch out;
   std::optional<std::string> rid;
   if (run_) rid = std::to_string(*run_);
-  pqxx::result res;
-  with_read(c, [&](Tx& tx) {
-    // Every id after the cursor (to see gaps), the document only for the ones this reader wants,
-    // and the oldest xid still running as of this statement's snapshot.
-    res = exec_cached(tx, "events_after", R"SQL(
+  // A gap seen for the first time gets its horizon and one immediate second look: an old gap
+  // (a rollback long ago, ids a crash skipped) is settled at once instead of after a wait.
+  for (int look = 0; look < 2; ++look) {
+    pqxx::result res;
+    with_read(c, [&](Tx& tx) {
+      // Every id after the cursor (to see gaps), the document only for the ones this reader
+      // wants, and the oldest xid still running as of this statement's snapshot.
+      res = exec_cached(tx, "events_after", R"SQL(
 SELECT id, CASE WHEN $2::bigint IS NULL OR run_id = $2 THEN
          jsonb_build_object('id', id::text, 'ts', iso(ts), 'kind', kind, 'run_id', run_id::text,
                             'task_run_id', task_run_id::text, 'payload', payload)::text END,
        pg_snapshot_xmin(pg_current_snapshot())::text
 FROM events WHERE id > $1 ORDER BY id LIMIT $3)SQL",
-                      cursor_, opt(rid), limit);
-  });
-  for (const auto& row : res) {
-    int64_t id = row[0].as<int64_t>();
-    if (id > cursor_ + 1) {  // ids cursor_+1 .. id-1 are not visible
-      if (!gap_ || gap_->from != cursor_ + 1) {
-        gap_ = Gap{cursor_ + 1, fresh_xid(c), std::chrono::steady_clock::now()};
-        out.blocked = true;
-        return out;
+                        cursor_, opt(rid), limit);
+    });
+    bool new_gap = false;
+    out.blocked = false;
+    for (const auto& row : res) {
+      int64_t id = row[0].as<int64_t>();
+      if (id > cursor_ + 1) {  // ids cursor_+1 .. id-1 are not visible
+        if (!gap_ || gap_->from != cursor_ + 1) {
+          gap_ = Gap{cursor_ + 1, fresh_xid(c), std::chrono::steady_clock::now()};
+          new_gap = out.blocked = true;
+          break;
+        }
+        bool waited_out = std::chrono::steady_clock::now() - gap_->seen > kGapWait;
+        if (to_u64(row[2]) <= gap_->horizon && !waited_out) {  // a writer may hold them still
+          out.blocked = true;
+          break;
+        }
+        gap_.reset();  // settled: those ids were rolled back or never used
       }
-      bool waited_out = std::chrono::steady_clock::now() - gap_->seen > kGapWait;
-      if (to_u64(row[2]) <= gap_->horizon && !waited_out) {  // a writer may hold them still
-        out.blocked = true;
-        return out;
+      cursor_ = id;
+      if (!row[1].is_null()) {
+        boost::json::error_code ec;
+        auto v = boost::json::parse(row[1].c_str(), ec);
+        if (!ec) out.events.push_back(std::move(v));
       }
-      gap_.reset();  // settled: those ids were rolled back or never used
     }
-    cursor_ = id;
-    if (!row[1].is_null()) {
-      boost::json::error_code ec;
-      auto v = boost::json::parse(row[1].c_str(), ec);
-      if (!ec) out.events.push_back(std::move(v));
-    }
+    out.full = !out.blocked && static_cast<int>(res.size()) == limit;
+    if (!new_gap || !out.events.empty()) return out;
   }
-  out.full = static_cast<int>(res.size()) == limit;
   return out;
 }
 

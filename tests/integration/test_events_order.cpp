@@ -89,6 +89,24 @@ TEST_CASE("events: a reader waits for a lower id that commits late and skips a r
   CHECK(reader.cursor() == after);
   CHECK(hole < after);
 
+  // A gap left long ago (a rollback) does not make a new reader wait: its first read passes it.
+  {
+    pqxx::work old(a);
+    insert_event(old, "gone");
+    old.abort();
+  }
+  int64_t later;
+  {
+    pqxx::work wb(b);
+    later = insert_event(wb, "later");
+    wb.commit();
+  }
+  store::EventReader fresh(after, std::nullopt);
+  auto once = fresh.read(c, 100);
+  CHECK_FALSE(once.blocked);
+  CHECK(ids(once.events) == std::vector<int64_t>{later});
+  after = later;
+
   // A run filter still walks every id (gaps are global) but returns only that run's events.
   {
     pqxx::work w(b);
