@@ -10,7 +10,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api fuzz
+.PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api stress-sse fuzz
 
 all: build
 
@@ -55,6 +55,11 @@ bench-mnist: build
 bench-api: build
 	@dpkg-query -W wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
 	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/api/run.sh
+
+# SSE under concurrent writers: every event reaches a follower, in order (tests/stress/).
+stress-sse: build
+	@dpkg-query -W wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/stress/sse_order.sh
 
 # libFuzzer harnesses (tests/fuzz/), longer than the 20 s each gets in `make test`.
 FUZZ_SECONDS ?= 600

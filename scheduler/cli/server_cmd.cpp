@@ -224,9 +224,10 @@ int cmd_server(ServerFlags f, bool embedded) {
   cron.start();
   hub.start();
   server.stop_on_signals();
-  std::cerr << "ctflow " << (embedded ? "up" : "server") << ": API listening on http://"
-            << f.address << ":" << *port << " (admin token in " << *token_path << ", data in "
-            << f.data_dir << ")" << std::endl;
+  // One write: the engine's and cron's threads already log, and scripts parse this line.
+  log::print_line(
+      fmt::format("ctflow {}: API listening on http://{}:{} (admin token in {}, data in {})",
+                  embedded ? "up" : "server", f.address, *port, *token_path, f.data_dir));
   server.run();
   log::info("shutting down");
   cron.stop();

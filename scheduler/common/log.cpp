@@ -26,4 +26,10 @@ void write(Level l, const std::string& msg) {
   std::fputs(line.c_str(), stderr);
 }
 
+void print_line(const std::string& line) {
+  std::string s = line + "\n";
+  std::lock_guard<std::mutex> g(g_mu);
+  std::fputs(s.c_str(), stderr);
+}
+
 }  // namespace ctflow::log

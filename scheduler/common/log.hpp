@@ -10,6 +10,8 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 void set_level(Level l);
 bool enabled(Level l);
 void write(Level l, const std::string& msg);
+// `line` and a newline to stderr as one write, never interleaved with log lines of other threads.
+void print_line(const std::string& line);
 
 template <class... A>
 void info(fmt::format_string<A...> f, A&&... a) {
