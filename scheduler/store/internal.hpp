@@ -1,5 +1,6 @@
 #pragma once
 // Private to scheduler/store/: the pqxx types behind the opaque handles of db.hpp.
+#include <boost/json.hpp>
 #include <pqxx/pqxx>
 
 #include <memory>
@@ -40,6 +41,14 @@ pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql
     ti.conn.prepared.insert(name);
   }
   return ti.w->exec_prepared(name, std::forward<Args>(args)...);
+}
+
+// A json/jsonb column read as text -> JSON; NULL or unparsable text -> null.
+inline boost::json::value field_json(const pqxx::field& f) {
+  if (f.is_null()) return nullptr;
+  boost::json::error_code ec;
+  auto v = boost::json::parse(f.c_str(), ec);
+  return ec ? boost::json::value(nullptr) : v;
 }
 
 // NULL-able text parameter for exec_params (pqxx 6 has no std::optional parameters).

@@ -7,13 +7,6 @@ namespace ctflow::store {
 
 namespace {
 
-boost::json::value parse_text(const pqxx::field& f) {
-  if (f.is_null()) return nullptr;
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  return ec ? boost::json::value(nullptr) : v;
-}
-
 // Current aliases of model `m` as {alias: version}.
 constexpr const char* kAliases = R"SQL(
 coalesce((SELECT jsonb_object_agg(d.alias, d.version) FROM deployments d
@@ -39,7 +32,7 @@ SELECT jsonb_build_object('name', m.name, 'created_at', iso(m.created_at),
                         R"SQL()::text
 FROM models m ORDER BY m.name)SQL");
   boost::json::array out;
-  for (const auto& row : res) out.push_back(parse_text(row[0]));
+  for (const auto& row : res) out.push_back(field_json(row[0]));
   return out;
 }
 
@@ -57,7 +50,7 @@ SELECT jsonb_build_object('name', m.name, 'created_at', iso(m.created_at), 'alia
 FROM models m WHERE m.name = $1)SQL",
                                name);
   if (res.empty()) return std::nullopt;
-  return parse_text(res[0][0]).as_object();
+  return field_json(res[0][0]).as_object();
 }
 
 std::optional<boost::json::object> get_model_version(Tx& tx, const std::string& name,
@@ -77,7 +70,7 @@ LEFT JOIN pipelines p ON p.id = pv.pipeline_id
 WHERE m.name = $1 AND v.version = $2)SQL",
                                name, version);
   if (res.empty()) return std::nullopt;
-  return parse_text(res[0][0]).as_object();
+  return field_json(res[0][0]).as_object();
 }
 
 std::optional<boost::json::array> model_deployments(Tx& tx, const std::string& name) {
@@ -92,7 +85,7 @@ FROM deployments d LEFT JOIN task_runs t ON t.id = d.task_run_id
 WHERE d.model_id = $1 ORDER BY d.id DESC)SQL",
                            m[0][0].as<int64_t>());
   boost::json::array out;
-  for (const auto& row : res) out.push_back(parse_text(row[0]));
+  for (const auto& row : res) out.push_back(field_json(row[0]));
   return out;
 }
 
@@ -125,7 +118,7 @@ LEFT JOIN pipelines p ON p.id = pv.pipeline_id
 WHERE m.name = $1 AND v.version = $2)SQL",
                                name, version);
   if (res.empty()) return std::nullopt;
-  return parse_text(res[0][0]).as_object();
+  return field_json(res[0][0]).as_object();
 }
 
 AliasOutcome set_alias(Tx& tx, const std::string& model, const std::string& alias,

@@ -5,15 +5,6 @@
 
 namespace ctflow::store {
 
-namespace {
-boost::json::value parse_text(const pqxx::field& f) {
-  if (f.is_null()) return nullptr;
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  return ec ? boost::json::value(nullptr) : v;
-}
-}  // namespace
-
 std::optional<boost::json::object> run_metrics(Tx& tx, const MetricQuery& q) {
   auto& w = W(tx);
   if (w.exec_params("SELECT 1 FROM runs WHERE id = $1", q.run_id).empty()) return std::nullopt;
@@ -43,7 +34,7 @@ SELECT jsonb_build_object('task', task, 'name', name, 'points_total', total,
 FROM g GROUP BY task, task_run_id, name, total ORDER BY task, name, task_run_id)SQL",
                            q.run_id, opt(q.task), opt(q.name), n);
   boost::json::array series;
-  for (const auto& row : res) series.push_back(parse_text(row[0]));
+  for (const auto& row : res) series.push_back(field_json(row[0]));
   return boost::json::object{{"run_id", std::to_string(q.run_id)}, {"series", std::move(series)}};
 }
 
@@ -65,7 +56,7 @@ SELECT jsonb_build_object('digest', a.digest, 'size', a.size, 'created_at', iso(
 FROM artifacts a WHERE a.digest = $1)SQL",
                              digest);
   if (r.empty()) return std::nullopt;
-  return parse_text(r[0][0]).as_object();
+  return field_json(r[0][0]).as_object();
 }
 
 std::optional<std::string> artifact_path(Tx& tx, const std::string& digest) {

@@ -6,15 +6,6 @@
 
 namespace ctflow::store {
 
-namespace {
-boost::json::value parse_text(const pqxx::field& f) {
-  if (f.is_null()) return nullptr;
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  return ec ? boost::json::value(nullptr) : v;
-}
-}  // namespace
-
 StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std::string& digest,
                                       const std::string& canonical_spec) {
   auto& w = W(tx);
@@ -30,8 +21,11 @@ StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std
                              name)[0]
                             .as<int64_t>();
   // A version already stored (the usual case) is found by its digest without sending the spec.
-  auto known =
-      exec_cached(tx, "find_version", "SELECT id FROM pipeline_versions WHERE digest = $1", digest);
+  auto find_version = [&] {
+    return exec_cached(tx, "find_version", "SELECT id FROM pipeline_versions WHERE digest = $1",
+                       digest);
+  };
+  auto known = find_version();
   if (!known.empty()) {
     s.version_id = known[0][0].as<int64_t>();
     return s;
@@ -40,13 +34,9 @@ StoredVersion upsert_pipeline_version(Tx& tx, const std::string& name, const std
       "INSERT INTO pipeline_versions(pipeline_id, digest, spec) VALUES ($1, $2, $3::jsonb) ON "
       "CONFLICT (digest) DO NOTHING RETURNING id",
       s.pipeline_id, digest, canonical_spec);
-  if (!ins.empty()) {
-    s.version_id = ins[0][0].as<int64_t>();
-    s.created = true;
-  } else {
-    s.version_id = w.exec_params1("SELECT id FROM pipeline_versions WHERE digest = $1", digest)[0]
-                       .as<int64_t>();
-  }
+  s.created = !ins.empty();
+  // Not inserted: a concurrent submission stored it first.
+  s.version_id = (s.created ? ins : find_version())[0][0].as<int64_t>();
   return s;
 }
 
@@ -129,6 +119,8 @@ floor(extract(epoch FROM r.started_at) * 1e6)::bigint,
 floor(extract(epoch FROM r.finished_at) * 1e6)::bigint, floor(extract(epoch FROM now()) * 1e6)::bigint
 )SQL";
 
+namespace {
+
 boost::json::value iso_us(const pqxx::field& f) {
   if (f.is_null()) return nullptr;
   return boost::json::string(format_iso8601(TimePoint(std::chrono::microseconds(f.as<int64_t>()))));
@@ -140,7 +132,7 @@ boost::json::object run_json(const pqxx::row& row) {
   o["pipeline"] = row[1].c_str();
   o["pipeline_version"] = row[2].c_str();
   o["state"] = row[3].c_str();
-  o["params"] = parse_text(row[4]);
+  o["params"] = field_json(row[4]);
   o["trigger"] =
       row[5].is_null() ? boost::json::value(nullptr) : boost::json::value(row[5].c_str());
   o["tasks_total"] = row[6].as<int64_t>();
@@ -160,6 +152,8 @@ boost::json::object run_json(const pqxx::row& row) {
   }
   return o;
 }
+
+}  // namespace
 
 constexpr const char* kTaskJson = R"SQL(
 jsonb_build_object('id', t.id::text, 'name', t.name, 'state', t.state, 'attempt', t.attempt,
@@ -209,7 +203,7 @@ JOIN pipeline_versions v ON v.id = r.pipeline_version_id WHERE r.id = $1)SQL",
       W(tx).exec_params(std::string("SELECT ") + kTaskJson +
                             "::text FROM task_runs t WHERE t.run_id = $1 ORDER BY t.spec_index",
                         run_id);
-  for (const auto& row : ts) tasks.push_back(parse_text(row[0]));
+  for (const auto& row : ts) tasks.push_back(field_json(row[0]));
   run["tasks"] = std::move(tasks);
   return run;
 }
@@ -220,7 +214,7 @@ std::optional<boost::json::object> get_task(Tx& tx, int64_t run_id, const std::s
                             "::text, t.id FROM task_runs t WHERE t.run_id = $1 AND t.name = $2",
                         run_id, task);
   if (r.empty()) return std::nullopt;
-  auto t = parse_text(r[0][0]).as_object();
+  auto t = field_json(r[0][0]).as_object();
   auto at = W(tx).exec_params(R"SQL(
 SELECT jsonb_build_object('attempt', attempt, 'state', state, 'exit_code', exit_code,
   'error', error, 'executor_ref', executor_ref, 'argv', argv, 'started_at', iso(started_at),
@@ -228,7 +222,7 @@ SELECT jsonb_build_object('attempt', attempt, 'state', state, 'exit_code', exit_
 FROM task_attempts WHERE task_run_id = $1 ORDER BY id)SQL",
                               r[0][1].as<int64_t>());
   boost::json::array attempts;
-  for (const auto& row : at) attempts.push_back(parse_text(row[0]));
+  for (const auto& row : at) attempts.push_back(field_json(row[0]));
   t["attempts"] = std::move(attempts);
   return t;
 }
@@ -242,7 +236,7 @@ SELECT jsonb_build_object('name', p.name, 'created_at', iso(p.created_at),
   'runs', (SELECT count(*) FROM runs r WHERE r.pipeline_id = p.id))::text
 FROM pipelines p ORDER BY p.name)SQL");
   boost::json::array out;
-  for (const auto& row : res) out.push_back(parse_text(row[0]));
+  for (const auto& row : res) out.push_back(field_json(row[0]));
   return out;
 }
 
@@ -255,7 +249,7 @@ SELECT jsonb_build_object('name', p.name, 'created_at', iso(p.created_at),
 FROM pipelines p WHERE p.name = $1)SQL",
                                name);
   if (res.empty()) return std::nullopt;
-  return parse_text(res[0][0]).as_object();
+  return field_json(res[0][0]).as_object();
 }
 
 std::optional<std::string> request_cancel(Tx& tx, int64_t run_id) {

@@ -18,13 +18,6 @@ std::optional<TimePoint> time_of(const pqxx::field& f) {
   return parse_iso8601(f.c_str());
 }
 
-boost::json::value parse_text(const pqxx::field& f) {
-  if (f.is_null()) return nullptr;
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  return ec ? boost::json::value(nullptr) : v;
-}
-
 constexpr const char* kRowColumns = R"SQL(
 s.id, s.pipeline_id, s.pipeline_version_id, p.name, s.cron, s.timezone, s.catchup,
 s.concurrency, s.max_active_runs, iso(s.start_at), iso(s.end_at), s.paused,
@@ -188,7 +181,7 @@ FROM schedules s JOIN pipelines p ON p.id = s.pipeline_id
 JOIN pipeline_versions v ON v.id = s.pipeline_version_id
 WHERE s.retired_at IS NULL ORDER BY p.name)SQL");
   boost::json::array out;
-  for (const auto& row : res) out.push_back(parse_text(row[0]));
+  for (const auto& row : res) out.push_back(field_json(row[0]));
   return out;
 }
 
@@ -199,14 +192,14 @@ JOIN pipeline_versions v ON v.id = s.pipeline_version_id
 WHERE p.name = $1 AND s.retired_at IS NULL)SQL",
                                pipeline);
   if (res.empty()) return std::nullopt;
-  auto out = parse_text(res[0][0]).as_object();
+  auto out = field_json(res[0][0]).as_object();
   auto fr = W(tx).exec_params(R"SQL(
 SELECT jsonb_build_object('logical_date', iso(logical_date), 'kind', kind, 'outcome', outcome,
   'run_id', run_id::text, 'fired_at', iso(fired_at), 'error', error)::text
 FROM schedule_fires WHERE schedule_id = $1 ORDER BY logical_date DESC LIMIT $2)SQL",
                               res[0][1].as<int64_t>(), fires);
   boost::json::array recent;
-  for (const auto& row : fr) recent.push_back(parse_text(row[0]));
+  for (const auto& row : fr) recent.push_back(field_json(row[0]));
   out["recent_fires"] = std::move(recent);
   return out;
 }

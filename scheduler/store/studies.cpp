@@ -8,13 +8,6 @@ namespace ctflow::store {
 
 namespace {
 
-boost::json::value parse_json(const pqxx::field& f) {
-  if (f.is_null()) return nullptr;
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  return ec ? boost::json::value() : v;
-}
-
 std::optional<double> opt_double(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return f.as<double>();
@@ -70,7 +63,7 @@ std::optional<TrialOfTask> trial_of_task(Tx& tx, int64_t task_run_id) {
   t.study_id = r[0][0].as<int64_t>();
   t.trial_id = r[0][1].as<int64_t>();
   t.number = r[0][2].as<int>();
-  auto p = parse_json(r[0][3]);
+  auto p = field_json(r[0][3]);
   if (p.is_object()) t.params = p.get_object();
   return t;
 }
@@ -115,7 +108,7 @@ WHERE s.id = $1 FOR UPDATE OF s)SQL",
   s.max_trials = row[14].as<int>();
   s.parallelism = row[15].as<int>();
   s.seed = row[16].as<int64_t>();
-  s.space = parse_json(row[17]);
+  s.space = field_json(row[17]);
   s.exhausted = row[18].as<bool>();
   s.run_cancelling = row[19].as<bool>();
   if (!row[20].is_null()) s.error = row[20].c_str();
@@ -135,7 +128,7 @@ WHERE t.study_id = $1 ORDER BY t.number)SQL",
     t.id = x[0].as<int64_t>();
     t.task_run_id = x[1].as<int64_t>();
     t.number = x[2].as<int>();
-    auto p = parse_json(x[3]);
+    auto p = field_json(x[3]);
     if (p.is_object()) t.params = p.get_object();
     t.state = x[4].c_str();
     t.value = opt_double(x[5]);

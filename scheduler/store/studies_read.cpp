@@ -23,12 +23,6 @@ jsonb_build_object('id', s.id::text, 'run_id', s.run_id::text, 'task', s.name,
            FROM trials b WHERE b.id = s.best_trial_id))
 )SQL";
 
-boost::json::value parse_field(const pqxx::field& f) {
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  return ec ? boost::json::value(nullptr) : v;
-}
-
 }  // namespace
 
 boost::json::array list_studies(Tx& tx, std::optional<int64_t> run_id, int limit) {
@@ -38,7 +32,7 @@ boost::json::array list_studies(Tx& tx, std::optional<int64_t> run_id, int limit
 WHERE $1::bigint IS NULL OR s.run_id = $1 ORDER BY s.id DESC LIMIT $2)SQL",
                              opt(rid), std::clamp(limit, 1, 500));
   boost::json::array out;
-  for (const auto& row : r) out.push_back(parse_field(row[0]));
+  for (const auto& row : r) out.push_back(field_json(row[0]));
   return out;
 }
 
@@ -55,10 +49,10 @@ std::optional<boost::json::object> get_study(Tx& tx, int64_t study_id) {
 FROM studies s WHERE s.id = $1)SQL",
                              study_id);
   if (r.empty()) return std::nullopt;
-  auto o = parse_field(r[0][0]).as_object();
-  o["space"] = parse_field(r[0][1]);
-  o["early_stopping"] = parse_field(r[0][2]);
-  o["trial_list"] = parse_field(r[0][3]);
+  auto o = field_json(r[0][0]).as_object();
+  o["space"] = field_json(r[0][1]);
+  o["early_stopping"] = field_json(r[0][2]);
+  o["trial_list"] = field_json(r[0][3]);
   return o;
 }
 
