@@ -10,34 +10,11 @@ REPEAT=${REPEAT:-3}
 SECONDS_EACH=${SECONDS_EACH:-10}
 CONNS=${CONNS:-8}
 CTFLOW=${CTFLOW:-$PWD/${BUILD:-build}/ctflow}
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-WORK=$(mktemp -d /tmp/ctflow-bench-api.XXXXXX)
-chmod 755 "$WORK"
-AS=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; AS=(runuser -u postgres --); fi
-cleanup() {
-  [ -n "${SERVER:-}" ] && kill -TERM "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 command -v wrk >/dev/null || { echo "bench-api: wrk not installed (apt-get install wrk)" >&2; exit 1; }
-
-"${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" -A trust -U ctflow --no-sync >/dev/null
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
-  -o "-c listen_addresses='' -k $WORK -c synchronous_commit=on -c fsync=on" start >/dev/null
-"${AS[@]}" "$PGBIN/createdb" -h "$WORK" -U ctflow bench
-URL="postgresql:///bench?host=$WORK&user=ctflow"
-psql_() { "${AS[@]}" "$PGBIN/psql" -h "$WORK" -U ctflow -d bench -qAt -v ON_ERROR_STOP=1 "$@"; }
-
-mkdir -p "$WORK/data"
-"$CTFLOW" server --database-url "$URL" --data-dir "$WORK/data" --port 0 2>"$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 1 200); do grep -q "API listening" "$WORK/server.log" && break; sleep 0.1; done
-PORT=$(sed -n 's/.*API listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log")
-[ -n "$PORT" ] || { cat "$WORK/server.log" >&2; exit 1; }
-BASE="http://127.0.0.1:$PORT"
-AUTH="Authorization: Bearer $(cat "$WORK/data/admin-token")"
+. tests/lib/server_env.sh
+start_cluster bench-api
+start_server
+AUTH="Authorization: Bearer $(cat "$TOKEN_FILE")"
 
 # RUNS finished runs of one pipeline version (created by one real submission), in one statement.
 curl -sf -H "$AUTH" -H 'Content-Type: application/json' -X POST "$BASE/api/v1/runs" \

@@ -7,31 +7,10 @@ cd "$(dirname "$0")/../../.."
 N=${N:-1000}
 REPEAT=${REPEAT:-5}
 CTFLOW=${CTFLOW:-$PWD/build/ctflow}
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-WORK=$(mktemp -d /tmp/ctflow-bench-sched.XXXXXX)
-chmod 755 "$WORK"
-AS=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; AS=(runuser -u postgres --); fi
-cleanup() {
-  [ -n "${SERVER:-}" ] && kill -TERM "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-"${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" -A trust -U ctflow --no-sync >/dev/null
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
-  -o "-c listen_addresses='' -k $WORK -c synchronous_commit=on -c fsync=on" start >/dev/null
-"${AS[@]}" "$PGBIN/createdb" -h "$WORK" -U ctflow bench
-URL="postgresql:///bench?host=$WORK&user=ctflow"
-
-mkdir -p "$WORK/data"
-"$CTFLOW" server --database-url "$URL" --data-dir "$WORK/data" --port 0 --max-parallel 16 \
-  2>"$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 1 100); do grep -q "API listening" "$WORK/server.log" && break; sleep 0.1; done
-PORT=$(sed -n 's/.*API listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log")
-export CTFLOW_URL="http://127.0.0.1:$PORT" CTFLOW_TOKEN_FILE="$WORK/data/admin-token"
+. tests/lib/server_env.sh
+start_cluster bench-sched
+start_server --max-parallel 16
+export CTFLOW_URL="$BASE" CTFLOW_TOKEN_FILE="$TOKEN_FILE"
 
 # The two graphs, for ctflow and for make.
 {
