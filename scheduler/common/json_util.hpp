@@ -21,6 +21,8 @@ std::optional<std::string> read_file(const std::string& path, size_t max_bytes =
 // Writes `data` to `path` atomically (temp file in the same folder + rename). With `sync`, the
 // data is fsync'ed before the rename. Returns false on any error (errno is kept).
 bool write_file_atomic(const std::string& path, const std::string& data, bool sync = false);
+// Creates or truncates `path` and writes `data` (for files nobody reads while they are written).
+bool write_file(const std::string& path, const std::string& data);
 
 // Convenience lookups that never throw.
 const json::value* find(const json::object& o, std::string_view key);

@@ -55,7 +55,8 @@ void Engine::process_events(std::vector<store::Started>& started,
                             std::vector<store::FinishOp>& finishes,
                             std::vector<store::AttemptResult>& results,
                             std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
-                            std::vector<std::string>& finished_keys) {
+                            std::vector<std::string>& finished_keys,
+                            std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh) {
   auto now = now_utc();
   std::set<std::string> exited;
   for (const auto& ev : pending_events_)
@@ -120,6 +121,10 @@ void Engine::process_events(std::vector<store::Started>& started,
       f.outputs = tr->outputs;
       res.artifacts = std::move(tr->artifacts);
       res.registry = std::move(tr->registry);
+      // What its children's templates and inputs need (direct.cpp); with artifacts or registry
+      // operations the store decides what they become, so those children go through the claim.
+      if (res.artifacts.empty() && res.registry.empty() && !a.maybe_trial)
+        fresh[a.run_id][a.spec_index] = {a.name, "succeeded", f.outputs, {}};
     }
     finishes.push_back(std::move(f));
     if (!res.metrics.empty() || !res.artifacts.empty() || !res.registry.empty() ||
@@ -204,40 +209,127 @@ std::string Engine::binary_digest(const std::string& exe) {
   return d;
 }
 
-std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTask& c,
-                                           const spec::Pipeline& p, Prepared& out,
-                                           store::DispatchOp& op, store::FinishOp& finish,
-                                           const boost::json::object& models) {
+bool Engine::gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
+                             const std::map<int, store::UpstreamInfo>* extra,
+                             spec::TemplateContext& ctx, boost::json::object& tasks_in,
+                             std::vector<std::string>& input_digests) {
+  auto anc = ancestors(g.parents, index, kMaxAncestorsInInputs);
+  if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
+  auto find = [&](int i) -> const store::UpstreamInfo* {
+    if (extra)
+      if (auto it = extra->find(i); it != extra->end()) return &it->second;
+    auto it = upstream_cache_.find({run_id, i});
+    return it == upstream_cache_.end() ? nullptr : &it->second;
+  };
+  std::vector<int> missing;
+  for (int i : anc)
+    if (!find(i)) missing.push_back(i);
+  if (!missing.empty()) {
+    if (!tx) return false;
+    for (auto& [idx, info] : store::load_upstream(*tx, run_id, missing))
+      upstream_cache_[{run_id, idx}] = std::move(info);
+  }
+  for (int i : anc) {
+    const store::UpstreamInfo* u = find(i);
+    if (!u) continue;
+    ctx.outputs[u->name] = u->outputs;
+    tasks_in[u->name] = {{"outputs", u->outputs}, {"artifacts", u->artifacts}};
+    for (const auto& kv : u->artifacts)
+      input_digests.push_back(u->name + "/" + std::string(kv.key()) + "=" +
+                              get_string(kv.value().as_object(), "digest"));
+  }
+  return true;
+}
+
+std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64_t run_id,
+                                                 const std::string& name, const RunCtx& run,
+                                                 boost::json::object tasks_in, Command& out) {
+  std::vector<std::string>& env = out.env;
+  auto keep = [&](const char* n) {
+    if (const char* v = std::getenv(n)) env.push_back(std::string(n) + "=" + v);
+  };
+  for (const char* n : {"HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "OMP_NUM_THREADS",
+                        "OPENBLAS_NUM_THREADS"})
+    keep(n);
+  env.push_back("PATH=" + opt_.task_path);
+  env.push_back("CTFLOW_RUN_ID=" + std::to_string(run_id));
+  env.push_back("CTFLOW_TASK=" + name);
+  env.push_back("CTFLOW_ARTIFACTS=" + opt_.data_dir + "/artifacts");
+  Sha256 command_hash;
+  for (const auto& a : plan.argv) command_hash.update(a + '\0');
+  for (const auto& [k, v] : plan.env) {
+    env.push_back(k + "=" + v);
+    command_hash.update(k + "=" + v + '\0');
+  }
+  for (const auto& [k, secret] : plan.secrets) {
+    bool bad_name = secret.find('/') != std::string::npos || secret.rfind(".", 0) == 0;
+    auto value = bad_name ? std::nullopt : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
+    if (!value) return "env." + k + ": secret \"" + secret + "\" not found on the server";
+    while (!value->empty() && value->back() == '\n') value->pop_back();
+    env.push_back(k + "=" + *value);
+    command_hash.update(k + "=sha256:" + sha256_hex(*value) + '\0');
+  }
+  out.argv = plan.argv;
+  out.command_hash = command_hash.hex();
+  out.inputs = {{"run",
+                 {{"id", std::to_string(run_id)},
+                  {"pipeline", run.pipeline},
+                  {"pipeline_version", run.digest},
+                  {"logical_date", run.logical_date}}},
+                {"params", run.params},
+                {"tasks", std::move(tasks_in)}};
+  return std::nullopt;
+}
+
+Engine::Prepared Engine::make_prepared(const std::string& key, int attempt, Command cmd,
+                                       const boost::json::object& models) {
+  std::string dir = executor_.attempt_dir(key);
+  Prepared out;
+  out.req.key = key;
+  out.req.argv = std::move(cmd.argv);
+  out.req.env = std::move(cmd.env);
+  out.req.env.push_back("CTFLOW_ATTEMPT=" + std::to_string(attempt));
+  out.req.env.push_back("CTFLOW_INPUTS=" + dir + "/inputs.json");
+  out.req.env.push_back("CTFLOW_OUTPUTS=" + dir + "/outputs.json");
+  out.req.env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
+  cmd.inputs["models"] = models;
+  out.req.files.emplace_back("inputs.json", boost::json::serialize(cmd.inputs));
+  out.active.attempt = attempt;
+  out.active.has_input_artifacts = !cmd.input_digests.empty();
+  return out;
+}
+
+std::shared_ptr<const Engine::RunCtx> Engine::run_context(const store::ClaimedTask& c) {
+  auto& slot = run_ctx_[c.run_id];
+  if (!slot) {
+    if (run_ctx_.size() > 10'000) {  // runs long finished; a missing one is re-read on a claim
+      run_ctx_.clear();
+      return run_context(c);
+    }
+    slot = std::make_shared<const RunCtx>(RunCtx{c.params, c.pipeline, c.pipeline_digest,
+                                                 c.logical_date, c.data_interval_start,
+                                                 c.data_interval_end});
+  }
+  return slot;
+}
+
+bool Engine::prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pipeline& p,
+                     Prepared& out, store::DispatchOp& op, store::FinishOp& finish,
+                     const boost::json::object& models) {
   const spec::Task& t = p.tasks[static_cast<size_t>(c.spec_index)];
   finish.task_run_id = c.task_run_id;
   finish.attempt = c.attempt;
+  auto run = run_context(c);
   // Template context and inputs from the ancestors (their outputs are final, so cacheable).
   spec::TemplateContext ctx;
   ctx.params = c.params;
   ctx.run = {std::to_string(c.run_id), c.logical_date, c.data_interval_start, c.data_interval_end};
-  auto anc = ancestors(p, c.spec_index, kMaxAncestorsInInputs);
-  if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
   for (const auto& [idx, info] : c.parents) upstream_cache_[{c.run_id, idx}] = info;
-  std::vector<int> missing;
-  for (int i : anc)
-    if (!upstream_cache_.count({c.run_id, i})) missing.push_back(i);
-  if (!missing.empty()) {
-    for (auto& [idx, info] : store::load_upstream(tx, c.run_id, missing))
-      upstream_cache_[{c.run_id, idx}] = std::move(info);
-  }
+  const Graph& g = graph(c.pipeline_version_id, p);
   boost::json::object tasks_in;
   std::vector<std::string> input_digests;
-  for (int i : anc) {
-    auto it = upstream_cache_.find({c.run_id, i});
-    if (it == upstream_cache_.end()) continue;
-    const auto& u = it->second;
-    ctx.outputs[u.name] = u.outputs;
-    tasks_in[u.name] = {{"outputs", u.outputs}, {"artifacts", u.artifacts}};
-    for (const auto& kv : u.artifacts)
-      input_digests.push_back(u.name + "/" + std::string(kv.key()) + "=" +
-                              get_string(kv.value().as_object(), "digest"));
-  }
-  add_best_values(p, ctx);  // {{tasks.X.best.K}} of upstream studies
+  gather_upstream(&tx, c.run_id, g, c.spec_index, nullptr, ctx, tasks_in, input_digests);
+  if (g.any_hpo) add_best_values(p, ctx);  // {{tasks.X.best.K}} of upstream studies
   // A cacheable study is a cache hit as a whole (its outputs carry the best values), or records
   // its key on the driver (prepare_hpo passes finish.cache_* on) for the next run to find.
   std::optional<std::pair<std::string, std::string>> study_cmd;
@@ -259,56 +351,28 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
       finish.cache_reason = "hit: same study, trial command, inputs and executable as run " +
                             std::to_string(hit->run_id) + " (task run " +
                             std::to_string(hit->task_run_id) + ")";
-      return std::nullopt;
+      return false;
     }
     finish.cache_reason =
         explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
   }
   std::optional<spec::Task> trial;  // hpo (study.hpp): a trial runs, a driver becomes its study
-  if (t.hpo && !(trial = prepare_hpo(tx, c, t, ctx, finish))) return std::nullopt;
+  if (t.hpo && !(trial = prepare_hpo(tx, c, t, ctx, finish))) return false;
   DispatchPlan plan = plan_dispatch(trial ? *trial : t, ctx);
   if (plan.kind != DispatchPlan::Kind::Run) {
     finish.state = plan.kind == DispatchPlan::Kind::Skip ? "skipped" : "failed";
     finish.attempt_state = finish.state;
     finish.error = plan.reason;
-    return std::nullopt;
+    return false;
   }
-  std::string key = std::to_string(c.task_run_id) + "-" + std::to_string(c.attempt);
-  std::string dir = executor_.attempt_dir(key);
-  std::vector<std::string> env;
-  auto keep = [&](const char* name) {
-    if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
-  };
-  for (const char* n : {"HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "OMP_NUM_THREADS",
-                        "OPENBLAS_NUM_THREADS"})
-    keep(n);
-  env.push_back("PATH=" + opt_.task_path);
-  env.push_back("CTFLOW_RUN_ID=" + std::to_string(c.run_id));
-  env.push_back("CTFLOW_TASK=" + c.name);
-  env.push_back("CTFLOW_ATTEMPT=" + std::to_string(c.attempt));
-  env.push_back("CTFLOW_ARTIFACTS=" + opt_.data_dir + "/artifacts");
-  env.push_back("CTFLOW_INPUTS=" + dir + "/inputs.json");
-  env.push_back("CTFLOW_OUTPUTS=" + dir + "/outputs.json");
-  env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
-  Sha256 command_hash;
-  for (const auto& a : plan.argv) command_hash.update(a + '\0');
-  for (const auto& [k, v] : plan.env) {
-    env.push_back(k + "=" + v);
-    command_hash.update(k + "=" + v + '\0');
+  Command cmd;
+  if (auto err = build_command(plan, c.run_id, c.name, *run, std::move(tasks_in), cmd)) {
+    finish.state = "failed";
+    finish.attempt_state = "failed";
+    finish.error = *err;
+    return false;
   }
-  for (const auto& [k, secret] : plan.secrets) {
-    bool bad_name = secret.find('/') != std::string::npos || secret.rfind(".", 0) == 0;
-    auto value = bad_name ? std::nullopt : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
-    if (!value) {
-      finish.state = "failed";
-      finish.attempt_state = "failed";
-      finish.error = "env." + k + ": secret \"" + secret + "\" not found on the server";
-      return std::nullopt;
-    }
-    while (!value->empty() && value->back() == '\n') value->pop_back();
-    env.push_back(k + "=" + *value);
-    command_hash.update(k + "=sha256:" + sha256_hex(*value) + '\0');
-  }
+  cmd.input_digests = input_digests;
   boost::json::array argv_json;
   for (const auto& a : plan.argv) argv_json.emplace_back(a);
   op.task_run_id = c.task_run_id;
@@ -319,7 +383,7 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
     std::sort(input_digests.begin(), input_digests.end());
     Sha256 inputs_hash;
     for (const auto& d : input_digests) inputs_hash.update(d + '\n');
-    CacheComponents cc{command_hash.hex(), inputs_hash.hex(),
+    CacheComponents cc{cmd.command_hash, inputs_hash.hex(),
                        binary_digest(exec::LocalExecutor::resolve(plan.argv[0], opt_.task_path))};
     std::string ck = cache_key(cc);
     std::string comps = boost::json::serialize(cc.to_json());
@@ -333,35 +397,25 @@ std::optional<std::string> Engine::prepare(store::Tx& tx, const store::ClaimedTa
                             std::to_string(hit->run_id) + " (task run " +
                             std::to_string(hit->task_run_id) + ")";
       store::copy_artifact_uses(tx, hit->task_run_id, c.task_run_id);
-      return std::nullopt;
+      return false;
     }
     op.cache_key = ck;
     op.cache_components = comps;
     op.cache_reason =
         explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
   }
-  boost::json::object inputs{{"run",
-                              {{"id", std::to_string(c.run_id)},
-                               {"pipeline", c.pipeline},
-                               {"pipeline_version", c.pipeline_digest},
-                               {"logical_date", c.logical_date}}},
-                             {"params", c.params},
-                             {"tasks", std::move(tasks_in)},
-                             {"models", models}};
-  out.req.key = key;
-  out.req.argv = std::move(plan.argv);
-  out.req.env = std::move(env);
+  std::string key = std::to_string(c.task_run_id) + "-" + std::to_string(c.attempt);
+  out = make_prepared(key, c.attempt, std::move(cmd), models);
   out.active.task_run_id = c.task_run_id;
   out.active.run_id = c.run_id;
   out.active.version_id = c.pipeline_version_id;
-  out.active.attempt = c.attempt;
   out.active.max_attempts = c.max_attempts;
   out.active.spec_index = c.spec_index;
   out.active.name = c.name;
-  out.active.has_input_artifacts = !input_digests.empty();
   out.active.maybe_trial = trial.has_value();
+  out.active.run = run;
   if (t.timeout) out.active.deadline = std::chrono::steady_clock::now() + *t.timeout;
-  return boost::json::serialize(inputs);
+  return true;
 }
 
 void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
@@ -386,24 +440,22 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
     std::vector<store::DispatchOp> ops;
     std::vector<store::FinishOp> finishes;
     std::vector<int64_t> failed, skipped;
-    std::vector<std::pair<size_t, std::string>> inputs;  // to_spawn index -> inputs JSON
     for (const auto& c : claimed) {
       const spec::Pipeline* p = pipeline(tx, c.pipeline_version_id);
       Prepared prep;
       store::DispatchOp op;
       store::FinishOp fin;
-      std::optional<std::string> in;
+      bool spawn = false;
       if (!p) {
         fin.task_run_id = c.task_run_id;
         fin.attempt = c.attempt;
         fin.state = fin.attempt_state = "failed";
         fin.error = "pipeline version " + std::to_string(c.pipeline_version_id) + " is unreadable";
       } else {
-        in = prepare(tx, c, *p, prep, op, fin, c.models);
+        spawn = prepare(tx, c, *p, prep, op, fin, c.models);
       }
-      if (in) {
+      if (spawn) {
         ops.push_back(std::move(op));
-        inputs.emplace_back(to_spawn.size(), std::move(*in));
         to_spawn.push_back(std::move(prep));
         continue;
       }
@@ -417,12 +469,6 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn,
     for (size_t i = 0; i < ops.size(); ++i) to_spawn[first + i].active.attempt_id = ids[i];
     // The attempt folder and its inputs file exist before the transaction commits; a crash in
     // between leaves a folder without a claim, which adoption fences and dispatches again.
-    for (auto& [idx, json] : inputs) {
-      std::string dir = executor_.attempt_dir(to_spawn[idx].req.key);
-      std::error_code ec;
-      fs::create_directories(dir + "/work", ec);
-      write_file_atomic(dir + "/inputs.json", json);
-    }
     if (finishes.empty()) return;  // nothing new can have become ready
     apply_finishes(tx, finishes, failed, skipped);
   }

@@ -151,7 +151,6 @@ std::vector<std::string> Engine::dead_owners(store::Tx& tx) {
 void Engine::pass() {
   stats_.passes++;
   auto now_s = SteadyClock::now();
-  static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
   // Timeouts: kill, and let the exit event carry the outcome.
   for (auto& [key, a] : active_) {
     if (a.deadline && !a.timed_out && *a.deadline <= now_s) {
@@ -167,12 +166,21 @@ void Engine::pass() {
   std::vector<size_t> result_finish;  // index into finishes for each result
   std::vector<int64_t> failed, skipped;
   std::vector<std::string> finished_keys;
-  process_events(started, finishes, results, result_finish, failed, finished_keys);
+  std::map<int64_t, std::map<int, store::UpstreamInfo>> fresh;  // run -> spec index -> result
+  process_events(started, finishes, results, result_finish, failed, finished_keys, fresh);
 
   bool trials_finished = false;  // else no study needs a step (saves a query per pass)
   for (const auto& k : finished_keys)
     if (auto it = active_.find(k); it == active_.end() || it->second.maybe_trial)
       trials_finished = true;
+  // Children to dispatch in the finishing statement itself (direct.cpp).
+  std::vector<DirectPlan> direct;
+  int room = opt_.max_parallel - static_cast<int>(active_.size() - finished_keys.size());
+  for (const auto& k : finished_keys)
+    if (auto it = active_.find(k); it != active_.end())
+      if (auto f = fresh.find(it->second.run_id); f != fresh.end())
+        if (f->second.count(it->second.spec_index))
+          plan_direct(it->second, f->second, room, direct);
   bool sweep = now_s >= next_sweep_;
   bool renew = now_s >= next_renew_;
   bool metrics_due = now_s >= next_metrics_;
@@ -187,6 +195,29 @@ void Engine::pass() {
   std::vector<std::pair<std::string, int64_t>> offsets;
   bool claimed_full = false;
   if (next_ready_ && *next_ready_ <= now_s) next_ready_.reset();
+  Applied applied;
+
+  // Only finishes (and starts) of tasks without results, failures or trials, nothing due: each
+  // statement is complete by itself, so they commit on their own (a chain's step is then one
+  // round trip). A claim, if ready tasks remain, follows in a transaction of its own.
+  bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished &&
+               !renew && !sweep && !check_runs && !metrics_due && !adopt_now_;
+  if (quick) {
+    store::with_autocommit(*db_, [&](store::Tx& tx) {
+      store::mark_running(tx, started);
+      applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn);
+    });
+    after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
+    // Full: the next finish claims what is left.
+    if (!applied.ready_left || static_cast<int>(active_.size()) >= opt_.max_parallel) return;
+    started.clear();
+    finishes.clear();
+    finished_keys.clear();
+    fresh.clear();
+    direct.clear();
+    to_spawn.clear();
+    applied = {};
+  }
 
   store::with_tx(*db_, [&](store::Tx& tx) {
     to_spawn.clear();
@@ -207,7 +238,9 @@ void Engine::pass() {
       }
     }
     store::mark_running(tx, started);
-    apply_finishes(tx, finishes, failed, skipped, trials_finished);
+    // A failed task's children are not dispatched: propagate() marks them.
+    applied = apply_finishes(tx, finishes, failed, skipped, trials_finished,
+                             failed.empty() ? &direct : nullptr, &to_spawn);
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
       for (const auto& k : cw.to_kill) {
@@ -245,14 +278,8 @@ void Engine::pass() {
       store::notify(tx, "ctflow_events", "");
   });
 
-  if (trace)
-    log::info(
-        "pass: {} events, {} finishes, {} spawns, {} us", pending_events_.size(), finishes.size(),
-        to_spawn.size(),
-        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s).count());
   // Committed: forget what finished, remember what started, then start processes.
-  pending_events_.clear();
-  for (const auto& k : finished_keys) active_.erase(k);
+  after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
   for (auto& [k, a] : adopted) active_[k] = std::move(a);
   for (const auto& [k, off] : offsets)
     if (auto it = active_.find(k); it != active_.end()) it->second.metrics_offset = off;
@@ -262,20 +289,6 @@ void Engine::pass() {
   }
   if (renew) next_renew_ = now_s + opt_.lease / 3;
   if (metrics_due) next_metrics_ = now_s + Millis(1000);
-  for (auto& p : to_spawn) {
-    active_[p.req.key] = std::move(p.active);
-    executor_.start(p.req);
-    if (trace) log::info("spawn sent {}", p.req.key);
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - now_s);
-    stats_.dispatch_us_total += us.count();
-    if (opt_.observe) opt_.observe("dispatch", static_cast<double>(us.count()) / 1e6);
-  }
-  for (const auto& f : finishes)
-    if (f.state == "ready" && f.not_before) {
-      auto delta = *f.not_before - now_utc();
-      auto t = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(delta);
-      if (!next_ready_ || t < *next_ready_) next_ready_ = t;
-    }
   stats_.active = static_cast<int>(active_.size());
   if (SteadyClock::now() >= next_stats_) {
     next_stats_ = SteadyClock::now() + std::chrono::seconds(1);
@@ -283,13 +296,64 @@ void Engine::pass() {
   }
 }
 
-void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
-                            std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
-                            bool trials) {
-  if (finishes.empty()) return;
-  auto changed = store::finish_tasks(tx, finishes);
-  stats_.finished += static_cast<int64_t>(changed.size());
-  std::set<int64_t> ch(changed.begin(), changed.end());
+void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>& finished_keys,
+                          const std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,
+                          const std::vector<int64_t>& changed,
+                          const std::vector<store::FinishOp>& finishes,
+                          std::vector<Prepared>& to_spawn) {
+  static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
+  if (trace)
+    log::info("pass: {} events, {} finishes, {} spawns, {} us", pending_events_.size(),
+              finishes.size(), to_spawn.size(),
+              std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start)
+                  .count());
+  pending_events_.clear();
+  std::set<int64_t> applied(changed.begin(), changed.end());
+  for (const auto& k : finished_keys) {
+    auto it = active_.find(k);
+    if (it == active_.end()) continue;
+    const Active& a = it->second;
+    // A finished task's outputs are final: its descendants' templates and inputs read them here.
+    if (applied.count(a.task_run_id))
+      if (auto f = fresh.find(a.run_id); f != fresh.end())
+        if (auto i = f->second.find(a.spec_index); i != f->second.end())
+          upstream_cache_[{a.run_id, a.spec_index}] = i->second;
+    active_.erase(it);
+  }
+  // The executor creates the attempt's folder after this commit; after a crash in between,
+  // adoption finds no claim there, fences it and dispatches the task again.
+  for (auto& p : to_spawn) {
+    active_[p.req.key] = std::move(p.active);
+    executor_.start(p.req);
+    if (trace) log::info("spawn sent {}", p.req.key);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start);
+    stats_.dispatch_us_total += us.count();
+    if (opt_.observe) opt_.observe("dispatch", static_cast<double>(us.count()) / 1e6);
+  }
+  to_spawn.clear();
+  for (const auto& f : finishes)
+    if (f.state == "ready" && f.not_before) {
+      auto delta = *f.not_before - now_utc();
+      auto t = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(delta);
+      if (!next_ready_ || t < *next_ready_) next_ready_ = t;
+    }
+  stats_.active = static_cast<int>(active_.size());
+}
+
+Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
+                                       std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
+                                       bool trials, const std::vector<DirectPlan>* direct,
+                                       std::vector<Prepared>* to_spawn) {
+  Applied out;
+  if (finishes.empty()) return out;
+  store::DirectArgs args;
+  bool with_direct = direct && to_spawn && !direct->empty();
+  if (with_direct) args = direct_args(*direct);
+  auto res = store::finish_tasks(tx, finishes, with_direct ? &args : nullptr);
+  out.changed = std::move(res.changed);
+  out.ready_left = res.ready_left;
+  stats_.finished += static_cast<int64_t>(out.changed.size());
+  std::set<int64_t> ch(out.changed.begin(), out.changed.end());
   std::vector<int64_t> f2, s2;
   for (auto id : failed)
     if (ch.count(id)) f2.push_back(id);
@@ -297,7 +361,16 @@ void Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishe
     if (ch.count(id)) s2.push_back(id);
   store::propagate(tx, f2, "upstream_failed");
   store::propagate(tx, s2, "skipped");
-  if (trials) step_studies(tx, changed);  // finished trials: record, suggest more, finish study
+  if (trials) step_studies(tx, out.changed);  // finished trials: record, suggest more, finish study
+  if (with_direct)
+    for (const auto& d : res.dispatched)
+      for (const auto& plan : *direct)
+        if (plan.run_id == d.run_id && plan.spec_index == d.spec_index) {
+          to_spawn->push_back(finish_direct(plan, d, res.models));
+          stats_.claimed++;
+          break;
+        }
+  return out;
 }
 
 void Engine::tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int64_t>>& offsets) {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/engine/plan.hpp"
 #include "scheduler/executor/executor.hpp"
 #include "scheduler/spec/spec.hpp"
 #include "scheduler/store/db.hpp"
@@ -59,6 +60,10 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
 
  private:
+  struct RunCtx {  // what templates and the inputs file need of a run (immutable)
+    boost::json::object params;
+    std::string pipeline, digest, logical_date, data_interval_start, data_interval_end;
+  };
   struct Active {  // an attempt this server started or adopted
     int64_t task_run_id = 0, run_id = 0, attempt_id = 0, version_id = 0;
     int attempt = 1, max_attempts = 1, spec_index = 0;
@@ -69,10 +74,25 @@ class Engine {
     int64_t metrics_offset = 0;
     bool has_input_artifacts = true;  // record input uses at the end (unknown when adopted)
     bool maybe_trial = true;          // an hpo trial's attempt (unknown when adopted)
+    std::shared_ptr<const RunCtx> run;  // null when adopted
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
     Active active;
+  };
+  struct Command {  // a task's process before its attempt is known
+    std::vector<std::string> argv, env;  // env: without the attempt's number and paths
+    boost::json::object inputs;          // the inputs file, without "models"
+    std::vector<std::string> input_digests;
+    std::string command_hash;  // argv, env and secret digests (cache keys)
+  };
+  struct DirectPlan {  // a child prepared while its parent finishes (store::DirectDispatch)
+    int64_t run_id = 0, version_id = 0;
+    int spec_index = 0;
+    std::string name;
+    Command cmd;
+    std::optional<Millis> timeout;
+    std::shared_ptr<const RunCtx> run;
   };
   using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -86,19 +106,55 @@ class Engine {
   void process_events(std::vector<store::Started>& started, std::vector<store::FinishOp>& finishes,
                       std::vector<store::AttemptResult>& results,
                       std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
-                      std::vector<std::string>& finished_keys);
+                      std::vector<std::string>& finished_keys,
+                      std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh);
   // `trials`: whether any of `finishes` may be an hpo trial (its study then takes a step).
-  void apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
+  // `direct`: children prepared for direct dispatch; those dispatched are appended to `to_spawn`.
+  // Returns whether ready tasks may be left for a claim, and the task runs that changed.
+  struct Applied {
+    bool ready_left = true;
+    std::vector<int64_t> changed;
+  };
+  Applied apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
                       std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
-                      bool trials = true);
+                      bool trials = true, const std::vector<DirectPlan>* direct = nullptr,
+                      std::vector<Prepared>* to_spawn = nullptr);
+  // direct.cpp: the DAG of a version; the children of a finished task that can be dispatched in
+  // its finishing statement; a dispatched child's process request.
+  const Graph& graph(int64_t version_id, const spec::Pipeline& p);
+  // `finished`: this pass's succeeded tasks of the parent's run by spec index; `room` counts down.
+  void plan_direct(const Active& parent, const std::map<int, store::UpstreamInfo>& finished,
+                   int& room, std::vector<DirectPlan>& out);
+  store::DirectArgs direct_args(const std::vector<DirectPlan>& plans) const;
+  Prepared finish_direct(const DirectPlan& plan, const store::Dispatched& d,
+                         const boost::json::object& models);
+  // dispatch.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one
+  // is not cached and `tx` is null), and the command with its environment (an error names a
+  // missing secret).
+  bool gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
+                       const std::map<int, store::UpstreamInfo>* extra,
+                       spec::TemplateContext& ctx, boost::json::object& tasks_in,
+                       std::vector<std::string>& input_digests);
+  std::optional<std::string> build_command(const DispatchPlan& plan, int64_t run_id,
+                                           const std::string& name, const RunCtx& run,
+                                           boost::json::object tasks_in, Command& out);
+  Prepared make_prepared(const std::string& key, int attempt, Command cmd,
+                         const boost::json::object& models);
   void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, bool& claimed_full);
   void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted);
+  void after_commit(SteadyTime pass_start, const std::vector<std::string>& finished_keys,
+                    const std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,
+                    const std::vector<int64_t>& changed,
+                    const std::vector<store::FinishOp>& finishes, std::vector<Prepared>& to_spawn);
   void tail_metrics(store::Tx& tx, std::vector<std::pair<std::string, int64_t>>& offsets);
   std::string binary_digest(const std::string& exe);
   std::vector<std::string> dead_owners(store::Tx& tx);
-  std::optional<std::string> prepare(store::Tx& tx, const store::ClaimedTask& c,
-                                     const spec::Pipeline& p, Prepared& out, store::DispatchOp& op,
-                                     store::FinishOp& finish, const boost::json::object& models);
+  // A claimed task: true when it is to run (`out`, `op`); false when `finish` says how it ended
+  // without a process (cached, skipped, failed) or it became a study (finish.state empty).
+  bool prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pipeline& p,
+               Prepared& out, store::DispatchOp& op, store::FinishOp& finish,
+               const boost::json::object& models);
+  std::shared_ptr<const RunCtx> run_context(const store::ClaimedTask& c);
 
   // Constant after construction.
   const EngineOptions opt_;
@@ -107,6 +163,8 @@ class Engine {
   // Engine thread only.
   std::unique_ptr<store::Connection> db_;
   std::map<int64_t, std::unique_ptr<spec::Pipeline>> specs_;  // immutable versions
+  std::map<int64_t, Graph> graphs_;                           // their DAGs
+  std::map<int64_t, std::shared_ptr<const RunCtx>> run_ctx_;  // runs this engine claimed in
   std::map<std::string, Active> active_;                      // key "<task_run_id>-<attempt>"
   std::map<std::string, std::pair<std::string, std::string>>
       binary_digests_;                           // exe -> (stamp, digest)

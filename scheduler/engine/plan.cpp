@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <set>
 
 #include "scheduler/common/json_util.hpp"
@@ -129,21 +130,43 @@ std::string explain_miss(const std::optional<boost::json::object>& previous,
 }
 
 std::vector<int> ancestors(const spec::Pipeline& p, int index, size_t cap) {
+  return ancestors(build_graph(p).parents, index, cap);
+}
+
+std::vector<int> ancestors(const std::vector<std::vector<int>>& parents, int index, size_t cap) {
   std::vector<int> out;
-  std::set<int> seen;
+  std::vector<bool> seen(parents.size(), false);
   std::deque<int> q{index};
   while (!q.empty() && out.size() < cap) {
     int i = q.front();
     q.pop_front();
-    for (const auto& n : p.tasks[static_cast<size_t>(i)].needs) {
-      int j = p.task_index(n);
-      if (j < 0 || !seen.insert(j).second) continue;
+    for (int j : parents[static_cast<size_t>(i)]) {
+      if (seen[static_cast<size_t>(j)]) continue;
+      seen[static_cast<size_t>(j)] = true;
       out.push_back(j);
       if (out.size() >= cap) break;
       q.push_back(j);
     }
   }
   return out;
+}
+
+Graph build_graph(const spec::Pipeline& p) {
+  Graph g;
+  g.parents.resize(p.tasks.size());
+  g.children.resize(p.tasks.size());
+  std::map<std::string, int> index;
+  for (size_t i = 0; i < p.tasks.size(); ++i) {
+    index[p.tasks[i].name] = static_cast<int>(i);
+    if (p.tasks[i].hpo) g.any_hpo = true;
+  }
+  for (size_t i = 0; i < p.tasks.size(); ++i)
+    for (const auto& n : p.tasks[i].needs)
+      if (auto it = index.find(n); it != index.end()) {
+        g.parents[i].push_back(it->second);
+        g.children[static_cast<size_t>(it->second)].push_back(static_cast<int>(i));
+      }
+  return g;
 }
 
 }  // namespace ctflow::engine

@@ -69,5 +69,14 @@ std::string explain_miss(const std::optional<boost::json::object>& previous,
 
 // Transitive ancestors of task `index` (spec indices), nearest first (BFS), at most `cap`.
 std::vector<int> ancestors(const spec::Pipeline& p, int index, size_t cap);
+// The same over precomputed parent lists (parents[i]: spec indices of task i's needs).
+std::vector<int> ancestors(const std::vector<std::vector<int>>& parents, int index, size_t cap);
+
+// A pipeline's DAG by spec index, computed once per version (name lookups are linear).
+struct Graph {
+  std::vector<std::vector<int>> parents, children;
+  bool any_hpo = false;  // some task is a study ({{tasks.X.best.K}} may apply)
+};
+Graph build_graph(const spec::Pipeline& p);
 
 }  // namespace ctflow::engine

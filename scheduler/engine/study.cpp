@@ -29,7 +29,7 @@ void apply_step(store::Tx& tx, const store::StudyRow& s, const StudyStep& step) 
   op.attempt_state = f.state;
   op.error = f.error;
   op.outputs = f.outputs;
-  auto changed = store::finish_tasks(tx, {op});
+  auto changed = store::finish_tasks(tx, {op}).changed;
   if (changed.empty()) return;  // someone else finished it (cannot happen under the study lock)
   if (f.state == "failed") store::propagate(tx, {s.driver_id}, "upstream_failed");
   store::finish_study(tx, s.id, f.state, f.best_trial_id, f.best_value, f.error);

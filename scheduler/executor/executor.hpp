@@ -18,6 +18,8 @@ struct SpawnRequest {
   std::string key;                // "<task_run_id>-<attempt>": names the attempt everywhere
   std::vector<std::string> argv;  // argv[0] resolved against PATH from `env`
   std::vector<std::string> env;   // "NAME=value"
+  // Written into the attempt's folder before the process starts (name -> content).
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 struct ExecEvent {

@@ -116,6 +116,10 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
 }
 
 void with_read(Connection& c, const std::function<void(Tx&)>& fn) {
+  with_autocommit(c, fn);
+}
+
+void with_autocommit(Connection& c, const std::function<void(Tx&)>& fn) {
   try {
     Tx tx(c, true);
     fn(tx);

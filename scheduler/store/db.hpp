@@ -100,6 +100,10 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn);
 // Runs `fn`, which only reads, without a transaction block (no BEGIN/COMMIT round trips; each
 // statement sees its own snapshot, as it would in a READ COMMITTED transaction).
 void with_read(Connection& c, const std::function<void(Tx&)>& fn);
+// Runs `fn` without a transaction block: each statement commits on its own (one round trip for
+// a write, commit included). Only for work that is a single statement, or whose statements are
+// each complete by themselves.
+void with_autocommit(Connection& c, const std::function<void(Tx&)>& fn);
 
 // Blocks on LISTEN channels; calls on_notify(channel, payload) for each notification, and
 // on_reconnect() after the connection was re-established (callers then re-read state, since

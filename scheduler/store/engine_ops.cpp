@@ -259,9 +259,9 @@ SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'running') 
                     serialize(a));
 }
 
-std::vector<int64_t> finish_tasks(Tx& tx, const std::vector<FinishOp>& ops) {
-  std::vector<int64_t> changed;
-  if (ops.empty()) return changed;
+FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {
+  FinishResult out;
+  if (ops.empty()) return out;
   boost::json::array a;
   for (const auto& o : ops) {
     boost::json::object j;
@@ -281,6 +281,19 @@ std::vector<int64_t> finish_tasks(Tx& tx, const std::vector<FinishOp>& ops) {
     j["refund"] = o.refund;
     a.push_back(std::move(j));
   }
+  boost::json::array kids;
+  if (direct)
+    for (const auto& d : direct->children) {
+      boost::json::object j{{"run_id", d.run_id},
+                            {"spec_index", d.spec_index},
+                            {"argv", boost::json::parse(d.argv_json)}};
+      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
+      kids.push_back(std::move(j));
+    }
+  // A child is dispatched directly when this finish readies it and `fast` holds (fc: the
+  // children the engine prepared; q: no other ready task waits).
+  constexpr const char* kFast =
+      "(c.pending_deps - k.n <= 0 AND c.state = 'pending' AND k.fast AND c.pool IS NULL)";
   std::string sql = std::string(R"SQL(
 WITH f AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
@@ -314,14 +327,48 @@ a AS (
     finished_at = now()
   FROM t WHERE ta.id = t.attempt_id
 ),
-kids AS (
-  UPDATE task_runs c SET pending_deps = c.pending_deps - e.n,
-    state = CASE WHEN c.pending_deps - e.n <= 0 AND c.state = 'pending' THEN 'ready'
-                 ELSE c.state END
+fc AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(run_id bigint, spec_index int, argv jsonb,
+                                                   timeout_ms bigint)
+),
+q AS (
+  SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
+         AS empty
+),
+k AS (  -- children of succeeded tasks: how many parents finished; may they go directly?
+  SELECT e.child_id, e.n, fc.argv, fc.timeout_ms,
+         (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND q.empty)
+           AS fast
   FROM (SELECT te.child_id, count(*)::int AS n FROM task_edges te JOIN t ON te.parent_id = t.id
         WHERE t.state IN ('succeeded','cached') GROUP BY te.child_id) e
-  WHERE c.id = e.child_id
-  RETURNING c.id, c.run_id, c.name, c.state
+  JOIN task_runs c0 ON c0.id = e.child_id
+  LEFT JOIN fc ON fc.run_id = c0.run_id AND fc.spec_index = c0.spec_index
+  LEFT JOIN runs r ON r.id = c0.run_id AND fc.run_id IS NOT NULL
+  CROSS JOIN q
+),
+kids AS (
+  UPDATE task_runs c SET pending_deps = c.pending_deps - k.n,
+    state = CASE WHEN NOT (c.pending_deps - k.n <= 0 AND c.state = 'pending') THEN c.state
+                 WHEN @FAST THEN 'dispatched' ELSE 'ready' END,
+    attempt = c.attempt + CASE WHEN @FAST THEN 1 ELSE 0 END,
+    lease_owner = CASE WHEN @FAST THEN $3 ELSE c.lease_owner END,
+    lease_expires_at = CASE WHEN @FAST
+                            THEN now() + make_interval(secs => $4::double precision / 1000)
+                            ELSE c.lease_expires_at END,
+    executor_ref = CASE WHEN @FAST THEN $5 || c.id || '-' || (c.attempt + 1)
+                        ELSE c.executor_ref END,
+    deadline = CASE WHEN @FAST AND k.timeout_ms IS NOT NULL
+                    THEN now() + make_interval(secs => k.timeout_ms / 1000.0)
+                    WHEN @FAST THEN NULL ELSE c.deadline END
+  FROM k
+  WHERE c.id = k.child_id
+  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, k.argv,
+            (c.state = 'dispatched' AND k.fast) AS fast
+),
+att AS (
+  INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref, argv)
+  SELECT id, attempt, 'dispatched', $3, $5 || id || '-' || attempt, argv FROM kids WHERE fast
+  RETURNING id, task_run_id
 ),
 )SQL") + kRunCounters +
                     R"SQL(,
@@ -331,18 +378,60 @@ ev AS (
     SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
            jsonb_build_object('task', name, 'state', state, 'error', error) AS payload FROM t
     UNION ALL
-    SELECT 2, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', state)
+    -- a child dispatched directly was never ready at a commit: only 'dispatched' is recorded
+    SELECT 2, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'ready')
     FROM kids WHERE state = 'ready'
     UNION ALL
-    SELECT 3, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
+    SELECT 3, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched')
+    FROM kids WHERE fast
+    UNION ALL
+    SELECT 4, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
     WHERE state IN ('succeeded','failed','cancelled')
   ) e ORDER BY o, k
 )
-SELECT id, pg_notify('ctflow_events', '') FROM t
+SELECT 0 AS kind, id, NULL::bigint, NULL::bigint, NULL::int, NULL::int, NULL::int, NULL::text
+FROM t
+UNION ALL
+SELECT 1, kids.id, kids.run_id, att.id, kids.spec_index, kids.attempt, kids.max_attempts, NULL
+FROM kids JOIN att ON att.task_run_id = kids.id
+UNION ALL
+SELECT 2, NULL, NULL, NULL,
+       (NOT q.empty OR EXISTS (SELECT 1 FROM kids WHERE state = 'ready')
+        OR EXISTS (SELECT 1 FROM t WHERE state = 'ready'))::int, NULL, NULL,
+       CASE WHEN EXISTS (SELECT 1 FROM kids WHERE fast) THEN (
+         SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
+                  jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
+                                     'metrics', mv.metrics, 'alias', d.alias))), '{}')
+         FROM deployments d JOIN models m ON m.id = d.model_id
+         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
+         WHERE d.superseded_at IS NULL AND d.alias = 'production')::text END
+FROM q, (SELECT pg_notify('ctflow_events', '')) n
 )SQL";
-  auto res = exec_cached(tx, "finish_tasks", sql, serialize(a));
-  for (const auto& row : res) changed.push_back(row[0].as<int64_t>());
-  return changed;
+  for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
+  std::string owner = direct ? direct->owner : std::string();
+  std::string prefix = direct ? direct->ref_prefix : std::string();
+  int64_t lease = direct ? direct->lease_ms : 0;
+  auto res = exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner, lease,
+                         prefix);
+  for (const auto& row : res) {
+    int kind = row[0].as<int>();
+    if (kind == 0) {
+      out.changed.push_back(row[1].as<int64_t>());
+    } else if (kind == 1) {
+      Dispatched d;
+      d.task_run_id = row[1].as<int64_t>();
+      d.run_id = row[2].as<int64_t>();
+      d.attempt_id = row[3].as<int64_t>();
+      d.spec_index = row[4].as<int>();
+      d.attempt = row[5].as<int>();
+      d.max_attempts = row[6].as<int>();
+      out.dispatched.push_back(d);
+    } else {
+      out.ready_left = row[4].as<int>() != 0;
+      out.models = parse_obj(row[7]);
+    }
+  }
+  return out;
 }
 
 void propagate(Tx& tx, const std::vector<int64_t>& roots, const std::string& state) {

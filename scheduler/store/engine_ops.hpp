@@ -41,9 +41,11 @@ std::vector<int64_t> start_attempts(Tx& tx, const std::vector<DispatchOp>& ops,
 void mark_running(Tx& tx, const std::vector<Started>& started);
 
 // Applies finish/retry transitions; decrements the children of succeeded/cached tasks and marks
-// those at zero ready; bumps run counters and finishes runs whose tasks are all final. Returns
-// the task_run ids that changed (others were stale). Emits events.
-std::vector<int64_t> finish_tasks(Tx& tx, const std::vector<FinishOp>& ops);
+// those at zero ready (or dispatches them directly, see DirectDispatch); bumps run counters and
+// finishes runs whose tasks are all final. One statement, so that a finish in autocommit is one
+// round trip. Emits events.
+FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops,
+                          const DirectArgs* direct = nullptr);
 
 // Marks every pending descendant of `roots` as `state` (upstream_failed or skipped), counts them
 // as done, and finishes runs that completed.

@@ -74,6 +74,31 @@ struct FinishOp {
   bool refund = false;  // a never-started attempt: max_attempts grows by one
 };
 
+// Direct dispatch (Airflow's "mini scheduler"): a child the engine prepared while its parent
+// finished. finish_tasks dispatches it in the same statement when that finish makes it ready, its
+// run is running, it has no pool, and no other ready task is waiting (the claim order stays fair).
+struct DirectDispatch {
+  int64_t run_id = 0;
+  int spec_index = 0;
+  std::string argv_json;  // the rendered argv, stored on the attempt
+  std::optional<int64_t> timeout_ms;
+};
+struct DirectArgs {
+  std::string owner, ref_prefix;  // lease owner; executor_ref = ref_prefix + "<id>-<attempt>"
+  int64_t lease_ms = 0;
+  std::vector<DirectDispatch> children;
+};
+struct Dispatched {  // a child finish_tasks dispatched directly (state 'dispatched', attempt row)
+  int64_t task_run_id = 0, run_id = 0, attempt_id = 0;
+  int spec_index = 0, attempt = 1, max_attempts = 1;
+};
+struct FinishResult {
+  std::vector<int64_t> changed;  // task_run ids whose transition applied (others were stale)
+  std::vector<Dispatched> dispatched;
+  bool ready_left = true;      // some task may be ready that this statement did not dispatch
+  boost::json::object models;  // current production deployments (set when dispatched is not empty)
+};
+
 struct ArtifactOut {
   std::string name, kind, digest, path;
   int64_t size = 0;

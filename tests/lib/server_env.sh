@@ -6,7 +6,7 @@
 
 start_cluster() {
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-  WORK=$(mktemp -d "/tmp/ctflow-$1.XXXXXX")
+  WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/ctflow-$1.XXXXXX")
   chmod 755 "$WORK"
   AS=()
   if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; AS=(runuser -u postgres --); fi

@@ -4,64 +4,87 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <string_view>
+
 #include "scheduler/common/json_util.hpp"
 
 namespace ctflow::exec {
+
+namespace {
+
+bool write_line(int fd, const json::object& o) {
+  std::string s = json::serialize(o) + "\n";
+  return ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+}
+
+json::object exit_object(const ExitRecord& e) {
+  json::object o;
+  if (e.exit_code) o["exit_code"] = *e.exit_code;
+  if (e.signal) o["signal"] = *e.signal;
+  if (!e.error.empty()) o["error"] = e.error;
+  return o;
+}
+
+// The complete lines of the claim file, parsed; a last line without its newline is skipped.
+template <class Fn>
+void each_record(const std::string& dir, Fn fn) {
+  auto text = read_file(dir + "/claim", 1 << 16);
+  if (!text) return;
+  std::string_view rest(*text);
+  for (size_t nl; (nl = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(nl + 1)) {
+    json::error_code ec;
+    auto v = json::parse(rest.substr(0, nl), ec);
+    if (!ec && v.is_object()) fn(v.get_object());
+  }
+}
+
+}  // namespace
 
 int open_claim(const std::string& dir) {
   return ::open((dir + "/claim").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 }
 
-bool create_claim(const std::string& dir) {
+bool create_claim(const std::string& dir, const std::optional<ExitRecord>& exit) {
   int fd = open_claim(dir);
   if (fd < 0) return false;
+  if (exit) write_exit(fd, *exit);
   ::close(fd);
   return true;
 }
 
 bool write_pid(int fd, const PidRecord& p) {
-  json::object o{{"pid", p.pid}, {"started_at", format_iso8601(p.started_at)}};
-  std::string s = json::serialize(o);
-  bool ok = ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
-  ::close(fd);
-  return ok;
+  return write_line(fd, {{"pid", p.pid}, {"started_at", format_iso8601(p.started_at)}});
 }
 
-bool write_exit(const std::string& dir, const ExitRecord& e) {
-  json::object o;
-  if (e.exit_code) o["exit_code"] = *e.exit_code;
-  if (e.signal) o["signal"] = *e.signal;
-  if (!e.error.empty()) o["error"] = e.error;
-  return write_file_atomic(dir + "/exit", json::serialize(o));
-}
-
-static std::optional<json::object> read_obj(const std::string& path) {
-  auto text = read_file(path, 1 << 16);
-  if (!text) return std::nullopt;
-  json::error_code ec;
-  auto v = json::parse(*text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return v.get_object();
+bool write_exit(int fd, const ExitRecord& e) {
+  return write_line(fd, {{"exit", exit_object(e)}});
 }
 
 std::optional<PidRecord> read_pid(const std::string& dir) {
-  auto o = read_obj(dir + "/claim");  // empty or half-written: no record yet
-  if (!o) return std::nullopt;
-  PidRecord p;
-  p.pid = static_cast<int>(get_int(*o, "pid"));
-  if (auto t = parse_iso8601(get_string(*o, "started_at"))) p.started_at = *t;
-  if (p.pid <= 0) return std::nullopt;
-  return p;
+  std::optional<PidRecord> out;
+  each_record(dir, [&](const json::object& o) {
+    if (!o.contains("pid")) return;
+    PidRecord p;
+    p.pid = static_cast<int>(get_int(o, "pid"));
+    if (auto t = parse_iso8601(get_string(o, "started_at"))) p.started_at = *t;
+    if (p.pid > 0) out = p;
+  });
+  return out;
 }
 
 std::optional<ExitRecord> read_exit(const std::string& dir) {
-  auto o = read_obj(dir + "/exit");
-  if (!o) return std::nullopt;
-  ExitRecord e;
-  if (o->contains("exit_code")) e.exit_code = static_cast<int>(get_int(*o, "exit_code"));
-  if (o->contains("signal")) e.signal = static_cast<int>(get_int(*o, "signal"));
-  e.error = get_string(*o, "error");
-  return e;
+  std::optional<ExitRecord> out;
+  each_record(dir, [&](const json::object& rec) {
+    const auto* x = rec.if_contains("exit");
+    if (!x || !x->is_object()) return;
+    const auto& o = x->get_object();
+    ExitRecord e;
+    if (o.contains("exit_code")) e.exit_code = static_cast<int>(get_int(o, "exit_code"));
+    if (o.contains("signal")) e.signal = static_cast<int>(get_int(o, "signal"));
+    e.error = get_string(o, "error");
+    out = e;
+  });
+  return out;
 }
 
 bool exists(const std::string& path) {

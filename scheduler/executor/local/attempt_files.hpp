@@ -1,11 +1,17 @@
 #pragma once
 // The files of one attempt folder, shared by the supervisor (writer) and adopters (readers):
-//   claim       created with O_EXCL by whoever decides the attempt's fate first: the supervisor
-//               before spawning (it then writes {"pid": N, "started_at": ISO} into it after the
-//               spawn), or an adopter fencing an attempt that never started (it stays empty).
-//               One file for both saves an inode and a rename per task (make bench-sched).
-//   exit        {"exit_code": N} | {"signal": N} | {"error": "..."} written atomically (rename)
-//               when the process ends: the durable record that survives any server crash
+//   claim       created with O_EXCL by whoever decides the attempt's fate first, then a log of
+//               JSON lines, each written whole with one write():
+//                 {"pid": N, "started_at": ISO}     the supervisor, right after the spawn
+//                 {"exit": {"exit_code": N} | {"signal": N} | {"error": "..."}}
+//                                                    when the process ended (or could not start)
+//               An adopter fencing an attempt that never started creates it empty; a cancel
+//               before the start creates it with only the exit line. The supervisor keeps it
+//               open while the process runs and closes it after the exit line, so adopters
+//               watch for IN_CLOSE_WRITE. A line without its newline is not there yet. One file
+//               for the claim, the pid and the exit status: three inodes and a rename fewer per
+//               task than separate files (make bench-sched).
+//   inputs.json the inputs file the engine hands the task (written before the spawn)
 //   task.log    stdout and stderr of the process
 //   work/       the process's working directory
 #include <optional>
@@ -25,13 +31,13 @@ struct PidRecord {
   TimePoint started_at{};
 };
 
-// Creates `dir`/claim exclusively; false if it existed already.
-bool create_claim(const std::string& dir);
-// The same, keeping it open for write_pid(); -1 if it existed already.
+// Creates `dir`/claim exclusively and returns it open for writing; -1 if it existed already.
 int open_claim(const std::string& dir);
-// Writes the pid record into the claim opened by open_claim() and closes it.
+// Creates `dir`/claim exclusively, empty or with an exit record; false if it existed already.
+bool create_claim(const std::string& dir, const std::optional<ExitRecord>& exit = std::nullopt);
+// Append one line to a claim opened by open_claim() (which stays open).
 bool write_pid(int claim_fd, const PidRecord& p);
-bool write_exit(const std::string& dir, const ExitRecord& e);
+bool write_exit(int claim_fd, const ExitRecord& e);
 std::optional<PidRecord> read_pid(const std::string& dir);
 std::optional<ExitRecord> read_exit(const std::string& dir);
 bool exists(const std::string& path);

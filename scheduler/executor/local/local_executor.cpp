@@ -106,6 +106,9 @@ void LocalExecutor::start(const SpawnRequest& req) {
   std::string dir = attempt_dir(req.key);
   std::error_code ec;
   fs::create_directories(dir + "/work", ec);
+  for (const auto& [name, content] : req.files)
+    if (!ec && !write_file(dir + "/" + name, content))
+      ec = std::error_code(errno, std::generic_category());
   std::string path;
   for (const auto& e : req.env)
     if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
@@ -137,10 +140,9 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
   }
   if (!pid) {
     // Not started yet: fence it so that the supervisor never starts it.
-    if (create_claim(dir)) {
-      ExitRecord e;
-      e.error = "cancelled before start";
-      write_exit(dir, e);
+    ExitRecord e;
+    e.error = "cancelled before start";
+    if (create_claim(dir, e)) {
       ExecEvent ev;
       ev.key = key;
       ev.error = e.error;
@@ -184,7 +186,7 @@ AdoptState LocalExecutor::adopt(const std::string& ref) {
     if (create_claim(dir)) return AdoptState::NotStarted;
   }
   // Watch first, then re-check, so an exit written in between is not missed.
-  int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
+  int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_CLOSE_WRITE);
   if (wd >= 0) {
     std::lock_guard<std::mutex> g(mu_);
     watches_[wd] = dir;
@@ -297,17 +299,20 @@ void LocalExecutor::watcher_loop() {
         for (char* q = buf.data(); q < buf.data() + len;) {
           auto* e = reinterpret_cast<inotify_event*>(q);
           q += sizeof(inotify_event) + e->len;
-          if (e->len == 0 || std::strcmp(e->name, "exit") != 0) continue;
+          if (e->len == 0 || std::strcmp(e->name, "claim") != 0) continue;
           std::string dir;
           {
             std::lock_guard<std::mutex> g(mu_);
             auto it = watches_.find(e->wd);
             if (it == watches_.end()) continue;
             dir = it->second;
-            watches_.erase(it);
           }
-          inotify_rm_watch(inotify_fd_, e->wd);
-          if (auto rec = read_exit(dir)) {
+          if (auto rec = read_exit(dir)) {  // else the claim was closed before the exit line
+            {
+              std::lock_guard<std::mutex> g(mu_);
+              watches_.erase(e->wd);
+            }
+            inotify_rm_watch(inotify_fd_, e->wd);
             ExecEvent ev;
             ev.key = key_of_dir(dir);
             ev.exit_code = rec->exit_code;

@@ -24,7 +24,8 @@ namespace ctflow::exec {
 namespace {
 
 struct Child {
-  std::string key, dir;
+  std::string key;
+  int claim = -1;  // open until the exit line is written
 };
 
 class Supervisor {
@@ -75,10 +76,11 @@ class Supervisor {
     if (get_string(o, "op") == "spawn") spawn(o);
   }
 
-  void fail(const std::string& key, const std::string& dir, const std::string& error) {
+  void fail(const std::string& key, int claim, const std::string& error) {
     ExitRecord e;
     e.error = error;
-    write_exit(dir, e);
+    write_exit(claim, e);
+    ::close(claim);
     send({{"ev", "exited"}, {"key", key}, {"error", error}, {"at", format_iso8601(now_utc())}});
   }
 
@@ -95,8 +97,7 @@ class Supervisor {
     if (auto* e = o.if_contains("env"))
       for (const auto& s : e->as_array()) env.emplace_back(s.as_string());
     if (exe.empty()) {
-      ::close(claim);
-      fail(key, dir, "command not found: " + (argv.empty() ? std::string() : argv[0]));
+      fail(key, claim, "command not found: " + (argv.empty() ? std::string() : argv[0]));
       return;
     }
     std::vector<char*> av, ev;
@@ -127,15 +128,14 @@ class Supervisor {
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
-      ::close(claim);
-      fail(key, dir,
+      fail(key, claim,
            std::string(rc == ENOENT ? "command not found: " : "cannot start ") + argv[0] +
                (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
       return;
     }
     auto now = now_utc();
     write_pid(claim, {pid, now});
-    children_[pid] = {key, dir};
+    children_[pid] = {key, claim};
     send({{"ev", "started"}, {"key", key}, {"pid", pid}, {"at", format_iso8601(now)}});
   }
 
@@ -157,7 +157,8 @@ class Supervisor {
         e.signal = WTERMSIG(status);
         msg["signal"] = *e.signal;
       }
-      write_exit(it->second.dir, e);
+      write_exit(it->second.claim, e);
+      ::close(it->second.claim);
       msg["at"] = format_iso8601(now_utc());
       send(msg);
       children_.erase(it);
