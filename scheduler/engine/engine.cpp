@@ -57,7 +57,10 @@ void Engine::wake() {
 void Engine::listen_main() {
   store::listen_loop(
       opt_.database_url, {"ctflow_wake"},
-      [this](const std::string&, const std::string&) { wake(); }, [this] { wake(); },
+      [this](const std::string&, const std::string& payload) {
+        if (payload != opt_.server_id) wake();  // not our own "claimed a full batch"
+      },
+      [this] { wake(); },
       [this] { return stop_listen_.load(); });
 }
 
@@ -272,7 +275,8 @@ void Engine::pass() {
       next_run_deadline_.reset();
       if (auto t = store::next_run_deadline(tx)) next_run_deadline_ = steady_at(*t) + Millis(5);
     }
-    if (claimed_full) store::notify(tx, "ctflow_wake", "");
+    // Full: other replicas may claim what is left (this one claims again when a task ends).
+    if (claimed_full) store::notify(tx, "ctflow_wake", opt_.server_id);
     // finish_tasks and start_attempts notify by themselves; the rest may have added events.
     if (check_runs || sweep || metrics_due || !started.empty() || !results.empty())
       store::notify(tx, "ctflow_events", "");

@@ -239,7 +239,7 @@ void mark_running(Tx& tx, const std::vector<Started>& started) {
                  {"attempt_id", s.attempt_id},
                  {"attempt", s.attempt},
                  {"at", format_iso8601(s.at)}});
-  W(tx).exec_params(R"SQL(
+  exec_cached(tx, "mark_running", R"SQL(
 WITH s AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
                                                    attempt int, at timestamptz)
@@ -256,7 +256,7 @@ a AS (
 INSERT INTO events(kind, run_id, task_run_id, payload)
 SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'running') FROM t ORDER BY id
 )SQL",
-                    serialize(a));
+              serialize(a));
 }
 
 FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {

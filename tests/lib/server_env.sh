@@ -3,6 +3,9 @@
 #   start_cluster NAME      sets WORK (removed on exit), PGBIN, AS, URL; defines psql_
 #   start_server ARGS...    starts $CTFLOW server (extra ARGS), sets SERVER, PORT, BASE, TOKEN_FILE
 # EXTRA_CLEANUP (a command) runs first on exit, e.g. to stop a client the script started.
+# KEEP_WORK=1 leaves WORK on disk (the cluster stopped). On ext4 without a journal the kernel
+# skips inodes freed in the last 60 s (up to 6 min while their blocks are dirty) when it
+# allocates one, so deleting a big WORK slows every file the next benchmark creates.
 
 start_cluster() {
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -36,6 +39,6 @@ _server_env_cleanup() {
   [ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP" >/dev/null 2>&1
   [ -n "${SERVER:-}" ] && kill -TERM "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
   "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1
-  rm -rf "$WORK"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
   return 0
 }

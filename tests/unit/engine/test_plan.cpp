@@ -161,3 +161,22 @@ tasks:
   CHECK(ancestors(p, 3, 2).size() == 2);
   CHECK(ancestors(p, 0, 10).empty());
 }
+
+TEST_CASE("build_graph lists parents and children by spec index", "[engine][plan]") {
+  auto p = parse(R"(
+name: g
+tasks:
+  - {name: a, run: ["true"]}
+  - {name: b, needs: [a], run: ["true"]}
+  - {name: c, needs: [a, b], run: ["true"]}
+)");
+  Graph g = build_graph(p);
+  REQUIRE(g.parents.size() == 3);
+  CHECK(g.parents[0].empty());
+  CHECK(g.parents[2] == std::vector<int>{0, 1});
+  CHECK(g.children[0] == std::vector<int>{1, 2});
+  CHECK(g.children[1] == std::vector<int>{2});
+  CHECK(g.children[2].empty());
+  CHECK_FALSE(g.any_hpo);
+  CHECK(ancestors(g.parents, 2, 10) == std::vector<int>{0, 1});
+}
