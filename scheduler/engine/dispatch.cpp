@@ -58,6 +58,7 @@ void Engine::process_events(std::vector<store::Started>& started,
                             std::vector<std::string>& finished_keys,
                             std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh) {
   auto now = now_utc();
+  held_started_.clear();  // a retried pass looks at them again
   std::set<std::string> exited;
   for (const auto& ev : pending_events_)
     if (ev.kind == exec::ExecEvent::Kind::Exited) exited.insert(ev.key);
@@ -67,7 +68,14 @@ void Engine::process_events(std::vector<store::Started>& started,
     Active& a = it->second;
     if (ev.kind == exec::ExecEvent::Kind::Started) {
       a.started_at = ev.at;
-      if (!exited.count(ev.key)) started.push_back({a.task_run_id, a.attempt_id, a.attempt, ev.at});
+      if (exited.count(ev.key)) continue;  // its finish records when it started
+      // A task that ends within the debounce is never recorded as running (its finish is the
+      // next transition); a longer one is, a debounce after it started.
+      if (now - ev.at < opt_.started_debounce && !a.cancelled) {
+        held_started_.push_back(ev);
+        continue;
+      }
+      started.push_back({a.task_run_id, a.attempt_id, a.attempt, ev.at});
       continue;
     }
     AttemptOutcome o;

@@ -60,8 +60,7 @@ void Engine::listen_main() {
       [this](const std::string&, const std::string& payload) {
         if (payload != opt_.server_id) wake();  // not our own "claimed a full batch"
       },
-      [this] { wake(); },
-      [this] { return stop_listen_.load(); });
+      [this] { wake(); }, [this] { return stop_listen_.load(); });
 }
 
 bool Engine::connect_db() {
@@ -121,6 +120,7 @@ SteadyClock::time_point Engine::next_wake_time() const {
   for (const auto& [k, a] : active_)
     if (a.deadline && !a.timed_out) t = std::min(t, *a.deadline);
   if (next_ready_) t = std::min(t, *next_ready_);
+  if (held_until_) t = std::min(t, *held_until_);
   if (next_run_deadline_) t = std::min(t, *next_run_deadline_);
   return t;
 }
@@ -197,8 +197,15 @@ void Engine::pass() {
   std::vector<std::pair<std::string, Active>> adopted;
   std::vector<std::pair<std::string, int64_t>> offsets;
   bool claimed_full = false;
-  if (next_ready_ && *next_ready_ <= now_s) next_ready_.reset();
+  bool ready_due = next_ready_ && *next_ready_ <= now_s;
+  if (ready_due) next_ready_.reset();
   Applied applied;
+  // Nothing to write and nothing that could have become ready (only starts still held).
+  if (finishes.empty() && started.empty() && !renew && !sweep && !check_runs && !metrics_due &&
+      !adopt_now_ && !ready_due) {
+    after_commit(now_s, finished_keys, fresh, {}, finishes, to_spawn);
+    return;
+  }
 
   // Only finishes (and starts) of tasks without results, failures or trials, nothing due: each
   // statement is complete by itself, so they commit on their own (a chain's step is then one
@@ -206,11 +213,21 @@ void Engine::pass() {
   bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished &&
                !renew && !sweep && !check_runs && !metrics_due && !adopt_now_;
   if (quick) {
+    auto t_sql = SteadyClock::now();
     store::with_autocommit(*db_, [&](store::Tx& tx) {
       store::mark_running(tx, started);
       applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn);
     });
+    auto t_done = SteadyClock::now();
     after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
+    static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
+    if (trace) {
+      auto us = [](auto d) {
+        return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+      };
+      log::info("quick: prep {} us, sql {} us, spawn {} us", us(t_sql - now_s), us(t_done - t_sql),
+                us(SteadyClock::now() - t_done));
+    }
     // Full: the next finish claims what is left.
     if (!applied.ready_left || static_cast<int>(active_.size()) >= opt_.max_parallel) return;
     started.clear();
@@ -311,7 +328,10 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
               finishes.size(), to_spawn.size(),
               std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start)
                   .count());
-  pending_events_.clear();
+  pending_events_.swap(held_started_);  // the held starts are looked at again
+  held_started_.clear();
+  held_until_.reset();
+  if (!pending_events_.empty()) held_until_ = SteadyClock::now() + opt_.started_debounce;
   std::set<int64_t> applied(changed.begin(), changed.end());
   for (const auto& k : finished_keys) {
     auto it = active_.find(k);
@@ -330,7 +350,8 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
     active_[p.req.key] = std::move(p.active);
     executor_.start(p.req);
     if (trace) log::info("spawn sent {}", p.req.key);
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start);
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start);
     stats_.dispatch_us_total += us.count();
     if (opt_.observe) opt_.observe("dispatch", static_cast<double>(us.count()) / 1e6);
   }

@@ -72,15 +72,15 @@ class Engine {
     bool timed_out = false, cancelled = false;
     std::optional<TimePoint> started_at;
     int64_t metrics_offset = 0;
-    bool has_input_artifacts = true;  // record input uses at the end (unknown when adopted)
-    bool maybe_trial = true;          // an hpo trial's attempt (unknown when adopted)
+    bool has_input_artifacts = true;    // record input uses at the end (unknown when adopted)
+    bool maybe_trial = true;            // an hpo trial's attempt (unknown when adopted)
     std::shared_ptr<const RunCtx> run;  // null when adopted
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
     Active active;
   };
-  struct Command {  // a task's process before its attempt is known
+  struct Command {                       // a task's process before its attempt is known
     std::vector<std::string> argv, env;  // env: without the attempt's number and paths
     boost::json::object inputs;          // the inputs file, without "models"
     std::vector<std::string> input_digests;
@@ -116,9 +116,9 @@ class Engine {
     std::vector<int64_t> changed;
   };
   Applied apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
-                      std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
-                      bool trials = true, const std::vector<DirectPlan>* direct = nullptr,
-                      std::vector<Prepared>* to_spawn = nullptr);
+                         std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
+                         bool trials = true, const std::vector<DirectPlan>* direct = nullptr,
+                         std::vector<Prepared>* to_spawn = nullptr);
   // direct.cpp: the DAG of a version; the children of a finished task that can be dispatched in
   // its finishing statement; a dispatched child's process request.
   const Graph& graph(int64_t version_id, const spec::Pipeline& p);
@@ -132,9 +132,8 @@ class Engine {
   // is not cached and `tx` is null), and the command with its environment (an error names a
   // missing secret).
   bool gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
-                       const std::map<int, store::UpstreamInfo>* extra,
-                       spec::TemplateContext& ctx, boost::json::object& tasks_in,
-                       std::vector<std::string>& input_digests);
+                       const std::map<int, store::UpstreamInfo>* extra, spec::TemplateContext& ctx,
+                       boost::json::object& tasks_in, std::vector<std::string>& input_digests);
   std::optional<std::string> build_command(const DispatchPlan& plan, int64_t run_id,
                                            const std::string& name, const RunCtx& run,
                                            boost::json::object tasks_in, Command& out);
@@ -151,9 +150,8 @@ class Engine {
   std::vector<std::string> dead_owners(store::Tx& tx);
   // A claimed task: true when it is to run (`out`, `op`); false when `finish` says how it ended
   // without a process (cached, skipped, failed) or it became a study (finish.state empty).
-  bool prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pipeline& p,
-               Prepared& out, store::DispatchOp& op, store::FinishOp& finish,
-               const boost::json::object& models);
+  bool prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pipeline& p, Prepared& out,
+               store::DispatchOp& op, store::FinishOp& finish, const boost::json::object& models);
   std::shared_ptr<const RunCtx> run_context(const store::ClaimedTask& c);
 
   // Constant after construction.
@@ -169,6 +167,8 @@ class Engine {
   std::map<std::string, std::pair<std::string, std::string>>
       binary_digests_;                           // exe -> (stamp, digest)
   std::vector<exec::ExecEvent> pending_events_;  // drained, not yet committed
+  std::vector<exec::ExecEvent> held_started_;    // starts younger than started_debounce
+  std::optional<SteadyTime> held_until_;         // when the held starts are looked at again
   std::map<std::pair<int64_t, int>, store::UpstreamInfo> upstream_cache_;  // final tasks only
   SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{}, next_stats_{};
   std::optional<SteadyTime> next_ready_;         // a retry's not_before

@@ -411,8 +411,8 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
   int64_t lease = direct ? direct->lease_ms : 0;
-  auto res = exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner, lease,
-                         prefix);
+  auto res =
+      exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner, lease, prefix);
   for (const auto& row : res) {
     int kind = row[0].as<int>();
     if (kind == 0) {
