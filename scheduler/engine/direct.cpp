@@ -4,6 +4,8 @@
 // round trip and one commit instead of finish, claim, create attempt and commit. Only children
 // whose command needs nothing from the database qualify: no cache lookup, no study, no pool, and
 // every ancestor's outputs already known to this engine. Everything else goes through the claim.
+#include <algorithm>
+
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/engine/engine.hpp"
 #include "scheduler/engine/study.hpp"
@@ -16,45 +18,92 @@ const Graph& Engine::graph(int64_t version_id, const spec::Pipeline& p) {
   return it->second;
 }
 
+std::optional<Engine::DirectPlan> Engine::plan_task(
+    int64_t run_id, const std::shared_ptr<const RunCtx>& run, int64_t version_id, int index,
+    const std::map<int, store::UpstreamInfo>* extra) {
+  if (!run) return std::nullopt;
+  auto it = specs_.find(version_id);
+  if (it == specs_.end()) return std::nullopt;
+  const spec::Pipeline& p = *it->second;
+  if (index < 0 || static_cast<size_t>(index) >= p.tasks.size()) return std::nullopt;
+  const spec::Task& t = p.tasks[static_cast<size_t>(index)];
+  if (t.hpo || t.cache || !t.pool.empty()) return std::nullopt;
+  const Graph& g = graph(version_id, p);
+  spec::TemplateContext ctx;
+  ctx.params = run->params;
+  ctx.run = {std::to_string(run_id), run->logical_date, run->data_interval_start,
+             run->data_interval_end};
+  boost::json::object tasks_in;
+  std::vector<std::string> digests;
+  // A parent not known here has not finished in this engine: the task is not ready yet, or
+  // another server finished it and the claim will find the task.
+  if (!gather_upstream(nullptr, run_id, g, index, extra, ctx, tasks_in, digests))
+    return std::nullopt;
+  if (g.any_hpo) add_best_values(p, ctx);
+  DispatchPlan plan = plan_dispatch(t, ctx);
+  if (plan.kind != DispatchPlan::Kind::Run) return std::nullopt;  // the claim records those
+  DirectPlan d;
+  d.run_id = run_id;
+  d.version_id = version_id;
+  d.spec_index = index;
+  d.name = t.name;
+  d.timeout = t.timeout;
+  d.run = run;
+  if (build_command(plan, run_id, t.name, *run, std::move(tasks_in), d.cmd)) return std::nullopt;
+  d.cmd.input_digests = std::move(digests);
+  return d;
+}
+
 void Engine::plan_direct(const Active& a, const std::map<int, store::UpstreamInfo>& finished,
                          int& room, std::vector<DirectPlan>& out) {
   if (!a.run || a.maybe_trial || room <= 0) return;
   auto it = specs_.find(a.version_id);
   if (it == specs_.end()) return;
-  const spec::Pipeline& p = *it->second;
-  if (a.spec_index < 0 || static_cast<size_t>(a.spec_index) >= p.tasks.size()) return;
-  const Graph& g = graph(a.version_id, p);
+  const Graph& g = graph(a.version_id, *it->second);
+  if (a.spec_index < 0 || static_cast<size_t>(a.spec_index) >= g.children.size()) return;
   for (int ci : g.children[static_cast<size_t>(a.spec_index)]) {
     if (room <= 0) return;
-    const spec::Task& t = p.tasks[static_cast<size_t>(ci)];
-    if (t.hpo || t.cache || !t.pool.empty()) continue;
     bool planned = false;
     for (const auto& d : out) planned = planned || (d.run_id == a.run_id && d.spec_index == ci);
     if (planned) continue;  // a child of two tasks that finished together
-    spec::TemplateContext ctx;
-    ctx.params = a.run->params;
-    ctx.run = {std::to_string(a.run_id), a.run->logical_date, a.run->data_interval_start,
-               a.run->data_interval_end};
-    boost::json::object tasks_in;
-    std::vector<std::string> digests;
-    // A parent not known here has not finished in this engine: the child is not ready yet, or
-    // another server finished it and the claim will find the child.
-    if (!gather_upstream(nullptr, a.run_id, g, ci, &finished, ctx, tasks_in, digests)) continue;
-    if (g.any_hpo) add_best_values(p, ctx);
-    DispatchPlan plan = plan_dispatch(t, ctx);
-    if (plan.kind != DispatchPlan::Kind::Run) continue;  // the claim records skips and failures
-    DirectPlan d;
-    d.run_id = a.run_id;
-    d.version_id = a.version_id;
-    d.spec_index = ci;
-    d.name = t.name;
-    d.timeout = t.timeout;
-    d.run = a.run;
-    if (build_command(plan, a.run_id, t.name, *a.run, std::move(tasks_in), d.cmd)) continue;
-    d.cmd.input_digests = std::move(digests);
-    out.push_back(std::move(d));
-    --room;
+    if (auto d = plan_task(a.run_id, a.run, a.version_id, ci, &finished)) {
+      out.push_back(std::move(*d));
+      --room;
+    }
   }
+}
+
+void Engine::take_known_ready(int& room, std::vector<DirectPlan>& out,
+                              std::pair<int, int64_t>& max_key) {
+  if (room <= 0 || known_ready_.empty()) return;
+  std::vector<std::pair<int, int64_t>> keys;
+  keys.reserve(known_ready_.size());
+  for (const auto& [id, k] : known_ready_) keys.emplace_back(k.priority, id);
+  size_t n = std::min(keys.size(), static_cast<size_t>(room));
+  std::partial_sort(keys.begin(), keys.begin() + static_cast<long>(n), keys.end());
+  for (size_t i = 0; i < n; ++i) {
+    auto node = known_ready_.extract(keys[i].second);
+    out.push_back(std::move(node.mapped().plan));
+    max_key = keys[i];
+  }
+  room -= static_cast<int>(n);
+}
+
+void Engine::learn_ready(const std::set<int64_t>& dispatched) {
+  for (const auto& b : became_ready_) {
+    if (dispatched.count(b.task_run_id)) continue;
+    auto rc = run_ctx_.find(b.run_id);
+    std::optional<DirectPlan> plan;
+    if (rc != run_ctx_.end() && known_ready_.size() < kMaxKnownReady)
+      plan = plan_task(b.run_id, rc->second, rc->second->version_id, b.spec_index, nullptr);
+    if (!plan) {
+      unknown_ready_ = true;  // the claim takes it
+      continue;
+    }
+    plan->task_run_id = b.task_run_id;
+    known_ready_[b.task_run_id] = {b.priority, std::move(*plan)};
+  }
+  became_ready_.clear();
 }
 
 store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) const {
@@ -65,12 +114,12 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
   for (const auto& d : plans) {
     boost::json::array argv;
     for (const auto& s : d.cmd.argv) argv.emplace_back(s);
-    store::DirectDispatch dd;
-    dd.run_id = d.run_id;
-    dd.spec_index = d.spec_index;
-    dd.argv_json = boost::json::serialize(argv);
-    if (d.timeout) dd.timeout_ms = d.timeout->count();
-    args.children.push_back(std::move(dd));
+    std::optional<int64_t> timeout;
+    if (d.timeout) timeout = d.timeout->count();
+    if (d.task_run_id)
+      args.ready.push_back({d.task_run_id, boost::json::serialize(argv), timeout});
+    else
+      args.children.push_back({d.run_id, d.spec_index, boost::json::serialize(argv), timeout});
   }
   return args;
 }

@@ -314,9 +314,9 @@ std::shared_ptr<const Engine::RunCtx> Engine::run_context(const store::ClaimedTa
       run_ctx_.clear();
       return run_context(c);
     }
-    slot = std::make_shared<const RunCtx>(RunCtx{c.params, c.pipeline, c.pipeline_digest,
-                                                 c.logical_date, c.data_interval_start,
-                                                 c.data_interval_end});
+    slot = std::make_shared<const RunCtx>(RunCtx{c.pipeline_version_id, c.params, c.pipeline,
+                                                 c.pipeline_digest, c.logical_date,
+                                                 c.data_interval_start, c.data_interval_end});
   }
   return slot;
 }

@@ -177,13 +177,17 @@ void Engine::pass() {
     if (auto it = active_.find(k); it == active_.end() || it->second.maybe_trial)
       trials_finished = true;
   // Children to dispatch in the finishing statement itself (direct.cpp).
+  // Known ready tasks first (claim order); with none, the children of the finishing tasks.
   std::vector<DirectPlan> direct;
+  std::pair<int, int64_t> max_key{0, 0};
   int room = opt_.max_parallel - static_cast<int>(active_.size() - finished_keys.size());
-  for (const auto& k : finished_keys)
-    if (auto it = active_.find(k); it != active_.end())
-      if (auto f = fresh.find(it->second.run_id); f != fresh.end())
-        if (f->second.count(it->second.spec_index))
-          plan_direct(it->second, f->second, room, direct);
+  if (!finishes.empty()) take_known_ready(room, direct, max_key);
+  if (direct.empty())
+    for (const auto& k : finished_keys)
+      if (auto it = active_.find(k); it != active_.end())
+        if (auto f = fresh.find(it->second.run_id); f != fresh.end())
+          if (f->second.count(it->second.spec_index))
+            plan_direct(it->second, f->second, room, direct);
   bool sweep = now_s >= next_sweep_;
   bool renew = now_s >= next_renew_;
   bool metrics_due = now_s >= next_metrics_;
@@ -215,8 +219,9 @@ void Engine::pass() {
   if (quick) {
     auto t_sql = SteadyClock::now();
     store::with_autocommit(*db_, [&](store::Tx& tx) {
+      became_ready_.clear();
       store::mark_running(tx, started);
-      applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn);
+      applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key);
     });
     auto t_done = SteadyClock::now();
     after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
@@ -228,8 +233,14 @@ void Engine::pass() {
       log::info("quick: prep {} us, sql {} us, spawn {} us", us(t_sql - now_s), us(t_done - t_sql),
                 us(SteadyClock::now() - t_done));
     }
-    // Full: the next finish claims what is left.
-    if (!applied.ready_left || static_cast<int>(active_.size()) >= opt_.max_parallel) return;
+    // A claim is needed when a ready task may exist that this engine does not know of first:
+    // one it could not prepare, known ones the statement passed over (another ready task came
+    // first, or they went stale), or, with no known ones left, any ready task. Ready tasks it
+    // does not know of that come after the known ones wait until those are dispatched, as they
+    // would in claim order. Full: the next finish claims what is left.
+    bool claim = unknown_ready_ || applied.ready_dispatched < applied.ready_sent ||
+                 (known_ready_.empty() && applied.ready_left);
+    if (!claim || static_cast<int>(active_.size()) >= opt_.max_parallel) return;
     started.clear();
     finishes.clear();
     finished_keys.clear();
@@ -242,6 +253,7 @@ void Engine::pass() {
   store::with_tx(*db_, [&](store::Tx& tx) {
     to_spawn.clear();
     adopted.clear();
+    became_ready_.clear();
     claimed_full = false;
     if (renew)
       store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
@@ -260,7 +272,7 @@ void Engine::pass() {
     store::mark_running(tx, started);
     // A failed task's children are not dispatched: propagate() marks them.
     applied = apply_finishes(tx, finishes, failed, skipped, trials_finished,
-                             failed.empty() ? &direct : nullptr, &to_spawn);
+                             failed.empty() ? &direct : nullptr, &to_spawn, max_key);
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
       for (const auto& k : cw.to_kill) {
@@ -299,7 +311,10 @@ void Engine::pass() {
       store::notify(tx, "ctflow_events", "");
   });
 
-  // Committed: forget what finished, remember what started, then start processes.
+  // Committed: forget what finished, remember what started, then start processes. The claim
+  // took every ready task unless it filled the room; a sweep forgets what may have gone stale.
+  unknown_ready_ = claimed_full;
+  if (sweep) known_ready_.clear();
   after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
   for (auto& [k, a] : adopted) active_[k] = std::move(a);
   for (const auto& [k, off] : offsets)
@@ -344,6 +359,12 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
           upstream_cache_[{a.run_id, a.spec_index}] = i->second;
     active_.erase(it);
   }
+  std::set<int64_t> dispatched;
+  for (const auto& p : to_spawn) {
+    dispatched.insert(p.active.task_run_id);
+    known_ready_.erase(p.active.task_run_id);  // claimed by the claim statement
+  }
+  learn_ready(dispatched);
   // The executor creates the attempt's folder after this commit; after a crash in between,
   // adoption finds no claim there, fences it and dispatches the task again.
   for (auto& p : to_spawn) {
@@ -368,15 +389,21 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
 Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
                                        std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
                                        bool trials, const std::vector<DirectPlan>* direct,
-                                       std::vector<Prepared>* to_spawn) {
+                                       std::vector<Prepared>* to_spawn,
+                                       std::pair<int, int64_t> max_key) {
   Applied out;
   if (finishes.empty()) return out;
   store::DirectArgs args;
-  bool with_direct = direct && to_spawn && !direct->empty();
-  if (with_direct) args = direct_args(*direct);
+  bool with_direct = direct && to_spawn;
+  if (with_direct) {
+    args = direct_args(*direct);
+    args.max_key = max_key;
+    out.ready_sent = args.ready.size();
+  }
   auto res = store::finish_tasks(tx, finishes, with_direct ? &args : nullptr);
   out.changed = std::move(res.changed);
   out.ready_left = res.ready_left;
+  became_ready_.insert(became_ready_.end(), res.became_ready.begin(), res.became_ready.end());
   stats_.finished += static_cast<int64_t>(out.changed.size());
   std::set<int64_t> ch(out.changed.begin(), out.changed.end());
   std::vector<int64_t> f2, s2;
@@ -390,8 +417,10 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
   if (with_direct)
     for (const auto& d : res.dispatched)
       for (const auto& plan : *direct)
-        if (plan.run_id == d.run_id && plan.spec_index == d.spec_index) {
+        if (plan.task_run_id ? plan.task_run_id == d.task_run_id
+                             : plan.run_id == d.run_id && plan.spec_index == d.spec_index) {
           to_spawn->push_back(finish_direct(plan, d, res.models));
+          if (plan.task_run_id) out.ready_dispatched++;
           stats_.claimed++;
           break;
         }

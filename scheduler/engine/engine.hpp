@@ -61,6 +61,7 @@ class Engine {
 
  private:
   struct RunCtx {  // what templates and the inputs file need of a run (immutable)
+    int64_t version_id = 0;
     boost::json::object params;
     std::string pipeline, digest, logical_date, data_interval_start, data_interval_end;
   };
@@ -86,7 +87,10 @@ class Engine {
     std::vector<std::string> input_digests;
     std::string command_hash;  // argv, env and secret digests (cache keys)
   };
-  struct DirectPlan {  // a child prepared while its parent finishes (store::DirectDispatch)
+  // A task prepared before it is dispatched: a child of a finishing task (store::DirectDispatch)
+  // or a ready task this engine saw become ready (task_run_id set; store::ReadyDispatch).
+  struct DirectPlan {
+    int64_t task_run_id = 0;
     int64_t run_id = 0, version_id = 0;
     int spec_index = 0;
     std::string name;
@@ -114,17 +118,26 @@ class Engine {
   struct Applied {
     bool ready_left = true;
     std::vector<int64_t> changed;
+    size_t ready_sent = 0, ready_dispatched = 0;
   };
   Applied apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
                          std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
                          bool trials = true, const std::vector<DirectPlan>* direct = nullptr,
-                         std::vector<Prepared>* to_spawn = nullptr);
+                         std::vector<Prepared>* to_spawn = nullptr,
+                         std::pair<int, int64_t> max_key = {0, 0});
   // direct.cpp: the DAG of a version; the children of a finished task that can be dispatched in
   // its finishing statement; a dispatched child's process request.
   const Graph& graph(int64_t version_id, const spec::Pipeline& p);
   // `finished`: this pass's succeeded tasks of the parent's run by spec index; `room` counts down.
   void plan_direct(const Active& parent, const std::map<int, store::UpstreamInfo>& finished,
                    int& room, std::vector<DirectPlan>& out);
+  std::optional<DirectPlan> plan_task(int64_t run_id, const std::shared_ptr<const RunCtx>& run,
+                                      int64_t version_id, int index,
+                                      const std::map<int, store::UpstreamInfo>* extra);
+  // Moves up to `room` known ready tasks, first in claim order, into `out`.
+  void take_known_ready(int& room, std::vector<DirectPlan>& out, std::pair<int, int64_t>& max_key);
+  // Prepares the tasks the last finishes made ready (became_ready_) for a later dispatch by id.
+  void learn_ready(const std::set<int64_t>& dispatched);
   store::DirectArgs direct_args(const std::vector<DirectPlan>& plans) const;
   Prepared finish_direct(const DirectPlan& plan, const store::Dispatched& d,
                          const boost::json::object& models);
@@ -163,7 +176,15 @@ class Engine {
   std::map<int64_t, std::unique_ptr<spec::Pipeline>> specs_;  // immutable versions
   std::map<int64_t, Graph> graphs_;                           // their DAGs
   std::map<int64_t, std::shared_ptr<const RunCtx>> run_ctx_;  // runs this engine claimed in
-  std::map<std::string, Active> active_;                      // key "<task_run_id>-<attempt>"
+  struct KnownReady {
+    int priority = 0;
+    DirectPlan plan;
+  };
+  static constexpr size_t kMaxKnownReady = 4096;
+  std::map<int64_t, KnownReady> known_ready_;     // ready tasks prepared here, by task run id
+  std::vector<store::BecameReady> became_ready_;  // from this pass's finishes, until the commit
+  bool unknown_ready_ = false;            // a task became ready that known_ready_ does not hold
+  std::map<std::string, Active> active_;  // key "<task_run_id>-<attempt>"
   std::map<std::string, std::pair<std::string, std::string>>
       binary_digests_;                           // exe -> (stamp, digest)
   std::vector<exec::ExecEvent> pending_events_;  // drained, not yet committed

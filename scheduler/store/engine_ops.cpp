@@ -281,7 +281,14 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
     j["refund"] = o.refund;
     a.push_back(std::move(j));
   }
-  boost::json::array kids;
+  boost::json::array kids, ready;
+  if (direct)
+    for (const auto& d : direct->ready) {
+      boost::json::object j{
+          {"id", d.task_run_id}, {"argv", boost::json::parse(d.argv_json)}, {"want", "ready"}};
+      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
+      ready.push_back(std::move(j));
+    }
   if (direct)
     for (const auto& d : direct->children) {
       boost::json::object j{{"run_id", d.run_id},
@@ -335,13 +342,17 @@ q AS (
   SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
          AS empty
 ),
-k AS (  -- children of succeeded tasks: how many parents finished; may they go directly?
+k AS MATERIALIZED (  -- children of succeeded tasks: how many parents finished; may they go
+                    -- directly? (OFFSET 0 and MATERIALIZED keep each lookup by key: a generic
+                    -- plan otherwise scanned every edge and joined the finished tasks to it)
   SELECT e.child_id, e.n, fc.argv, fc.timeout_ms,
          (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND q.empty)
            AS fast
-  FROM (SELECT te.child_id, count(*)::int AS n FROM task_edges te JOIN t ON te.parent_id = t.id
+  FROM (SELECT te.child_id, count(*)::int AS n
+        FROM t CROSS JOIN LATERAL (SELECT child_id FROM task_edges
+                                   WHERE parent_id = t.id OFFSET 0) te
         WHERE t.state IN ('succeeded','cached') GROUP BY te.child_id) e
-  JOIN task_runs c0 ON c0.id = e.child_id
+  CROSS JOIN LATERAL (SELECT run_id, spec_index FROM task_runs WHERE id = e.child_id OFFSET 0) c0
   LEFT JOIN fc ON fc.run_id = c0.run_id AND fc.spec_index = c0.spec_index
   LEFT JOIN runs r ON r.id = c0.run_id AND fc.run_id IS NOT NULL
   CROSS JOIN q
@@ -363,11 +374,43 @@ kids AS (
   FROM k
   WHERE c.id = k.child_id
   RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, k.argv,
-            (c.state = 'dispatched' AND k.fast) AS fast
+            (c.state = 'dispatched' AND k.fast) AS fast, c.priority
+),
+bi AS (  -- `want` is 'ready', compared as a value so that the update below finds its rows by
+         -- key: the literal matches the ready index's predicate, and with the statistics of an
+         -- emptier queue a generic plan scanned that whole index for every statement
+  SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(id bigint, argv jsonb, timeout_ms bigint,
+                                                   want text)
+),
+fair AS (  -- no ready task the engine does not know of comes first
+  SELECT NOT EXISTS (
+    SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now()
+      AND (w.priority, w.id) < ($7::int, $8::bigint) AND w.id NOT IN (SELECT id FROM bi)) AS ok
+),
+bsel AS MATERIALIZED (  -- the known ready tasks whose run is running, looked up by key
+  SELECT bi.* FROM bi CROSS JOIN fair
+  CROSS JOIN LATERAL (SELECT run_id FROM task_runs WHERE id = bi.id OFFSET 0) c0
+  CROSS JOIN LATERAL (SELECT 1 FROM runs WHERE id = c0.run_id AND state = 'running'
+                        AND NOT cancel_requested OFFSET 0) r
+  WHERE fair.ok
+),
+byid AS (
+  UPDATE task_runs c SET state = 'dispatched', attempt = c.attempt + 1, lease_owner = $3,
+    lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
+    executor_ref = $5 || c.id || '-' || (c.attempt + 1),
+    deadline = CASE WHEN b.timeout_ms IS NULL THEN NULL
+                    ELSE now() + make_interval(secs => b.timeout_ms / 1000.0) END
+  FROM bsel b
+  WHERE c.id = b.id AND c.state = b.want AND c.not_before <= now() AND c.pool IS NULL
+  RETURNING c.id, c.run_id, c.name, c.spec_index, c.attempt, c.max_attempts, b.argv
+),
+went AS (
+  SELECT id, run_id, name, spec_index, attempt, max_attempts, argv FROM kids WHERE fast
+  UNION ALL SELECT * FROM byid
 ),
 att AS (
   INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref, argv)
-  SELECT id, attempt, 'dispatched', $3, $5 || id || '-' || attempt, argv FROM kids WHERE fast
+  SELECT id, attempt, 'dispatched', $3, $5 || id || '-' || attempt, argv FROM went
   RETURNING id, task_run_id
 ),
 )SQL") + kRunCounters +
@@ -383,7 +426,7 @@ ev AS (
     FROM kids WHERE state = 'ready'
     UNION ALL
     SELECT 3, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched')
-    FROM kids WHERE fast
+    FROM went
     UNION ALL
     SELECT 4, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
     WHERE state IN ('succeeded','failed','cancelled')
@@ -392,13 +435,15 @@ ev AS (
 SELECT 0 AS kind, id, NULL::bigint, NULL::bigint, NULL::int, NULL::int, NULL::int, NULL::text
 FROM t
 UNION ALL
-SELECT 1, kids.id, kids.run_id, att.id, kids.spec_index, kids.attempt, kids.max_attempts, NULL
-FROM kids JOIN att ON att.task_run_id = kids.id
+SELECT 1, went.id, went.run_id, att.id, went.spec_index, went.attempt, went.max_attempts, NULL
+FROM went JOIN att ON att.task_run_id = went.id
+UNION ALL
+SELECT 3, id, run_id, priority, spec_index, attempt, NULL, NULL FROM kids WHERE state = 'ready'
 UNION ALL
 SELECT 2, NULL, NULL, NULL,
        (NOT q.empty OR EXISTS (SELECT 1 FROM kids WHERE state = 'ready')
         OR EXISTS (SELECT 1 FROM t WHERE state = 'ready'))::int, NULL, NULL,
-       CASE WHEN EXISTS (SELECT 1 FROM kids WHERE fast) THEN (
+       CASE WHEN EXISTS (SELECT 1 FROM went) THEN (
          SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
                   jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
                                      'metrics', mv.metrics, 'alias', d.alias))), '{}')
@@ -411,8 +456,10 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
   int64_t lease = direct ? direct->lease_ms : 0;
-  auto res =
-      exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner, lease, prefix);
+  int max_prio = direct ? direct->max_key.first : 0;
+  int64_t max_id = direct ? direct->max_key.second : 0;
+  auto res = exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner, lease,
+                         prefix, serialize(ready), max_prio, max_id);
   for (const auto& row : res) {
     int kind = row[0].as<int>();
     if (kind == 0) {
@@ -426,6 +473,14 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
       d.attempt = row[5].as<int>();
       d.max_attempts = row[6].as<int>();
       out.dispatched.push_back(d);
+    } else if (kind == 3) {
+      BecameReady b;
+      b.task_run_id = row[1].as<int64_t>();
+      b.run_id = row[2].as<int64_t>();
+      b.priority = static_cast<int>(row[3].as<int64_t>());
+      b.spec_index = row[4].as<int>();
+      b.attempt = row[5].as<int>();
+      out.became_ready.push_back(b);
     } else {
       out.ready_left = row[4].as<int>() != 0;
       out.models = parse_obj(row[7]);

@@ -83,18 +83,33 @@ struct DirectDispatch {
   std::string argv_json;  // the rendered argv, stored on the attempt
   std::optional<int64_t> timeout_ms;
 };
+// A ready task the engine prepared earlier (it saw it become ready): dispatched by id in the
+// same statement when it is still ready, its run running, and no ready task it does not know
+// of comes first in claim order (priority, id) up to `max_key`.
+struct ReadyDispatch {
+  int64_t task_run_id = 0;
+  std::string argv_json;
+  std::optional<int64_t> timeout_ms;
+};
 struct DirectArgs {
   std::string owner, ref_prefix;  // lease owner; executor_ref = ref_prefix + "<id>-<attempt>"
   int64_t lease_ms = 0;
   std::vector<DirectDispatch> children;
+  std::vector<ReadyDispatch> ready;
+  std::pair<int, int64_t> max_key{0, 0};  // the largest (priority, id) of `ready`
 };
-struct Dispatched {  // a child finish_tasks dispatched directly (state 'dispatched', attempt row)
+struct Dispatched {  // a task finish_tasks dispatched (state 'dispatched', attempt row)
   int64_t task_run_id = 0, run_id = 0, attempt_id = 0;
   int spec_index = 0, attempt = 1, max_attempts = 1;
+};
+struct BecameReady {  // a child finish_tasks made ready (not dispatched)
+  int64_t task_run_id = 0, run_id = 0;
+  int spec_index = 0, priority = 0, attempt = 0;
 };
 struct FinishResult {
   std::vector<int64_t> changed;  // task_run ids whose transition applied (others were stale)
   std::vector<Dispatched> dispatched;
+  std::vector<BecameReady> became_ready;
   bool ready_left = true;      // some task may be ready that this statement did not dispatch
   boost::json::object models;  // current production deployments (set when dispatched is not empty)
 };

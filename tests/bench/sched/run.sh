@@ -71,6 +71,10 @@ for g in chain fan; do
   mk=$(m "mk_$g"); ct=$(m "ct_$g")
   printf "%-8s %-10s %12.3f %12.3f %7.2fx\n" "$g" "" "$mk" "$ct" "$(echo "$ct / $mk" | bc -l)"
 done
+# The local executor alone (no database): N `true` one after another through the supervisor,
+# against raw posix_spawn + waitpid in the same process.
+EXEC_CHAIN=${EXEC_CHAIN:-$(dirname "$CTFLOW")/exec-chain}
+[ -x "$EXEC_CHAIN" ] && "$EXEC_CHAIN" "$CTFLOW" "$WORK/exec-chain" "$N"
 echo "raw make chain: ${S[mk_chain]}"
 echo "raw ctflow chain: ${S[ct_chain]}"
 echo "raw make fan: ${S[mk_fan]}"
