@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/support/harness.hpp"
 
@@ -229,4 +230,37 @@ tasks:
                      "%'") == 0);
   CHECK(h.db().count("SELECT count(*) FROM events WHERE payload::text LIKE '%" + secret + "%'") ==
         0);
+}
+
+TEST_CASE("claim order holds for ready tasks the engine prepared ahead - an urgent task goes first",
+          "[integration][engine]") {
+  ServerConfig cfg;
+  cfg.max_parallel = 1;
+  cfg.sweep_ms = 60'000;  // no safety-net claim while the test runs
+  Harness h(cfg);
+  std::string log = h.path("order.log");
+  auto step = [&](const std::string& name) {
+    return "[sh, -c, 'echo " + name + " >> \"$0\"; sleep 0.05', \"" + log + "\"]";
+  };
+  // With one slot, the root's 20 children wait as ready tasks the engine has prepared and
+  // dispatches by id as slots free up (direct.cpp).
+  std::string wide = "name: wide\ntasks:\n  - {name: root, run: [\"true\"]}\n";
+  for (int i = 0; i < 20; ++i)
+    wide += "  - {name: c" + std::to_string(i) +
+            ", needs: [root], run: " + step("c" + std::to_string(i)) + "}\n";
+  auto a = h.submit(wide);
+  for (int i = 0; i < 3000 && read_lines(log).size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(read_lines(log).size() >= 2);
+  auto b = h.submit("name: urgent\ntasks:\n  - {name: now, priority: -5, run: " + step("urgent") +
+                    "}\n");
+  REQUIRE(str(h.wait(a), "state") == "succeeded");
+  REQUIRE(str(h.wait(b), "state") == "succeeded");
+  auto lines = read_lines(log);
+  REQUIRE(lines.size() == 21);
+  auto at = std::find(lines.begin(), lines.end(), "urgent") - lines.begin();
+  INFO("the urgent task started " << at << " of 21");
+  // It is ready while most children still wait: a lower priority goes first (claim order), not
+  // after every task the engine had prepared.
+  CHECK(lines.size() - static_cast<size_t>(at) - 1 >= 10);
 }
