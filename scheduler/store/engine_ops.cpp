@@ -259,6 +259,44 @@ SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'running') 
               serialize(a));
 }
 
+// finish_tasks' dispatch of known ready tasks by id ($6 candidates, $7/$8 the largest claim key);
+// a pass without candidates uses the statement without it (a smaller plan to start and run).
+constexpr const char* kByIdCtes = R"SQL(
+bi AS (  -- `want` is 'ready', compared as a value so that the update below finds its rows by
+         -- key: the literal matches the ready index's predicate, and with the statistics of an
+         -- emptier queue a generic plan scanned that whole index for every statement
+  SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(id bigint, argv jsonb, timeout_ms bigint,
+                                                   want text)
+),
+fair AS (  -- no ready task the engine does not know of comes first
+  SELECT NOT EXISTS (
+    SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now()
+      AND (w.priority, w.id) < ($7::int, $8::bigint) AND w.id NOT IN (SELECT id FROM bi)) AS ok
+),
+bsel AS MATERIALIZED (  -- the known ready tasks whose run is running, looked up by key
+  SELECT bi.* FROM bi CROSS JOIN fair
+  CROSS JOIN LATERAL (SELECT run_id FROM task_runs WHERE id = bi.id OFFSET 0) c0
+  CROSS JOIN LATERAL (SELECT 1 FROM runs WHERE id = c0.run_id AND state = 'running'
+                        AND NOT cancel_requested OFFSET 0) r
+  WHERE fair.ok
+),
+byid AS (
+  UPDATE task_runs c SET state = 'dispatched', attempt = c.attempt + 1, lease_owner = $3,
+    lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
+    executor_ref = $5 || c.id || '-' || (c.attempt + 1),
+    deadline = CASE WHEN b.timeout_ms IS NULL THEN NULL
+                    ELSE now() + make_interval(secs => b.timeout_ms / 1000.0) END
+  FROM bsel b
+  WHERE c.id = b.id AND c.state = b.want AND c.not_before <= now() AND c.pool IS NULL
+  RETURNING c.id, c.run_id, c.name, c.spec_index, c.attempt, c.max_attempts, b.argv
+),
+)SQL";
+constexpr const char* kNoByIdCtes = R"SQL(
+byid AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name,
+                NULL::int AS spec_index, NULL::int AS attempt, NULL::int AS max_attempts,
+                NULL::jsonb AS argv WHERE false),
+)SQL";
+
 FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {
   FinishResult out;
   if (ops.empty()) return out;
@@ -376,35 +414,7 @@ kids AS (
   RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, k.argv,
             (c.state = 'dispatched' AND k.fast) AS fast, c.priority
 ),
-bi AS (  -- `want` is 'ready', compared as a value so that the update below finds its rows by
-         -- key: the literal matches the ready index's predicate, and with the statistics of an
-         -- emptier queue a generic plan scanned that whole index for every statement
-  SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(id bigint, argv jsonb, timeout_ms bigint,
-                                                   want text)
-),
-fair AS (  -- no ready task the engine does not know of comes first
-  SELECT NOT EXISTS (
-    SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now()
-      AND (w.priority, w.id) < ($7::int, $8::bigint) AND w.id NOT IN (SELECT id FROM bi)) AS ok
-),
-bsel AS MATERIALIZED (  -- the known ready tasks whose run is running, looked up by key
-  SELECT bi.* FROM bi CROSS JOIN fair
-  CROSS JOIN LATERAL (SELECT run_id FROM task_runs WHERE id = bi.id OFFSET 0) c0
-  CROSS JOIN LATERAL (SELECT 1 FROM runs WHERE id = c0.run_id AND state = 'running'
-                        AND NOT cancel_requested OFFSET 0) r
-  WHERE fair.ok
-),
-byid AS (
-  UPDATE task_runs c SET state = 'dispatched', attempt = c.attempt + 1, lease_owner = $3,
-    lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
-    executor_ref = $5 || c.id || '-' || (c.attempt + 1),
-    deadline = CASE WHEN b.timeout_ms IS NULL THEN NULL
-                    ELSE now() + make_interval(secs => b.timeout_ms / 1000.0) END
-  FROM bsel b
-  WHERE c.id = b.id AND c.state = b.want AND c.not_before <= now() AND c.pool IS NULL
-  RETURNING c.id, c.run_id, c.name, c.spec_index, c.attempt, c.max_attempts, b.argv
-),
-went AS (
+@BYIDwent AS (
   SELECT id, run_id, name, spec_index, attempt, max_attempts, argv FROM kids WHERE fast
   UNION ALL SELECT * FROM byid
 ),
@@ -453,13 +463,17 @@ SELECT 2, NULL, NULL, NULL,
 FROM q, (SELECT pg_notify('ctflow_events', '')) n
 )SQL";
   for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
+  bool by_id = direct && !direct->ready.empty();
+  sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
   int64_t lease = direct ? direct->lease_ms : 0;
   int max_prio = direct ? direct->max_key.first : 0;
   int64_t max_id = direct ? direct->max_key.second : 0;
-  auto res = exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner, lease,
-                         prefix, serialize(ready), max_prio, max_id);
+  auto res = by_id ? exec_cached(tx, "finish_tasks_by_id", sql, serialize(a), serialize(kids),
+                                 owner, lease, prefix, serialize(ready), max_prio, max_id)
+                   : exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner,
+                                 lease, prefix);
   for (const auto& row : res) {
     int kind = row[0].as<int>();
     if (kind == 0) {
