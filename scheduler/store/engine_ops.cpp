@@ -7,42 +7,9 @@ namespace ctflow::store {
 
 namespace {
 
-boost::json::object parse_obj(const pqxx::field& f) {
-  if (f.is_null()) return {};
-  boost::json::error_code ec;
-  auto v = boost::json::parse(f.c_str(), ec);
-  if (ec || !v.is_object()) return {};
-  return v.get_object();
-}
-
 std::string field_str(const pqxx::field& f) {
   return f.is_null() ? std::string() : f.c_str();
 }
-
-// Bumps run counters by the final transitions in CTE `t` (columns run_id, state) and finishes the
-// runs that completed; shared by finish_tasks and propagate.
-constexpr const char* kRunCounters = R"SQL(
-d AS (
-  SELECT run_id,
-         count(*) FILTER (WHERE state NOT IN ('ready'))::int AS n,
-         count(*) FILTER (WHERE state IN ('failed','upstream_failed'))::int AS nf
-  FROM t GROUP BY run_id
-),
-r AS (
-  UPDATE runs SET
-    tasks_done = runs.tasks_done + d.n,
-    tasks_failed = runs.tasks_failed + d.nf,
-    state = CASE WHEN runs.tasks_done + d.n >= runs.tasks_total THEN
-              CASE WHEN runs.cancel_requested AND runs.error IS NULL THEN 'cancelled'
-                   WHEN runs.tasks_failed + d.nf > 0 OR runs.error IS NOT NULL THEN 'failed'
-                   ELSE 'succeeded' END
-            ELSE runs.state END,
-    finished_at = CASE WHEN runs.tasks_done + d.n >= runs.tasks_total THEN now()
-                       ELSE runs.finished_at END
-  FROM d WHERE runs.id = d.run_id AND d.n > 0
-  RETURNING runs.id, runs.state
-)
-)SQL";
 
 }  // namespace
 
@@ -108,7 +75,7 @@ JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
       c.max_attempts = row[5].as<int>();
       c.pipeline_version_id = row[6].as<int64_t>();
       c.pipeline = row[7].c_str();
-      c.params = parse_obj(row[8]);
+      c.params = field_object(row[8]);
       c.logical_date = field_str(row[9]);
       c.data_interval_start = field_str(row[10]);
       c.data_interval_end = field_str(row[11]);
@@ -127,7 +94,7 @@ JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
                                  std::move(info));
         }
       }
-      c.models = parse_obj(row[14]);
+      c.models = field_object(row[14]);
       out.push_back(std::move(c));
     }
   };
@@ -174,8 +141,8 @@ FROM task_runs t WHERE t.run_id = $1 AND t.spec_index = ANY($2::int[])
     UpstreamInfo u;
     u.name = row[1].c_str();
     u.state = row[2].c_str();
-    u.outputs = parse_obj(row[3]);
-    u.artifacts = parse_obj(row[4]);
+    u.outputs = field_object(row[3]);
+    u.artifacts = field_object(row[4]);
     out.emplace_back(row[0].as<int>(), std::move(u));
   }
   return out;
@@ -257,282 +224,6 @@ INSERT INTO events(kind, run_id, task_run_id, payload)
 SELECT 'task', run_id, id, jsonb_build_object('task', name, 'state', 'running') FROM t ORDER BY id
 )SQL",
               serialize(a));
-}
-
-// finish_tasks' dispatch of known ready tasks by id ($6 candidates, $7/$8 the largest claim key);
-// a pass without candidates uses the statement without it (a smaller plan to start and run).
-constexpr const char* kByIdCtes = R"SQL(
-bi AS (  -- `want` is 'ready', compared as a value so that the update below finds its rows by
-         -- key: the literal matches the ready index's predicate, and with the statistics of an
-         -- emptier queue a generic plan scanned that whole index for every statement
-  SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(id bigint, argv jsonb, timeout_ms bigint,
-                                                   want text)
-),
-fair AS (  -- no ready task the engine does not know of comes first
-  SELECT NOT EXISTS (
-    SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now()
-      AND (w.priority, w.id) < ($7::int, $8::bigint) AND w.id NOT IN (SELECT id FROM bi)) AS ok
-),
-bsel AS MATERIALIZED (  -- the known ready tasks whose run is running, looked up by key
-  SELECT bi.* FROM bi CROSS JOIN fair
-  CROSS JOIN LATERAL (SELECT run_id FROM task_runs WHERE id = bi.id OFFSET 0) c0
-  CROSS JOIN LATERAL (SELECT 1 FROM runs WHERE id = c0.run_id AND state = 'running'
-                        AND NOT cancel_requested OFFSET 0) r
-  WHERE fair.ok
-),
-byid AS (
-  UPDATE task_runs c SET state = 'dispatched', attempt = c.attempt + 1, lease_owner = $3,
-    lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
-    executor_ref = $5 || c.id || '-' || (c.attempt + 1),
-    deadline = CASE WHEN b.timeout_ms IS NULL THEN NULL
-                    ELSE now() + make_interval(secs => b.timeout_ms / 1000.0) END
-  FROM bsel b
-  WHERE c.id = b.id AND c.state = b.want AND c.not_before <= now() AND c.pool IS NULL
-  RETURNING c.id, c.run_id, c.name, c.spec_index, c.attempt, c.max_attempts, b.argv
-),
-)SQL";
-constexpr const char* kNoByIdCtes = R"SQL(
-byid AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name,
-                NULL::int AS spec_index, NULL::int AS attempt, NULL::int AS max_attempts,
-                NULL::jsonb AS argv WHERE false),
-)SQL";
-
-FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {
-  FinishResult out;
-  if (ops.empty()) return out;
-  boost::json::array a;
-  for (const auto& o : ops) {
-    boost::json::object j;
-    j["task_run_id"] = o.task_run_id;
-    j["attempt_id"] = o.attempt_id;
-    j["attempt"] = o.attempt;
-    j["state"] = o.state;
-    j["attempt_state"] = o.attempt_state;
-    if (o.error) j["error"] = *o.error;
-    if (o.exit_code) j["exit_code"] = *o.exit_code;
-    j["outputs"] = o.outputs;
-    if (o.not_before) j["not_before"] = format_iso8601(*o.not_before);
-    if (o.started_at) j["started_at"] = format_iso8601(*o.started_at);
-    if (o.cache_key) j["cache_key"] = *o.cache_key;
-    if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
-    if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
-    j["refund"] = o.refund;
-    a.push_back(std::move(j));
-  }
-  boost::json::array kids, ready;
-  if (direct)
-    for (const auto& d : direct->ready) {
-      boost::json::object j{
-          {"id", d.task_run_id}, {"argv", boost::json::parse(d.argv_json)}, {"want", "ready"}};
-      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
-      ready.push_back(std::move(j));
-    }
-  if (direct)
-    for (const auto& d : direct->children) {
-      boost::json::object j{{"run_id", d.run_id},
-                            {"spec_index", d.spec_index},
-                            {"argv", boost::json::parse(d.argv_json)}};
-      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
-      kids.push_back(std::move(j));
-    }
-  // A child is dispatched directly when this finish readies it and `fast` holds (fc: the
-  // children the engine prepared; q: no other ready task waits).
-  constexpr const char* kFast =
-      "(c.pending_deps - k.n <= 0 AND c.state = 'pending' AND k.fast AND c.pool IS NULL)";
-  std::string sql = std::string(R"SQL(
-WITH f AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
-    attempt int, state text, attempt_state text, error text, exit_code int, outputs jsonb,
-    not_before timestamptz, started_at timestamptz, cache_key text, cache_reason text,
-    cache_components jsonb, refund boolean)
-),
-t AS (
-  UPDATE task_runs tr SET
-    state = f.state,
-    error = f.error,
-    exit_code = f.exit_code,
-    outputs = CASE WHEN f.state IN ('succeeded','cached') THEN coalesce(f.outputs, '{}')
-                   ELSE tr.outputs END,
-    not_before = coalesce(f.not_before, tr.not_before),
-    started_at = coalesce(tr.started_at, f.started_at),
-    finished_at = CASE WHEN f.state = 'ready' THEN NULL ELSE now() END,
-    cache_key = coalesce(f.cache_key, tr.cache_key),
-    cache_reason = coalesce(f.cache_reason, tr.cache_reason),
-    cache_components = coalesce(f.cache_components, tr.cache_components),
-    max_attempts = tr.max_attempts + CASE WHEN f.refund THEN 1 ELSE 0 END,
-    lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
-  FROM f
-  WHERE tr.id = f.task_run_id AND tr.attempt = f.attempt
-    AND tr.state IN ('dispatched','running')
-  RETURNING tr.id, tr.run_id, tr.name, tr.state, f.attempt_id, f.attempt_state, f.exit_code,
-            f.error
-),
-a AS (
-  UPDATE task_attempts ta SET state = t.attempt_state, exit_code = t.exit_code, error = t.error,
-    finished_at = now()
-  FROM t WHERE ta.id = t.attempt_id
-),
-fc AS (
-  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(run_id bigint, spec_index int, argv jsonb,
-                                                   timeout_ms bigint)
-),
-q AS (
-  SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
-         AS empty
-),
-k AS MATERIALIZED (  -- children of succeeded tasks: how many parents finished; may they go
-                    -- directly? (OFFSET 0 and MATERIALIZED keep each lookup by key: a generic
-                    -- plan otherwise scanned every edge and joined the finished tasks to it)
-  SELECT e.child_id, e.n, fc.argv, fc.timeout_ms,
-         (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND q.empty)
-           AS fast
-  FROM (SELECT te.child_id, count(*)::int AS n
-        FROM t CROSS JOIN LATERAL (SELECT child_id FROM task_edges
-                                   WHERE parent_id = t.id OFFSET 0) te
-        WHERE t.state IN ('succeeded','cached') GROUP BY te.child_id) e
-  CROSS JOIN LATERAL (SELECT run_id, spec_index FROM task_runs WHERE id = e.child_id OFFSET 0) c0
-  LEFT JOIN fc ON fc.run_id = c0.run_id AND fc.spec_index = c0.spec_index
-  LEFT JOIN runs r ON r.id = c0.run_id AND fc.run_id IS NOT NULL
-  CROSS JOIN q
-),
-kids AS (
-  UPDATE task_runs c SET pending_deps = c.pending_deps - k.n,
-    state = CASE WHEN NOT (c.pending_deps - k.n <= 0 AND c.state = 'pending') THEN c.state
-                 WHEN @FAST THEN 'dispatched' ELSE 'ready' END,
-    attempt = c.attempt + CASE WHEN @FAST THEN 1 ELSE 0 END,
-    lease_owner = CASE WHEN @FAST THEN $3 ELSE c.lease_owner END,
-    lease_expires_at = CASE WHEN @FAST
-                            THEN now() + make_interval(secs => $4::double precision / 1000)
-                            ELSE c.lease_expires_at END,
-    executor_ref = CASE WHEN @FAST THEN $5 || c.id || '-' || (c.attempt + 1)
-                        ELSE c.executor_ref END,
-    deadline = CASE WHEN @FAST AND k.timeout_ms IS NOT NULL
-                    THEN now() + make_interval(secs => k.timeout_ms / 1000.0)
-                    WHEN @FAST THEN NULL ELSE c.deadline END
-  FROM k
-  WHERE c.id = k.child_id
-  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, k.argv,
-            (c.state = 'dispatched' AND k.fast) AS fast, c.priority
-),
-@BYIDwent AS (
-  SELECT id, run_id, name, spec_index, attempt, max_attempts, argv FROM kids WHERE fast
-  UNION ALL SELECT * FROM byid
-),
-att AS (
-  INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref, argv)
-  SELECT id, attempt, 'dispatched', $3, $5 || id || '-' || attempt, argv FROM went
-  RETURNING id, task_run_id
-),
-)SQL") + kRunCounters +
-                    R"SQL(,
-ev AS (
-  INSERT INTO events(kind, run_id, task_run_id, payload)
-  SELECT kind, run_id, tid, payload FROM (
-    SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
-           jsonb_build_object('task', name, 'state', state, 'error', error) AS payload FROM t
-    UNION ALL
-    -- a child dispatched directly was never ready at a commit: only 'dispatched' is recorded
-    SELECT 2, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'ready')
-    FROM kids WHERE state = 'ready'
-    UNION ALL
-    SELECT 3, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched')
-    FROM went
-    UNION ALL
-    SELECT 4, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
-    WHERE state IN ('succeeded','failed','cancelled')
-  ) e ORDER BY o, k
-)
-SELECT 0 AS kind, id, NULL::bigint, NULL::bigint, NULL::int, NULL::int, NULL::int, NULL::text
-FROM t
-UNION ALL
-SELECT 1, went.id, went.run_id, att.id, went.spec_index, went.attempt, went.max_attempts, NULL
-FROM went JOIN att ON att.task_run_id = went.id
-UNION ALL
-SELECT 3, id, run_id, priority, spec_index, attempt, NULL, NULL FROM kids WHERE state = 'ready'
-UNION ALL
-SELECT 2, NULL, NULL, NULL,
-       (NOT q.empty OR EXISTS (SELECT 1 FROM kids WHERE state = 'ready')
-        OR EXISTS (SELECT 1 FROM t WHERE state = 'ready'))::int, NULL, NULL,
-       CASE WHEN EXISTS (SELECT 1 FROM went) THEN (
-         SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
-                  jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
-                                     'metrics', mv.metrics, 'alias', d.alias))), '{}')
-         FROM deployments d JOIN models m ON m.id = d.model_id
-         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-         WHERE d.superseded_at IS NULL AND d.alias = 'production')::text END
-FROM q, (SELECT pg_notify('ctflow_events', '')) n
-)SQL";
-  for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
-  bool by_id = direct && !direct->ready.empty();
-  sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
-  std::string owner = direct ? direct->owner : std::string();
-  std::string prefix = direct ? direct->ref_prefix : std::string();
-  int64_t lease = direct ? direct->lease_ms : 0;
-  int max_prio = direct ? direct->max_key.first : 0;
-  int64_t max_id = direct ? direct->max_key.second : 0;
-  auto res = by_id ? exec_cached(tx, "finish_tasks_by_id", sql, serialize(a), serialize(kids),
-                                 owner, lease, prefix, serialize(ready), max_prio, max_id)
-                   : exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner,
-                                 lease, prefix);
-  for (const auto& row : res) {
-    int kind = row[0].as<int>();
-    if (kind == 0) {
-      out.changed.push_back(row[1].as<int64_t>());
-    } else if (kind == 1) {
-      Dispatched d;
-      d.task_run_id = row[1].as<int64_t>();
-      d.run_id = row[2].as<int64_t>();
-      d.attempt_id = row[3].as<int64_t>();
-      d.spec_index = row[4].as<int>();
-      d.attempt = row[5].as<int>();
-      d.max_attempts = row[6].as<int>();
-      out.dispatched.push_back(d);
-    } else if (kind == 3) {
-      BecameReady b;
-      b.task_run_id = row[1].as<int64_t>();
-      b.run_id = row[2].as<int64_t>();
-      b.priority = static_cast<int>(row[3].as<int64_t>());
-      b.spec_index = row[4].as<int>();
-      b.attempt = row[5].as<int>();
-      out.became_ready.push_back(b);
-    } else {
-      out.ready_left = row[4].as<int>() != 0;
-      out.models = parse_obj(row[7]);
-    }
-  }
-  return out;
-}
-
-void propagate(Tx& tx, const std::vector<int64_t>& roots, const std::string& state) {
-  if (roots.empty()) return;
-  std::string arr = "{";
-  for (size_t i = 0; i < roots.size(); ++i) arr += (i ? "," : "") + std::to_string(roots[i]);
-  arr += "}";
-  std::string sql = std::string(R"SQL(
-WITH RECURSIVE dsc(id) AS (
-  SELECT child_id FROM task_edges WHERE parent_id = ANY($1::bigint[])
-  UNION SELECT e.child_id FROM task_edges e JOIN dsc ON e.parent_id = dsc.id
-),
-t AS (
-  UPDATE task_runs tr SET state = $2, finished_at = now()
-  FROM dsc WHERE tr.id = dsc.id AND tr.state = 'pending'
-  RETURNING tr.id, tr.run_id, tr.name, tr.state
-),
-)SQL") + kRunCounters +
-                    R"SQL(,
-ev AS (
-  INSERT INTO events(kind, run_id, task_run_id, payload)
-  SELECT kind, run_id, tid, payload FROM (
-    SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
-           jsonb_build_object('task', name, 'state', state) AS payload FROM t
-    UNION ALL
-    SELECT 2, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
-    WHERE state IN ('succeeded','failed','cancelled')
-  ) e ORDER BY o, k
-)
-SELECT count(*) FROM t
-)SQL";
-  W(tx).exec_params(sql, arr, state);
 }
 
 void insert_metrics(Tx& tx, int64_t run_id, int64_t task_run_id,

@@ -43,6 +43,15 @@ pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql
   return ti.w->exec_prepared(name, std::forward<Args>(args)...);
 }
 
+// A json/jsonb column holding an object; NULL, unparsable text or another JSON type -> {}.
+inline boost::json::object field_object(const pqxx::field& f) {
+  if (f.is_null()) return {};
+  boost::json::error_code ec;
+  auto v = boost::json::parse(f.c_str(), ec);
+  if (ec || !v.is_object()) return {};
+  return v.get_object();
+}
+
 // A json/jsonb column read as text -> JSON; NULL or unparsable text -> null.
 inline boost::json::value field_json(const pqxx::field& f) {
   if (f.is_null()) return nullptr;

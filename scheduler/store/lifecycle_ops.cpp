@@ -8,13 +8,6 @@ namespace ctflow::store {
 
 namespace {
 
-boost::json::object parse_obj(const char* text) {
-  boost::json::error_code ec;
-  auto v = boost::json::parse(text ? text : "{}", ec);
-  if (ec || !v.is_object()) return {};
-  return v.get_object();
-}
-
 std::string str_field(const boost::json::object& o, const char* k) {
   auto* v = o.if_contains(k);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -372,7 +365,7 @@ std::optional<CacheHit> find_cache_hit(Tx& tx, const std::string& cache_key) {
       "'succeeded' ORDER BY finished_at DESC, id DESC LIMIT 1",
       cache_key);
   if (r.empty()) return std::nullopt;
-  return CacheHit{r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), parse_obj(r[0][2].c_str())};
+  return CacheHit{r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), field_object(r[0][2])};
 }
 
 std::optional<boost::json::object> last_cache_components(Tx& tx, int64_t pipeline_version_id,
@@ -384,7 +377,7 @@ WHERE r.pipeline_id = (SELECT pipeline_id FROM pipeline_versions WHERE id = $1)
 ORDER BY t.id DESC LIMIT 1)SQL",
                              pipeline_version_id, task_name);
   if (r.empty()) return std::nullopt;
-  return parse_obj(r[0][0].c_str());
+  return field_object(r[0][0]);
 }
 
 void copy_artifact_uses(Tx& tx, int64_t from_task_run, int64_t to_task_run) {
