@@ -91,6 +91,10 @@ void Engine::thread_main() {
       woken_ = false;
       started_pending_ = false;
     }
+    // Several attempts running: let the exits of the next moment join this pass, so that one
+    // statement and one commit serve several tasks (a lone chain step never waits).
+    if (active_.size() > 1 && opt_.batch_wait.count() > 0)
+      std::this_thread::sleep_for(opt_.batch_wait);
     static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
     if (trace) log::info("engine awake");
     if (!connect_db()) {

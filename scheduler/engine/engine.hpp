@@ -38,6 +38,10 @@ struct EngineOptions {
   Millis sweep{5'000};          // safety-net pass interval
   Millis cancel_grace{5'000};   // SIGTERM -> SIGKILL
   Millis started_debounce{20};  // coalesce "started" events into the next pass
+  // With more than one attempt running, a woken engine waits this long before its pass so that
+  // exits close together share one statement and commit (make bench-sched: the fan-out's
+  // statements per task fell by about a third). 0: never.
+  std::chrono::microseconds batch_wait{1000};
   // Latency observations for /metrics, on the engine thread: ("claim", seconds of one claim
   // statement) and ("dispatch", seconds from the start of the pass that claimed a task to its
   // process being started). Must not block. Empty: none.
