@@ -1,0 +1,100 @@
+// The attempt folder's claim file: the claim, the pid and the exit status as JSON lines.
+#include <fcntl.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "scheduler/executor/local/attempt_files.hpp"
+
+using namespace ctflow::exec;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempAttempt {
+  fs::path dir;
+  TempAttempt() {
+    std::string tmpl = (fs::temp_directory_path() / "ctflow-attempt-XXXXXX").string();
+    dir = ::mkdtemp(tmpl.data());
+  }
+  ~TempAttempt() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string str() const { return dir.string(); }
+};
+
+void append(const fs::path& file, const std::string& text) {
+  std::ofstream(file, std::ios::app) << text;
+}
+
+}  // namespace
+
+TEST_CASE("claim file: the first claim wins, pid then exit are read back", "[executor]") {
+  TempAttempt a;
+  CHECK_FALSE(read_pid(a.str()));
+  CHECK_FALSE(read_exit(a.str()));
+  int fd = open_claim(a.str());
+  REQUIRE(fd >= 0);
+  CHECK(open_claim(a.str()) < 0);      // a second claimant is fenced
+  CHECK_FALSE(create_claim(a.str()));  // and so is an adopter
+  REQUIRE(write_pid(fd, {4242, {}}));
+  auto p = read_pid(a.str());
+  REQUIRE(p);
+  CHECK(p->pid == 4242);
+  CHECK_FALSE(read_exit(a.str()));  // still running
+  ExitRecord e;
+  e.exit_code = 3;
+  REQUIRE(write_exit(fd, e));
+  ::close(fd);
+  auto x = read_exit(a.str());
+  REQUIRE(x);
+  REQUIRE(x->exit_code);
+  CHECK(*x->exit_code == 3);
+  CHECK_FALSE(x->signal);
+  CHECK(read_pid(a.str())->pid == 4242);
+}
+
+TEST_CASE("claim file: a fence can carry the exit status of an attempt that never started",
+          "[executor]") {
+  TempAttempt a;
+  ExitRecord e;
+  e.error = "cancelled before start";
+  REQUIRE(create_claim(a.str(), e));
+  CHECK(open_claim(a.str()) < 0);  // the supervisor may not start it now
+  CHECK_FALSE(read_pid(a.str()));
+  auto x = read_exit(a.str());
+  REQUIRE(x);
+  CHECK(x->error == "cancelled before start");
+  CHECK_FALSE(x->exit_code);
+
+  TempAttempt empty;
+  REQUIRE(create_claim(empty.str()));  // an adopter's plain fence: claimed, no record
+  CHECK_FALSE(read_pid(empty.str()));
+  CHECK_FALSE(read_exit(empty.str()));
+}
+
+TEST_CASE("claim file: a line still being written is not read, a bad line is skipped",
+          "[executor]") {
+  TempAttempt a;
+  fs::path claim = a.dir / "claim";
+  append(claim, "{\"pid\": 7, \"started_at\": \"2026-11-26T00:00:00Z\"}\n");
+  append(claim, "{\"exit\": {\"signal\": 9");  // no newline yet: half written
+  CHECK(read_pid(a.str())->pid == 7);
+  CHECK_FALSE(read_exit(a.str()));
+  append(claim, "}}\n");
+  auto x = read_exit(a.str());
+  REQUIRE(x);
+  REQUIRE(x->signal);
+  CHECK(*x->signal == 9);
+
+  TempAttempt b;
+  append(b.dir / "claim", "not json\n{\"exit\": {\"exit_code\": 0}}\n");
+  auto y = read_exit(b.str());
+  REQUIRE(y);
+  CHECK(*y->exit_code == 0);
+}
