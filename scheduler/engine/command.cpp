@@ -1,0 +1,116 @@
+// What a task's process gets, shared by the claim (dispatch.cpp) and direct dispatch
+// (direct.cpp): its ancestors' outputs, its command and environment, its inputs file.
+#include "scheduler/common/json_util.hpp"
+#include "scheduler/common/sha256.hpp"
+#include "scheduler/engine/engine.hpp"
+#include "scheduler/store/engine_ops.hpp"
+
+namespace ctflow::engine {
+
+constexpr size_t kMaxAncestorsInInputs = 64;
+
+bool Engine::gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
+                             const std::map<int, store::UpstreamInfo>* extra,
+                             spec::TemplateContext& ctx, boost::json::object& tasks_in,
+                             std::vector<std::string>& input_digests) {
+  auto anc = ancestors(g.parents, index, kMaxAncestorsInInputs);
+  if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
+  auto find = [&](int i) -> const store::UpstreamInfo* {
+    if (extra)
+      if (auto it = extra->find(i); it != extra->end()) return &it->second;
+    auto it = upstream_cache_.find({run_id, i});
+    return it == upstream_cache_.end() ? nullptr : &it->second;
+  };
+  std::vector<int> missing;
+  for (int i : anc)
+    if (!find(i)) missing.push_back(i);
+  if (!missing.empty()) {
+    if (!tx) return false;
+    for (auto& [idx, info] : store::load_upstream(*tx, run_id, missing))
+      upstream_cache_[{run_id, idx}] = std::move(info);
+  }
+  for (int i : anc) {
+    const store::UpstreamInfo* u = find(i);
+    if (!u) continue;
+    ctx.outputs[u->name] = u->outputs;
+    tasks_in[u->name] = {{"outputs", u->outputs}, {"artifacts", u->artifacts}};
+    for (const auto& kv : u->artifacts)
+      input_digests.push_back(u->name + "/" + std::string(kv.key()) + "=" +
+                              get_string(kv.value().as_object(), "digest"));
+  }
+  return true;
+}
+
+std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64_t run_id,
+                                                 const std::string& name, const RunCtx& run,
+                                                 boost::json::object tasks_in, Command& out) {
+  std::vector<std::string>& env = out.env;
+  auto keep = [&](const char* n) {
+    if (const char* v = std::getenv(n)) env.push_back(std::string(n) + "=" + v);
+  };
+  for (const char* n : {"HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "OMP_NUM_THREADS",
+                        "OPENBLAS_NUM_THREADS"})
+    keep(n);
+  env.push_back("PATH=" + opt_.task_path);
+  env.push_back("CTFLOW_RUN_ID=" + std::to_string(run_id));
+  env.push_back("CTFLOW_TASK=" + name);
+  env.push_back("CTFLOW_ARTIFACTS=" + opt_.data_dir + "/artifacts");
+  Sha256 command_hash;
+  for (const auto& a : plan.argv) command_hash.update(a + '\0');
+  for (const auto& [k, v] : plan.env) {
+    env.push_back(k + "=" + v);
+    command_hash.update(k + "=" + v + '\0');
+  }
+  for (const auto& [k, secret] : plan.secrets) {
+    bool bad_name = secret.find('/') != std::string::npos || secret.rfind(".", 0) == 0;
+    auto value = bad_name ? std::nullopt : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
+    if (!value) return "env." + k + ": secret \"" + secret + "\" not found on the server";
+    while (!value->empty() && value->back() == '\n') value->pop_back();
+    env.push_back(k + "=" + *value);
+    command_hash.update(k + "=sha256:" + sha256_hex(*value) + '\0');
+  }
+  out.argv = plan.argv;
+  out.command_hash = command_hash.hex();
+  out.inputs = {{"run",
+                 {{"id", std::to_string(run_id)},
+                  {"pipeline", run.pipeline},
+                  {"pipeline_version", run.digest},
+                  {"logical_date", run.logical_date}}},
+                {"params", run.params},
+                {"tasks", std::move(tasks_in)}};
+  return std::nullopt;
+}
+
+Engine::Prepared Engine::make_prepared(const std::string& key, int attempt, Command cmd,
+                                       const boost::json::object& models) {
+  std::string dir = executor_.attempt_dir(key);
+  Prepared out;
+  out.req.key = key;
+  out.req.argv = std::move(cmd.argv);
+  out.req.env = std::move(cmd.env);
+  out.req.env.push_back("CTFLOW_ATTEMPT=" + std::to_string(attempt));
+  out.req.env.push_back("CTFLOW_INPUTS=" + dir + "/inputs.json");
+  out.req.env.push_back("CTFLOW_OUTPUTS=" + dir + "/outputs.json");
+  out.req.env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
+  cmd.inputs["models"] = models;
+  out.req.files.emplace_back("inputs.json", boost::json::serialize(cmd.inputs));
+  out.active.attempt = attempt;
+  out.active.has_input_artifacts = !cmd.input_digests.empty();
+  return out;
+}
+
+std::shared_ptr<const Engine::RunCtx> Engine::run_context(const store::ClaimedTask& c) {
+  auto& slot = run_ctx_[c.run_id];
+  if (!slot) {
+    if (run_ctx_.size() > 10'000) {  // runs long finished; a missing one is re-read on a claim
+      run_ctx_.clear();
+      return run_context(c);
+    }
+    slot = std::make_shared<const RunCtx>(RunCtx{c.pipeline_version_id, c.params, c.pipeline,
+                                                 c.pipeline_digest, c.logical_date,
+                                                 c.data_interval_start, c.data_interval_end});
+  }
+  return slot;
+}
+
+}  // namespace ctflow::engine
