@@ -18,7 +18,6 @@
 
 namespace ctflow::engine {
 
-
 namespace {
 
 // The command part of a study driver's cache key: its trial command rendered with every
