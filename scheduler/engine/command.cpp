@@ -81,21 +81,23 @@ std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64
   return std::nullopt;
 }
 
-Engine::Prepared Engine::make_prepared(const std::string& key, int attempt, Command cmd,
+Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                                        const boost::json::object& models) {
+  std::string key = std::to_string(a.task_run_id) + "-" + std::to_string(a.attempt);
   std::string dir = executor_.attempt_dir(key);
   Prepared out;
   out.req.key = key;
   out.req.argv = std::move(cmd.argv);
   out.req.env = std::move(cmd.env);
-  out.req.env.push_back("CTFLOW_ATTEMPT=" + std::to_string(attempt));
+  out.req.env.push_back("CTFLOW_ATTEMPT=" + std::to_string(a.attempt));
   out.req.env.push_back("CTFLOW_INPUTS=" + dir + "/inputs.json");
   out.req.env.push_back("CTFLOW_OUTPUTS=" + dir + "/outputs.json");
   out.req.env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
   cmd.inputs["models"] = models;
   out.req.files.emplace_back("inputs.json", boost::json::serialize(cmd.inputs));
-  out.active.attempt = attempt;
+  out.active = std::move(a);
   out.active.has_input_artifacts = !cmd.input_digests.empty();
+  if (timeout) out.active.deadline = std::chrono::steady_clock::now() + *timeout;
   return out;
 }
 

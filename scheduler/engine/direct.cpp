@@ -126,19 +126,17 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
 
 Engine::Prepared Engine::finish_direct(const DirectPlan& plan, const store::Dispatched& d,
                                        const boost::json::object& models) {
-  std::string key = std::to_string(d.task_run_id) + "-" + std::to_string(d.attempt);
-  Prepared out = make_prepared(key, d.attempt, plan.cmd, models);
-  out.active.task_run_id = d.task_run_id;
-  out.active.run_id = d.run_id;
-  out.active.attempt_id = d.attempt_id;
-  out.active.version_id = plan.version_id;
-  out.active.max_attempts = d.max_attempts;
-  out.active.spec_index = d.spec_index;
-  out.active.name = plan.name;
-  out.active.maybe_trial = false;
-  out.active.run = plan.run;
-  if (plan.timeout) out.active.deadline = std::chrono::steady_clock::now() + *plan.timeout;
-  return out;
+  return make_prepared({.task_run_id = d.task_run_id,
+                        .run_id = d.run_id,
+                        .attempt_id = d.attempt_id,
+                        .version_id = plan.version_id,
+                        .attempt = d.attempt,
+                        .max_attempts = d.max_attempts,
+                        .spec_index = d.spec_index,
+                        .name = plan.name,
+                        .maybe_trial = false,
+                        .run = plan.run},
+                       plan.timeout, plan.cmd, models);
 }
 
 }  // namespace ctflow::engine

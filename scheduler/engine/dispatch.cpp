@@ -303,17 +303,16 @@ bool Engine::prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pip
     op.cache_reason =
         explain_miss(store::last_cache_components(tx, c.pipeline_version_id, c.name), cc);
   }
-  std::string key = std::to_string(c.task_run_id) + "-" + std::to_string(c.attempt);
-  out = make_prepared(key, c.attempt, std::move(cmd), models);
-  out.active.task_run_id = c.task_run_id;
-  out.active.run_id = c.run_id;
-  out.active.version_id = c.pipeline_version_id;
-  out.active.max_attempts = c.max_attempts;
-  out.active.spec_index = c.spec_index;
-  out.active.name = c.name;
-  out.active.maybe_trial = trial.has_value();
-  out.active.run = run;
-  if (t.timeout) out.active.deadline = std::chrono::steady_clock::now() + *t.timeout;
+  out = make_prepared({.task_run_id = c.task_run_id,
+                       .run_id = c.run_id,
+                       .version_id = c.pipeline_version_id,
+                       .attempt = c.attempt,
+                       .max_attempts = c.max_attempts,
+                       .spec_index = c.spec_index,
+                       .name = c.name,
+                       .maybe_trial = trial.has_value(),
+                       .run = run},
+                      t.timeout, std::move(cmd), models);
   return true;
 }
 

@@ -154,7 +154,8 @@ class Engine {
   std::optional<std::string> build_command(const DispatchPlan& plan, int64_t run_id,
                                            const std::string& name, const RunCtx& run,
                                            boost::json::object tasks_in, Command& out);
-  Prepared make_prepared(const std::string& key, int attempt, Command cmd,
+  // The process request and the Active record of attempt `a` (its key, paths, deadline).
+  Prepared make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                          const boost::json::object& models);
   void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, bool& claimed_full);
   void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted);
