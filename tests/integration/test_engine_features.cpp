@@ -264,3 +264,20 @@ TEST_CASE("claim order holds for ready tasks the engine prepared ahead - an urge
   // after every task the engine had prepared.
   CHECK(lines.size() - static_cast<size_t>(at) - 1 >= 10);
 }
+
+TEST_CASE("tasks start with default signal dispositions - the supervisor's ignored ones included",
+          "[integration][engine]") {
+  Harness h;
+  std::string log = h.path("signals.log");
+  // The supervisor ignores SIGINT and SIGPIPE; a task that sends itself either must die of it.
+  auto run =
+      h.wait(h.submit("name: sigs\ntasks:\n"
+                      "  - {name: pipe, run: [sh, -c, 'kill -PIPE $$; echo pipe >> \"$0\"', \"" +
+                      log +
+                      "\"]}\n"
+                      "  - {name: int, run: [sh, -c, 'kill -INT $$; echo int >> \"$0\"', \"" +
+                      log + "\"]}\n"));
+  CHECK(str(task_in(run, "pipe"), "state") == "failed");
+  CHECK(str(task_in(run, "int"), "state") == "failed");
+  CHECK(read_lines(log).empty());
+}

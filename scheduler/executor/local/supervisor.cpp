@@ -42,6 +42,15 @@ class Supervisor {
     // The server's Ctrl-C must not kill running tasks' supervisor; it ends when its socket does.
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGPIPE, SIG_IGN);
+    // Ignored signals stay ignored across exec: tasks get them back as default. Only those (not
+    // all 64: posix_spawn's child makes one sigaction call per signal listed, while this
+    // process waits for its exec).
+    sigemptyset(&ignored_);
+    for (int sig = 1; sig < NSIG; ++sig) {  // glibc's internal signals fail: skipped
+      struct sigaction sa {};
+      if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN)
+        sigaddset(&ignored_, sig);
+    }
     sfd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     std::vector<char> buf(1 << 20);
     while (server_alive_ || !children_.empty()) {
@@ -115,11 +124,10 @@ class Supervisor {
     posix_spawn_file_actions_addchdir_np(&fa, work.c_str());
     posix_spawnattr_t at;
     posix_spawnattr_init(&at);
-    sigset_t none, all;
+    sigset_t none;
     sigemptyset(&none);
-    sigfillset(&all);
     posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigdefault(&at, &ignored_);
     posix_spawnattr_setpgroup(&at, 0);  // its own process group, so cancel kills the whole tree
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
@@ -167,6 +175,7 @@ class Supervisor {
 
   int fd_;
   int sfd_ = -1;
+  sigset_t ignored_;  // signals this process ignores: reset to default in tasks
   bool server_alive_ = true;
   std::map<pid_t, Child> children_;
 };
