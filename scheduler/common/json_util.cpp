@@ -67,7 +67,10 @@ std::optional<std::string> read_file(const std::string& path, size_t max_bytes, 
   return data;
 }
 
-bool write_file(const std::string& path, const std::string& data) {
+namespace {
+
+// Writes `data` to a new or truncated `path` (mode 0644); optionally fsyncs before closing.
+bool write_all(const std::string& path, const std::string& data, bool sync) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   size_t off = 0;
@@ -76,30 +79,19 @@ bool write_file(const std::string& path, const std::string& data) {
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }
-  return ::close(fd) == 0 && off == data.size();
+  bool ok = off == data.size() && (!sync || ::fsync(fd) == 0);
+  return ::close(fd) == 0 && ok;
+}
+
+}  // namespace
+
+bool write_file(const std::string& path, const std::string& data) {
+  return write_all(path, data, false);
 }
 
 bool write_file_atomic(const std::string& path, const std::string& data, bool sync) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (sync && ::fsync(fd) != 0) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!write_all(tmp, data, sync) || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
     return false;
   }

@@ -112,14 +112,12 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
   args.ref_prefix = executor_.ref_prefix();
   args.lease_ms = opt_.lease.count();
   for (const auto& d : plans) {
-    boost::json::array argv;
-    for (const auto& s : d.cmd.argv) argv.emplace_back(s);
     std::optional<int64_t> timeout;
     if (d.timeout) timeout = d.timeout->count();
     if (d.task_run_id)
-      args.ready.push_back({d.task_run_id, boost::json::serialize(argv), timeout});
+      args.ready.push_back({d.task_run_id, d.cmd.argv, timeout});
     else
-      args.children.push_back({d.run_id, d.spec_index, boost::json::serialize(argv), timeout});
+      args.children.push_back({d.run_id, d.spec_index, d.cmd.argv, timeout});
   }
   return args;
 }

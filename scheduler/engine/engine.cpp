@@ -208,9 +208,9 @@ void Engine::pass() {
   bool ready_due = next_ready_ && *next_ready_ <= now_s;
   if (ready_due) next_ready_.reset();
   Applied applied;
+  bool due = renew || sweep || check_runs || metrics_due || adopt_now_;  // needs a transaction
   // Nothing to write and nothing that could have become ready (only starts still held).
-  if (finishes.empty() && started.empty() && !renew && !sweep && !check_runs && !metrics_due &&
-      !adopt_now_ && !ready_due) {
+  if (finishes.empty() && started.empty() && !due && !ready_due) {
     after_commit(now_s, finished_keys, fresh, {}, finishes, to_spawn);
     return;
   }
@@ -218,25 +218,14 @@ void Engine::pass() {
   // Only finishes (and starts) of tasks without results, failures or trials, nothing due: each
   // statement is complete by itself, so they commit on their own (a chain's step is then one
   // round trip). A claim, if ready tasks remain, follows in a transaction of its own.
-  bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished &&
-               !renew && !sweep && !check_runs && !metrics_due && !adopt_now_;
+  bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished && !due;
   if (quick) {
-    auto t_sql = SteadyClock::now();
     store::with_autocommit(*db_, [&](store::Tx& tx) {
       became_ready_.clear();
       store::mark_running(tx, started);
       applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key);
     });
-    auto t_done = SteadyClock::now();
     after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
-    static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
-    if (trace) {
-      auto us = [](auto d) {
-        return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-      };
-      log::info("quick: prep {} us, sql {} us, spawn {} us", us(t_sql - now_s), us(t_done - t_sql),
-                us(SteadyClock::now() - t_done));
-    }
     // A claim is needed when a ready task may exist that this engine does not know of first:
     // one it could not prepare, known ones the statement passed over (another ready task came
     // first, or they went stale), or, with no known ones left, any ready task. Ready tasks it

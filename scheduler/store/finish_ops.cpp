@@ -99,7 +99,7 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
   if (direct)
     for (const auto& d : direct->ready) {
       boost::json::object j{
-          {"id", d.task_run_id}, {"argv", boost::json::parse(d.argv_json)}, {"want", "ready"}};
+          {"id", d.task_run_id}, {"argv", boost::json::value_from(d.argv)}, {"want", "ready"}};
       if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
       ready.push_back(std::move(j));
     }
@@ -107,7 +107,7 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
     for (const auto& d : direct->children) {
       boost::json::object j{{"run_id", d.run_id},
                             {"spec_index", d.spec_index},
-                            {"argv", boost::json::parse(d.argv_json)}};
+                            {"argv", boost::json::value_from(d.argv)}};
       if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
       kids.push_back(std::move(j));
     }

@@ -80,7 +80,7 @@ struct FinishOp {
 struct DirectDispatch {
   int64_t run_id = 0;
   int spec_index = 0;
-  std::string argv_json;  // the rendered argv, stored on the attempt
+  std::vector<std::string> argv;  // the rendered argv, stored on the attempt
   std::optional<int64_t> timeout_ms;
 };
 // A ready task the engine prepared earlier (it saw it become ready): dispatched by id in the
@@ -88,7 +88,7 @@ struct DirectDispatch {
 // of comes first in claim order (priority, id) up to `max_key`.
 struct ReadyDispatch {
   int64_t task_run_id = 0;
-  std::string argv_json;
+  std::vector<std::string> argv;
   std::optional<int64_t> timeout_ms;
 };
 struct DirectArgs {
