@@ -1,4 +1,4 @@
-// Health, readiness, Prometheus metrics, and token authentication.
+// Health, readiness, Prometheus metrics, token authentication, and the list-route helper.
 #include "scheduler/api/http/message.hpp"
 #include "scheduler/api/service.hpp"
 #include "scheduler/common/sha256.hpp"
@@ -7,11 +7,20 @@
 
 namespace ctflow::api {
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
+http::Route list_route(Services& s, std::string pattern, std::string summary, Role role,
+                       std::string key, std::function<boost::json::array(store::Tx&)> list) {
+  return {.method = "GET",
+          .pattern = std::move(pattern),
+          .summary = std::move(summary),
+          .min_role = role,
+          .handler = [&s, key = std::move(key), list = std::move(list)](
+                         const Request&, const PathParams&, const Principal&) {
+            auto lease = s.pool.acquire();
+            boost::json::array out;
+            store::with_tx(*lease, [&](store::Tx& tx) { out = list(tx); });
+            return http::json_response(200, boost::json::object{{key, std::move(out)}});
+          }};
+}
 
 void add_health_routes(http::Router& r, Services& s) {
   r.add({.method = "GET",

@@ -5,12 +5,6 @@
 
 namespace ctflow::api {
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
-
 namespace {
 
 // An alias: 1-64 characters of [A-Za-z0-9_.-], so it is safe in URLs, labels and file names.

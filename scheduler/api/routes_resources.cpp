@@ -5,12 +5,6 @@
 
 namespace ctflow::api {
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
-
 namespace {
 
 // "sha256:<hex>" or "<hex>": 64 hex digits, returned in lower case; nullopt otherwise.

@@ -8,12 +8,6 @@
 
 namespace ctflow::api {
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
-
 namespace {
 
 Response submit_error(const SubmitError& e, const std::string& path) {
@@ -64,16 +58,8 @@ Response bad_id(const Request& req) {
 }  // namespace
 
 void add_run_routes(http::Router& r, Services& s) {
-  r.add({.method = "GET",
-         .pattern = "/api/v1/pipelines",
-         .summary = "List pipelines",
-         .min_role = Role::Viewer,
-         .handler = [&s](const Request&, const PathParams&, const Principal&) {
-           auto lease = s.pool.acquire();
-           boost::json::array out;
-           store::with_tx(*lease, [&](store::Tx& tx) { out = store::list_pipelines(tx); });
-           return http::json_response(200, boost::json::object{{"pipelines", out}});
-         }});
+  r.add(list_route(s, "/api/v1/pipelines", "List pipelines", Role::Viewer, "pipelines",
+                   store::list_pipelines));
   r.add({.method = "POST",
          .pattern = "/api/v1/pipelines",
          .summary = "Store a pipeline version ({\"spec\": YAML or JSON text}); idempotent",

@@ -10,12 +10,6 @@
 
 namespace ctflow::api {
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
-
 namespace {
 
 Response op_error(const OpError& e, const Request& req) {
@@ -67,16 +61,9 @@ std::optional<TimePoint> time_field(const boost::json::object& o, const char* ke
 
 void add_schedule_routes(http::Router& r, Services& s, const ClockSource& clock,
                          std::function<void()> wake_scheduler) {
-  r.add({.method = "GET",
-         .pattern = "/api/v1/schedules",
-         .summary = "List schedules (one per pipeline whose latest version has one)",
-         .min_role = Role::Viewer,
-         .handler = [&s](const Request&, const PathParams&, const Principal&) {
-           auto lease = s.pool.acquire();
-           boost::json::array out;
-           store::with_tx(*lease, [&](store::Tx& tx) { out = store::list_schedules(tx); });
-           return http::json_response(200, boost::json::object{{"schedules", out}});
-         }});
+  r.add(list_route(s, "/api/v1/schedules",
+                   "List schedules (one per pipeline whose latest version has one)", Role::Viewer,
+                   "schedules", store::list_schedules));
   r.add({.method = "GET",
          .pattern = "/api/v1/schedules/{pipeline}",
          .summary = "A schedule with its next fires (?n=5, at most 100) and recent fires",

@@ -15,12 +15,6 @@ namespace {
 constexpr std::chrono::milliseconds kCoalesce{5};
 }  // namespace
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
-
 namespace {
 
 bool final_state(const std::string& s) {

@@ -9,12 +9,6 @@
 
 namespace ctflow::api {
 
-using http::PathParams;
-using http::Principal;
-using http::Request;
-using http::Response;
-using http::Role;
-
 std::string new_token_secret() {
   std::random_device rd;
   static const char* kHex = "0123456789abcdef";
@@ -67,16 +61,8 @@ void add_token_routes(http::Router& r, Services& s) {
                                                                    {"role", role->get_string()}});
              },
          .success_status = 201});
-  r.add({.method = "GET",
-         .pattern = "/api/v1/tokens",
-         .summary = "List tokens (never their secrets)",
-         .min_role = Role::Admin,
-         .handler = [&s](const Request&, const PathParams&, const Principal&) {
-           auto lease = s.pool.acquire();
-           boost::json::array out;
-           store::with_tx(*lease, [&](store::Tx& tx) { out = store::list_tokens(tx); });
-           return http::json_response(200, boost::json::object{{"tokens", out}});
-         }});
+  r.add(list_route(s, "/api/v1/tokens", "List tokens (never their secrets)", Role::Admin, "tokens",
+                   store::list_tokens));
   r.add({.method = "DELETE",
          .pattern = "/api/v1/tokens/{id}",
          .summary = "Revoke a token",

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "scheduler/api/http/metrics.hpp"
 #include "scheduler/api/http/router.hpp"
 #include "scheduler/store/db.hpp"
@@ -47,6 +49,17 @@ struct Services {
   std::function<void()> wake_engine;  // in-process engine wake-up after a submit or cancel
   std::string data_dir;
 };
+
+// The request types every route file names.
+using http::PathParams;
+using http::Principal;
+using http::Request;
+using http::Response;
+using http::Role;
+
+// GET `pattern` answering {"<key>": list(tx)} to `role` and above: the plain list resources.
+http::Route list_route(Services& s, std::string pattern, std::string summary, Role role,
+                       std::string key, std::function<boost::json::array(store::Tx&)> list);
 
 void add_run_routes(http::Router& r, Services& s);       // pipelines, runs, tasks, cancel
 void add_stream_routes(http::Router& r, Services& s);    // logs, events (SSE)

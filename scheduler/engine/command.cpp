@@ -83,7 +83,7 @@ std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64
 
 Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                                        const boost::json::object& models) {
-  std::string key = std::to_string(a.task_run_id) + "-" + std::to_string(a.attempt);
+  std::string key = exec::attempt_key(a.task_run_id, a.attempt);
   std::string dir = executor_.attempt_dir(key);
   Prepared out;
   out.req.key = key;

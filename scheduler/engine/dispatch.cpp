@@ -148,7 +148,7 @@ void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& a
   std::vector<int64_t> failed, skipped;
   for (const auto& r : rows) {
     stats_.adopted++;
-    std::string key = std::to_string(r.task_run_id) + "-" + std::to_string(r.attempt);
+    std::string key = exec::attempt_key(r.task_run_id, r.attempt);
     const spec::Pipeline* p = pipeline(tx, r.pipeline_version_id);
     Active a;
     a.task_run_id = r.task_run_id;

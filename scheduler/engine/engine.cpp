@@ -269,7 +269,7 @@ void Engine::pass() {
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
       for (const auto& k : cw.to_kill) {
-        std::string key = std::to_string(k.task_run_id) + "-" + std::to_string(k.attempt);
+        std::string key = exec::attempt_key(k.task_run_id, k.attempt);
         auto it = active_.find(key);
         if (it != active_.end() && !it->second.cancelled) {
           it->second.cancelled = true;

@@ -5,6 +5,7 @@
 // (batch/v1 Jobs) later. Deterministic references: a task attempt's ref is derived from
 // (task_run_id, attempt), so an adopter finds what an earlier owner started (Argo's rule).
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -14,8 +15,14 @@
 
 namespace ctflow::exec {
 
+// "<task_run_id>-<attempt>": names an attempt everywhere (its folder, its executor_ref suffix,
+// the engine's map of running attempts). The store's dispatch statements build it in SQL.
+inline std::string attempt_key(int64_t task_run_id, int attempt) {
+  return std::to_string(task_run_id) + "-" + std::to_string(attempt);
+}
+
 struct SpawnRequest {
-  std::string key;                // "<task_run_id>-<attempt>": names the attempt everywhere
+  std::string key;                // attempt_key(task_run_id, attempt)
   std::vector<std::string> argv;  // argv[0] resolved against PATH from `env`
   std::vector<std::string> env;   // "NAME=value"
   // Written into the attempt's folder before the process starts (name -> content).
