@@ -67,11 +67,17 @@ void add_state_metrics(http::MetricsRegistry& m, store::Pool& pool, EngineCounte
                                                 {{{"state", "size"}}, double(pool.size())}};
                    });
   if (engine)
-    m.gauge_callback("ctflow_engine", "Engine counters of this server since it started", [engine] {
-      std::vector<Sample> out;
-      for (const auto& [name, v] : engine()) out.push_back({{{"counter", name}}, v});
-      return out;
-    });
+    add_counter_family(m, "ctflow_engine", "Engine counters of this server since it started",
+                       std::move(engine));
+}
+
+void add_counter_family(http::MetricsRegistry& m, const std::string& family,
+                        const std::string& help, EngineCounters counters) {
+  m.gauge_callback(family, help, [counters = std::move(counters)] {
+    std::vector<Sample> out;
+    for (const auto& [name, v] : counters()) out.push_back({{{"counter", name}}, v});
+    return out;
+  });
 }
 
 std::function<void(std::string_view, double)> engine_latency_observer(http::MetricsRegistry& m) {

@@ -73,6 +73,9 @@ void add_study_routes(http::Router& r, Services& s);     // hpo studies and tria
 // count), API pool usage, and `engine` counters (name -> value; may be empty).
 using EngineCounters = std::function<std::vector<std::pair<std::string, double>>()>;
 void add_state_metrics(http::MetricsRegistry& m, store::Pool& pool, EngineCounters engine);
+// A family of this process's counters read at scrape time: family{counter="<name>"} value.
+void add_counter_family(http::MetricsRegistry& m, const std::string& family,
+                        const std::string& help, EngineCounters counters);
 // The engine's latency hook ("claim" | "dispatch", seconds) feeding two histograms.
 std::function<void(std::string_view, double)> engine_latency_observer(http::MetricsRegistry& m);
 

@@ -204,6 +204,15 @@ int cmd_server(ServerFlags f, bool embedded) {
                                                        {"adopted", double(st.adopted.load())},
                                                        {"active", double(st.active.load())}};
   });
+  api::add_counter_family(metrics, "ctflow_cron",
+                          "Cron scheduler counters of this server since it started", [&cron] {
+                            const auto& st = cron.stats();
+                            return std::vector<std::pair<std::string, double>>{
+                                {"steps", double(st.steps.load())},
+                                {"runs_created", double(st.runs_created.load())},
+                                {"fires_skipped", double(st.fires_skipped.load())},
+                                {"contended", double(st.contended.load())}};
+                          });
   router.add_openapi_route();
 
   http::ServerOptions so;
