@@ -140,22 +140,32 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
   if (!r || r->status != 200) return fail("run " + run_id + ": ", r);
   auto run = body_json(*r)->as_object();
   int total = static_cast<int>(run["tasks_total"].to_number<int64_t>());
+  // Each task's last state, and how many are done or running (kept as states change: a line
+  // per event must not cost a pass over every task of a big run).
   std::map<std::string, std::string> states;
-  for (const auto& t : run["tasks"].as_array())
-    states[str(t.as_object(), "name")] = str(t.as_object(), "state");
-  auto final_task = [](const std::string& s) {
-    return s == "succeeded" || s == "failed" || s == "upstream_failed" || s == "skipped" ||
-           s == "cancelled" || s == "cached";
+  int done = 0, running = 0;
+  auto set_state = [&](const std::string& task, const std::string& state) {
+    auto count = [&](const std::string& s, int d) {
+      if (s == "succeeded" || s == "failed" || s == "upstream_failed" || s == "skipped" ||
+          s == "cancelled" || s == "cached")
+        done += d;
+      else if (s == "running" || s == "dispatched")
+        running += d;
+    };
+    auto& slot = states[task];
+    count(slot, -1);
+    slot = state;
+    count(slot, 1);
   };
+  for (const auto& t : run["tasks"].as_array())
+    set_state(str(t.as_object(), "name"), str(t.as_object(), "state"));
   auto progress = [&](const std::string& task, const std::string& state, const std::string& err) {
-    int done = 0, running = 0;
     total = std::max(total, static_cast<int>(states.size()));  // hpo trials join as they start
-    for (const auto& [n, s] : states) {
-      if (final_task(s)) ++done;
-      if (s == "running" || s == "dispatched") ++running;
-    }
-    std::cerr << "[" << done << "/" << total << " done, " << running << " running] " << task << ": "
-              << state << (err.empty() || err == "-" ? "" : " (" + err + ")") << "\n";
+    // One write per line (std::cerr is unbuffered: each << would be a system call).
+    std::string line = "[" + std::to_string(done) + "/" + std::to_string(total) + " done, " +
+                       std::to_string(running) + " running] " + task + ": " + state +
+                       (err.empty() || err == "-" ? "" : " (" + err + ")") + "\n";
+    std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
   };
   std::string run_state = str(run, "state");
   std::string last_id;
@@ -164,15 +174,17 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
     if (run_state == "succeeded" || run_state == "failed" || run_state == "cancelled") break;
     auto st = client.stream("/api/v1/events?run=" + run_id, last_id, [&](std::string_view data) {
       buffer.append(data);
-      size_t pos;
-      while ((pos = buffer.find("\n\n")) != std::string::npos) {
-        std::string block = buffer.substr(0, pos);
-        buffer.erase(0, pos + 2);
+      // Complete events end with a blank line; what is consumed is erased once per chunk.
+      size_t start = 0, pos;
+      while ((pos = buffer.find("\n\n", start)) != std::string::npos) {
+        std::string_view block(buffer.data() + start, pos - start);
+        start = pos + 2;
         std::string payload;
-        std::istringstream in(block);
-        std::string line;
-        while (std::getline(in, line)) {
-          if (line.rfind("id: ", 0) == 0) last_id = line.substr(4);
+        while (!block.empty()) {
+          size_t nl = block.find('\n');
+          std::string_view line = block.substr(0, nl);
+          block.remove_prefix(nl == std::string_view::npos ? block.size() : nl + 1);
+          if (line.rfind("id: ", 0) == 0) last_id = std::string(line.substr(4));
           if (line.rfind("data: ", 0) == 0) payload += line.substr(6);
         }
         if (payload.empty()) continue;
@@ -185,7 +197,7 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
         std::string kind = str(o, "kind");
         if (kind == "task") {
           std::string task = str(p->as_object(), "task"), state = str(p->as_object(), "state");
-          states[task] = state;
+          set_state(task, state);
           progress(task, state, str(p->as_object(), "error"));
         } else if (kind == "run") {
           run_state = str(p->as_object(), "state");
@@ -193,6 +205,7 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
             return false;
         }
       }
+      buffer.erase(0, start);
       return true;
     });
     if (st && *st != 200) {

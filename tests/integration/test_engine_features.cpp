@@ -76,6 +76,10 @@ tasks:
   REQUIRE(r.rc == 0);
   std::string id = r.out.substr(0, r.out.find('\n'));
   CHECK(slurp(h.path("out")) == "alice 2 " + id + "\n");
+  // Live progress on stderr: the counts as of each event, then the run's end.
+  CHECK_THAT(r.err, Catch::Contains("[0/1 done, 1 running] say: dispatched\n"));
+  CHECK_THAT(r.err, Catch::Contains("[1/1 done, 0 running] say: succeeded\n"));
+  CHECK_THAT(r.err, Catch::EndsWith("run " + id + " succeeded\n"));
   auto run = get_run(h.server(), id);
   REQUIRE(run);
   CHECK(str(*run, "params") == R"({"n":2,"who":"alice"})");
