@@ -4,8 +4,6 @@
 // round trip and one commit instead of finish, claim, create attempt and commit. Only children
 // whose command needs nothing from the database qualify: no cache lookup, no study, no pool, and
 // every ancestor's outputs already known to this engine. Everything else goes through the claim.
-#include <algorithm>
-
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/engine/engine.hpp"
 #include "scheduler/engine/study.hpp"
@@ -75,18 +73,19 @@ void Engine::plan_direct(const Active& a, const std::map<int, store::UpstreamInf
 
 void Engine::take_known_ready(int& room, std::vector<DirectPlan>& out,
                               std::pair<int, int64_t>& max_key) {
-  if (room <= 0 || known_ready_.empty()) return;
-  std::vector<std::pair<int, int64_t>> keys;
-  keys.reserve(known_ready_.size());
-  for (const auto& [id, k] : known_ready_) keys.emplace_back(k.priority, id);
-  size_t n = std::min(keys.size(), static_cast<size_t>(room));
-  std::partial_sort(keys.begin(), keys.begin() + static_cast<long>(n), keys.end());
-  for (size_t i = 0; i < n; ++i) {
-    auto node = known_ready_.extract(keys[i].second);
-    out.push_back(std::move(node.mapped().plan));
-    max_key = keys[i];
+  for (; room > 0 && !known_ready_.empty(); --room) {
+    auto node = known_ready_.extract(known_ready_.begin());
+    known_priority_.erase(node.key().second);
+    max_key = node.key();
+    out.push_back(std::move(node.mapped()));
   }
-  room -= static_cast<int>(n);
+}
+
+void Engine::forget_known_ready(int64_t task_run_id) {
+  auto it = known_priority_.find(task_run_id);
+  if (it == known_priority_.end()) return;
+  known_ready_.erase({it->second, task_run_id});
+  known_priority_.erase(it);
 }
 
 void Engine::learn_ready(const std::set<int64_t>& dispatched) {
@@ -101,7 +100,9 @@ void Engine::learn_ready(const std::set<int64_t>& dispatched) {
       continue;
     }
     plan->task_run_id = b.task_run_id;
-    known_ready_[b.task_run_id] = {b.priority, std::move(*plan)};
+    forget_known_ready(b.task_run_id);
+    known_ready_[{b.priority, b.task_run_id}] = std::move(*plan);
+    known_priority_[b.task_run_id] = b.priority;
   }
   became_ready_.clear();
 }

@@ -307,7 +307,10 @@ void Engine::pass() {
   // Committed: forget what finished, remember what started, then start processes. The claim
   // took every ready task unless it filled the room; a sweep forgets what may have gone stale.
   unknown_ready_ = claimed_full;
-  if (sweep) known_ready_.clear();
+  if (sweep) {
+    known_ready_.clear();
+    known_priority_.clear();
+  }
   after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
   for (auto& [k, a] : adopted) active_[k] = std::move(a);
   for (const auto& [k, off] : offsets)
@@ -355,7 +358,7 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   std::set<int64_t> dispatched;
   for (const auto& p : to_spawn) {
     dispatched.insert(p.active.task_run_id);
-    known_ready_.erase(p.active.task_run_id);  // claimed by the claim statement
+    forget_known_ready(p.active.task_run_id);  // claimed by the claim statement
   }
   learn_ready(dispatched);
   // The executor creates the attempt's folder after this commit; after a crash in between,

@@ -17,6 +17,7 @@
 #include <set>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "scheduler/common/time_util.hpp"
 #include "scheduler/engine/plan.hpp"
@@ -181,12 +182,12 @@ class Engine {
   std::map<int64_t, std::unique_ptr<spec::Pipeline>> specs_;  // immutable versions
   std::map<int64_t, Graph> graphs_;                           // their DAGs
   std::map<int64_t, std::shared_ptr<const RunCtx>> run_ctx_;  // runs this engine claimed in
-  struct KnownReady {
-    int priority = 0;
-    DirectPlan plan;
-  };
   static constexpr size_t kMaxKnownReady = 4096;
-  std::map<int64_t, KnownReady> known_ready_;     // ready tasks prepared here, by task run id
+  // Ready tasks prepared here, in claim order (priority, task run id), and each one's priority
+  // by task run id (to drop one the claim took). Taken from the front: no pass walks them all.
+  std::map<std::pair<int, int64_t>, DirectPlan> known_ready_;
+  std::unordered_map<int64_t, int> known_priority_;
+  void forget_known_ready(int64_t task_run_id);
   std::vector<store::BecameReady> became_ready_;  // from this pass's finishes, until the commit
   bool unknown_ready_ = false;            // a task became ready that known_ready_ does not hold
   std::map<std::string, Active> active_;  // key "<task_run_id>-<attempt>"
