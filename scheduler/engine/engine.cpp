@@ -285,7 +285,7 @@ void Engine::pass() {
     }
     offsets.clear();
     if (metrics_due) tail_metrics(tx, offsets);
-    claim_and_dispatch(tx, to_spawn, claimed_full);
+    claim_and_dispatch(tx, to_spawn, static_cast<int>(finished_keys.size()), claimed_full);
     auto steady_at = [](TimePoint t) {
       return SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(t - now_utc());
     };
@@ -313,6 +313,12 @@ void Engine::pass() {
   }
   after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
   for (auto& [k, a] : adopted) active_[k] = std::move(a);
+  // The claim stopped at a full room, yet a slot is free now: claim again at once rather than at
+  // the next sweep (the room counts this pass's finishes as free, so this is a safety net).
+  if (claimed_full && static_cast<int>(active_.size()) < opt_.max_parallel) {
+    std::lock_guard<std::mutex> g(mu_);
+    woken_ = true;
+  }
   for (const auto& [k, off] : offsets)
     if (auto it = active_.find(k); it != active_.end()) it->second.metrics_offset = off;
   if (sweep) {

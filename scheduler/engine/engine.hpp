@@ -158,7 +158,10 @@ class Engine {
   // The process request and the Active record of attempt `a` (its key, paths, deadline).
   Prepared make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                          const boost::json::object& models);
-  void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, bool& claimed_full);
+  // Claims ready tasks into the free slots: those of active_ less the `freeing` attempts this
+  // pass ends (still in active_ until after the commit), less what to_spawn already holds.
+  void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, int freeing,
+                          bool& claimed_full);
   void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted);
   void after_commit(SteadyTime pass_start, const std::vector<std::string>& finished_keys,
                     const std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,

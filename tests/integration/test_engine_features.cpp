@@ -269,6 +269,23 @@ TEST_CASE("claim order holds for ready tasks the engine prepared ahead - an urge
   CHECK(lines.size() - static_cast<size_t>(at) - 1 >= 10);
 }
 
+TEST_CASE("a pass that ends tasks while every slot is taken claims again without the sweep",
+          "[integration][engine]") {
+  ServerConfig cfg;
+  cfg.max_parallel = 1;   // each finish frees the only slot
+  cfg.sweep_ms = 60'000;  // the safety nets (the sweep, the lease renewal every lease/3) would
+  cfg.lease_ms = 90'000;  // come too late for the wait below
+  Harness h(cfg);
+  // A failed task's pass is a full transaction (its descendants are marked there) whose claim
+  // must count the slot the finishing task frees; the siblings do not depend on it.
+  std::string spec = "name: slots\ntasks:\n  - {name: root, run: [\"true\"]}\n";
+  for (int i = 0; i < 8; ++i)
+    spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"false\"]}\n";
+  auto run = h.wait(h.submit(spec), std::chrono::seconds(30));
+  CHECK(str(run, "state") == "failed");
+  CHECK(h.db().count("SELECT count(*) FROM task_runs WHERE state = 'failed'") == 8);
+}
+
 TEST_CASE("tasks start with default signal dispositions - the supervisor's ignored ones included",
           "[integration][engine]") {
   Harness h;
