@@ -123,7 +123,7 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
   return args;
 }
 
-Engine::Prepared Engine::finish_direct(const DirectPlan& plan, const store::Dispatched& d,
+Engine::Prepared Engine::finish_direct(DirectPlan plan, const store::Dispatched& d,
                                        const boost::json::object& models) {
   return make_prepared({.task_run_id = d.task_run_id,
                         .run_id = d.run_id,
@@ -132,10 +132,10 @@ Engine::Prepared Engine::finish_direct(const DirectPlan& plan, const store::Disp
                         .attempt = d.attempt,
                         .max_attempts = d.max_attempts,
                         .spec_index = d.spec_index,
-                        .name = plan.name,
+                        .name = std::move(plan.name),
                         .maybe_trial = false,
-                        .run = plan.run},
-                       plan.timeout, plan.cmd, models);
+                        .run = std::move(plan.run)},
+                       plan.timeout, std::move(plan.cmd), models);
 }
 
 }  // namespace ctflow::engine

@@ -316,11 +316,10 @@ bool Engine::prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pip
   return true;
 }
 
-void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, int freeing,
+void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, size_t ending,
                                 bool& claimed_full) {
   for (int round = 0; round < 16; ++round) {
-    int room = opt_.max_parallel - (static_cast<int>(active_.size()) - freeing) -
-               static_cast<int>(to_spawn.size());
+    int room = free_slots(ending) - static_cast<int>(to_spawn.size());
     if (room <= 0) {
       claimed_full = true;
       return;

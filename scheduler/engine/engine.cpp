@@ -180,13 +180,14 @@ void Engine::pass() {
   for (const auto& k : finished_keys)
     if (auto it = active_.find(k); it == active_.end() || it->second.maybe_trial)
       trials_finished = true;
-  // Children to dispatch in the finishing statement itself (direct.cpp).
-  // Known ready tasks first (claim order); with none, the children of the finishing tasks.
+  // Children to dispatch in the finishing statement itself (direct.cpp): known ready tasks first
+  // (claim order); with none, the children of the finishing tasks. Not when a task failed: its
+  // descendants are marked in a transaction whose claim dispatches what is left.
   std::vector<DirectPlan> direct;
   std::pair<int, int64_t> max_key{0, 0};
-  int room = opt_.max_parallel - static_cast<int>(active_.size() - finished_keys.size());
-  if (!finishes.empty()) take_known_ready(room, direct, max_key);
-  if (direct.empty())
+  int room = free_slots(finished_keys.size());
+  if (!finishes.empty() && failed.empty()) take_known_ready(room, direct, max_key);
+  if (direct.empty() && failed.empty())
     for (const auto& k : finished_keys)
       if (auto it = active_.find(k); it != active_.end())
         if (auto f = fresh.find(it->second.run_id); f != fresh.end())
@@ -233,7 +234,7 @@ void Engine::pass() {
     // would in claim order. Full: the next finish claims what is left.
     bool claim = unknown_ready_ || applied.ready_dispatched < applied.ready_sent ||
                  (known_ready_.empty() && applied.ready_left);
-    if (!claim || static_cast<int>(active_.size()) >= opt_.max_parallel) return;
+    if (!claim || free_slots(0) <= 0) return;
     started.clear();
     finishes.clear();
     finished_keys.clear();
@@ -263,9 +264,8 @@ void Engine::pass() {
       }
     }
     store::mark_running(tx, started);
-    // A failed task's children are not dispatched: propagate() marks them.
-    applied = apply_finishes(tx, finishes, failed, skipped, trials_finished,
-                             failed.empty() ? &direct : nullptr, &to_spawn, max_key);
+    applied =
+        apply_finishes(tx, finishes, failed, skipped, trials_finished, &direct, &to_spawn, max_key);
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
       for (const auto& k : cw.to_kill) {
@@ -285,7 +285,7 @@ void Engine::pass() {
     }
     offsets.clear();
     if (metrics_due) tail_metrics(tx, offsets);
-    claim_and_dispatch(tx, to_spawn, static_cast<int>(finished_keys.size()), claimed_full);
+    claim_and_dispatch(tx, to_spawn, finished_keys.size(), claimed_full);
     auto steady_at = [](TimePoint t) {
       return SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(t - now_utc());
     };
@@ -313,12 +313,6 @@ void Engine::pass() {
   }
   after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
   for (auto& [k, a] : adopted) active_[k] = std::move(a);
-  // The claim stopped at a full room, yet a slot is free now: claim again at once rather than at
-  // the next sweep (the room counts this pass's finishes as free, so this is a safety net).
-  if (claimed_full && static_cast<int>(active_.size()) < opt_.max_parallel) {
-    std::lock_guard<std::mutex> g(mu_);
-    woken_ = true;
-  }
   for (const auto& [k, off] : offsets)
     if (auto it = active_.find(k); it != active_.end()) it->second.metrics_offset = off;
   if (sweep) {
@@ -388,9 +382,13 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   stats_.active = static_cast<int>(active_.size());
 }
 
+int Engine::free_slots(size_t ending) const {
+  return opt_.max_parallel - static_cast<int>(active_.size() - ending);
+}
+
 Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
                                        std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
-                                       bool trials, const std::vector<DirectPlan>* direct,
+                                       bool trials, std::vector<DirectPlan>* direct,
                                        std::vector<Prepared>* to_spawn,
                                        std::pair<int, int64_t> max_key) {
   Applied out;
@@ -418,10 +416,10 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
   if (trials) step_studies(tx, out.changed);  // finished trials: record, suggest more, finish study
   if (with_direct)
     for (const auto& d : res.dispatched)
-      for (const auto& plan : *direct)
+      for (auto& plan : *direct)
         if (plan.task_run_id ? plan.task_run_id == d.task_run_id
                              : plan.run_id == d.run_id && plan.spec_index == d.spec_index) {
-          to_spawn->push_back(finish_direct(plan, d, res.models));
+          to_spawn->push_back(finish_direct(std::move(plan), d, res.models));
           if (plan.task_run_id) out.ready_dispatched++;
           stats_.claimed++;
           break;

@@ -125,9 +125,10 @@ class Engine {
     std::vector<int64_t> changed;
     size_t ready_sent = 0, ready_dispatched = 0;
   };
+  // Dispatched plans are moved from `direct` into `to_spawn`.
   Applied apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,
                          std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
-                         bool trials = true, const std::vector<DirectPlan>* direct = nullptr,
+                         bool trials = true, std::vector<DirectPlan>* direct = nullptr,
                          std::vector<Prepared>* to_spawn = nullptr,
                          std::pair<int, int64_t> max_key = {0, 0});
   // direct.cpp: the DAG of a version; the children of a finished task that can be dispatched in
@@ -144,7 +145,7 @@ class Engine {
   // Prepares the tasks the last finishes made ready (became_ready_) for a later dispatch by id.
   void learn_ready(const std::set<int64_t>& dispatched);
   store::DirectArgs direct_args(const std::vector<DirectPlan>& plans) const;
-  Prepared finish_direct(const DirectPlan& plan, const store::Dispatched& d,
+  Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);
   // dispatch.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one
   // is not cached and `tx` is null), and the command with its environment (an error names a
@@ -158,9 +159,11 @@ class Engine {
   // The process request and the Active record of attempt `a` (its key, paths, deadline).
   Prepared make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                          const boost::json::object& models);
-  // Claims ready tasks into the free slots: those of active_ less the `freeing` attempts this
-  // pass ends (still in active_ until after the commit), less what to_spawn already holds.
-  void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, int freeing,
+  // Slots for new attempts: max_parallel less active_, where the `ending` attempts this pass
+  // finishes still are until after its commit (they are free for what it dispatches).
+  int free_slots(size_t ending) const;
+  // Claims ready tasks into free_slots(ending) less what to_spawn already holds.
+  void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, size_t ending,
                           bool& claimed_full);
   void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted);
   void after_commit(SteadyTime pass_start, const std::vector<std::string>& finished_keys,
