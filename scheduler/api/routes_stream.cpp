@@ -12,10 +12,9 @@
 namespace ctflow::api {
 
 namespace {
-constexpr std::chrono::milliseconds kCoalesce{5};
-}  // namespace
 
-namespace {
+// An event stream lets the commits of this long after a notification join one read.
+constexpr std::chrono::milliseconds kCoalesce{5};
 
 bool final_state(const std::string& s) {
   return s == "succeeded" || s == "failed" || s == "upstream_failed" || s == "skipped" ||

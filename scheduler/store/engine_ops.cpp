@@ -123,10 +123,6 @@ std::vector<std::pair<int, UpstreamInfo>> load_upstream(Tx& tx, int64_t run_id,
                                                         const std::vector<int>& spec_indices) {
   std::vector<std::pair<int, UpstreamInfo>> out;
   if (spec_indices.empty()) return out;
-  std::string arr = "{";
-  for (size_t i = 0; i < spec_indices.size(); ++i)
-    arr += (i ? "," : "") + std::to_string(spec_indices[i]);
-  arr += "}";
   auto res = W(tx).exec_params(R"SQL(
 SELECT t.spec_index, t.name, t.state, t.outputs::text,
   coalesce((SELECT jsonb_object_agg(u.name, jsonb_build_object('path', a.path, 'digest', a.digest,
@@ -136,7 +132,7 @@ SELECT t.spec_index, t.name, t.state, t.outputs::text,
 FROM task_runs t WHERE t.run_id = $1 AND t.spec_index = ANY($2::int[])
   AND t.parent_task_run_id IS NULL  -- not hpo trials (they share their study's index)
 )SQL",
-                               run_id, arr);
+                               run_id, id_array(spec_indices));
   for (const auto& row : res) {
     UpstreamInfo u;
     u.name = row[1].c_str();

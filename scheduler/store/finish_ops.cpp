@@ -281,9 +281,6 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
 
 void propagate(Tx& tx, const std::vector<int64_t>& roots, const std::string& state) {
   if (roots.empty()) return;
-  std::string arr = "{";
-  for (size_t i = 0; i < roots.size(); ++i) arr += (i ? "," : "") + std::to_string(roots[i]);
-  arr += "}";
   std::string sql = std::string(R"SQL(
 WITH RECURSIVE dsc(id) AS (
   SELECT child_id FROM task_edges WHERE parent_id = ANY($1::bigint[])
@@ -295,20 +292,8 @@ t AS (
   RETURNING tr.id, tr.run_id, tr.name, tr.state
 ),
 )SQL") + kRunCounters +
-                    R"SQL(,
-ev AS (
-  INSERT INTO events(kind, run_id, task_run_id, payload)
-  SELECT kind, run_id, tid, payload FROM (
-    SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
-           jsonb_build_object('task', name, 'state', state) AS payload FROM t
-    UNION ALL
-    SELECT 2, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
-    WHERE state IN ('succeeded','failed','cancelled')
-  ) e ORDER BY o, k
-)
-SELECT count(*) FROM t
-)SQL";
-  W(tx).exec_params(sql, arr, state);
+                    ",\nev AS (" + kEndedEvents + ")\nSELECT count(*) FROM t";
+  W(tx).exec_params(sql, id_array(roots), state);
 }
 
 }  // namespace ctflow::store

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "scheduler/store/db.hpp"
 
@@ -42,6 +43,26 @@ pqxx::result exec_cached(Tx& tx, const std::string& name, const std::string& sql
   }
   return ti.w->exec_prepared(name, std::forward<Args>(args)...);
 }
+
+// A PostgreSQL array literal of integers ("{1,2,3}") for a $n::bigint[] or int[] parameter.
+template <class Int>
+std::string id_array(const std::vector<Int>& ids) {
+  std::string arr = "{";
+  for (size_t i = 0; i < ids.size(); ++i) arr += (i ? "," : "") + std::to_string(ids[i]);
+  return arr + "}";
+}
+
+// The events of the tasks a statement ended (CTE `t`: id, run_id, name, state) and of the runs
+// that ended with them (CTE `r`: id, state): task events first, each group in id order.
+constexpr const char* kEndedEvents = R"SQL(
+INSERT INTO events(kind, run_id, task_run_id, payload)
+SELECT kind, run_id, tid, payload FROM (
+  SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
+         jsonb_build_object('task', name, 'state', state) AS payload FROM t
+  UNION ALL
+  SELECT 2, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
+  WHERE state IN ('succeeded','failed','cancelled')
+) e ORDER BY o, k)SQL";
 
 // A json/jsonb column holding an object; NULL, unparsable text or another JSON type -> {}.
 inline boost::json::object field_object(const pqxx::field& f) {

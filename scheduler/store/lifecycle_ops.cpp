@@ -244,23 +244,9 @@ CancelWork cancel_requested_runs(Tx& tx) {
   auto runs = w.exec(
       "SELECT id FROM runs WHERE cancel_requested AND state IN ('queued','running') ORDER BY id "
       "FOR UPDATE SKIP LOCKED");
-  auto collect_kills = [&] {
-    auto act = w.exec(std::string("SELECT ") + kActiveColumns + R"SQL(
-FROM task_runs t JOIN runs r ON r.id = t.run_id
-WHERE r.cancel_requested AND t.state IN ('dispatched','running'))SQL");
-    for (const auto& row : act) out.to_kill.push_back(active_from_row(row));
-  };
-  if (runs.empty()) {
-    collect_kills();
-    return out;
-  }
-  std::string arr = "{";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    out.runs.push_back(runs[i][0].as<int64_t>());
-    arr += (i ? "," : "") + std::string(runs[i][0].c_str());
-  }
-  arr += "}";
-  w.exec_params(R"SQL(
+  for (const auto& row : runs) out.runs.push_back(row[0].as<int64_t>());
+  if (!out.runs.empty())
+    w.exec_params(std::string(R"SQL(
 WITH t AS (
   UPDATE task_runs SET state = 'cancelled', finished_at = now(), lease_owner = NULL
   WHERE run_id = ANY($1::bigint[]) AND state IN ('pending','ready')
@@ -278,16 +264,9 @@ r AS (
   WHERE runs.id = ids.id
   RETURNING runs.id, runs.state
 )
-INSERT INTO events(kind, run_id, task_run_id, payload)
-SELECT kind, run_id, tid, payload FROM (
-  SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
-         jsonb_build_object('task', name, 'state', state) AS payload FROM t
-  UNION ALL
-  SELECT 2, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
-  WHERE state IN ('cancelled','failed')
-) e ORDER BY o, k)SQL",
-                arr);
-  auto act = w.exec_params(std::string("SELECT ") + kActiveColumns + R"SQL(
+)SQL") + kEndedEvents,
+                  id_array(out.runs));
+  auto act = w.exec(std::string("SELECT ") + kActiveColumns + R"SQL(
 FROM task_runs t JOIN runs r ON r.id = t.run_id
 WHERE r.cancel_requested AND t.state IN ('dispatched','running'))SQL");
   for (const auto& row : act) out.to_kill.push_back(active_from_row(row));

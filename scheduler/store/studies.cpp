@@ -13,12 +13,6 @@ std::optional<double> opt_double(const pqxx::field& f) {
   return f.as<double>();
 }
 
-std::string id_array(const std::vector<int64_t>& ids) {
-  std::string arr = "{";
-  for (size_t i = 0; i < ids.size(); ++i) arr += (i ? "," : "") + std::to_string(ids[i]);
-  return arr + "}";
-}
-
 std::vector<int64_t> ids_of(const pqxx::result& r) {
   std::vector<int64_t> out;
   for (const auto& row : r) out.push_back(row[0].as<int64_t>());
