@@ -364,8 +364,6 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, 
     auto ids = store::start_attempts(tx, ops, opt_.server_id, executor_.ref_prefix());
     size_t first = to_spawn.size() - ops.size();
     for (size_t i = 0; i < ops.size(); ++i) to_spawn[first + i].active.attempt_id = ids[i];
-    // The attempt folder and its inputs file exist before the transaction commits; a crash in
-    // between leaves a folder without a claim, which adoption fences and dispatches again.
     if (finishes.empty()) return;  // nothing new can have become ready
     apply_finishes(tx, finishes, failed, skipped);
   }
