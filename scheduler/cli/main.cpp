@@ -32,6 +32,10 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--sweep-ms", f.sweep_ms, "safety-net pass interval (default 5000)");
   cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
                   "SIGTERM to SIGKILL grace (default 5000)");
+  cmd->add_flag("--no-early-start", f.no_early_start,
+                "start a finishing task's children only after their dispatch commits (default: "
+                "while it commits)");
+  cmd->add_option("--crash-after-early-starts", f.crash_after_early_starts)->group("");  // tests
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
   // Test-only: the cron scheduler's clock is the ISO-8601 instant in this file (clock.hpp).
   cmd->add_option("--clock-file", f.clock_file)->group("");

@@ -172,6 +172,8 @@ int cmd_server(ServerFlags f, bool embedded) {
   eo.lease = Millis(f.lease_ms);
   eo.sweep = Millis(f.sweep_ms);
   eo.cancel_grace = Millis(f.cancel_grace_ms);
+  eo.start_early = !f.no_early_start;
+  eo.crash_after_early_starts = f.crash_after_early_starts;
   http::MetricsRegistry metrics;
   eo.observe = api::engine_latency_observer(metrics);
   engine::Engine engine(eo, **executor);

@@ -4,9 +4,14 @@
 // round trip and one commit instead of finish, claim, create attempt and commit. Only children
 // whose command needs nothing from the database qualify: no cache lookup, no study, no pool, and
 // every ancestor's outputs already known to this engine. Everything else goes through the claim.
+#include <signal.h>
+#include <unistd.h>
+
 #include "scheduler/common/json_util.hpp"
+#include "scheduler/common/log.hpp"
 #include "scheduler/engine/engine.hpp"
 #include "scheduler/engine/study.hpp"
+#include "scheduler/store/engine_ops.hpp"
 
 namespace ctflow::engine {
 
@@ -65,6 +70,15 @@ void Engine::plan_direct(const Active& a, const std::map<int, store::UpstreamInf
     for (const auto& d : out) planned = planned || (d.run_id == a.run_id && d.spec_index == ci);
     if (planned) continue;  // a child of two tasks that finished together
     if (auto d = plan_task(a.run_id, a.run, a.version_id, ci, &finished)) {
+      // plan_task looks at a bounded number of ancestors; starting early needs every parent.
+      d->parents_done = true;
+      for (int pi : g.parents[static_cast<size_t>(ci)]) {
+        const store::UpstreamInfo* u = nullptr;
+        if (auto f = finished.find(pi); f != finished.end()) u = &f->second;
+        if (auto c = upstream_cache_.find({a.run_id, pi}); !u && c != upstream_cache_.end())
+          u = &c->second;
+        if (!u || (u->state != "succeeded" && u->state != "cached")) d->parents_done = false;
+      }
       out.push_back(std::move(*d));
       --room;
     }
@@ -118,9 +132,50 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
     if (d.task_run_id)
       args.ready.push_back({d.task_run_id, d.cmd.argv, timeout});
     else
-      args.children.push_back({d.run_id, d.spec_index, d.cmd.argv, timeout});
+      args.children.push_back({d.run_id, d.spec_index, d.cmd.argv, timeout, d.early >= 0});
   }
   return args;
+}
+
+int64_t Engine::task_id(int64_t run_id, int spec_index) {
+  auto it = task_ids_.find(run_id);
+  if (it == task_ids_.end()) {
+    if (task_ids_.size() > 1000) task_ids_.clear();  // runs long finished
+    std::vector<int64_t> ids;
+    store::with_autocommit(*db_, [&](store::Tx& tx) { ids = store::task_ids(tx, run_id); });
+    it = task_ids_.emplace(run_id, std::move(ids)).first;
+  }
+  auto i = static_cast<size_t>(spec_index);
+  return i < it->second.size() ? it->second[i] : 0;
+}
+
+void Engine::start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>& early) {
+  if (!opt_.start_early) return;
+  if (models_changed_.exchange(false)) models_.reset();
+  if (!models_) return;  // the statement reads them; the next step can start early
+  for (auto& d : direct) {
+    if (d.task_run_id || d.parent_key.empty() || !d.parents_done) continue;
+    int64_t id = task_id(d.run_id, d.spec_index);
+    if (!id || !executor_.note_early_start(d.parent_key, exec::attempt_key(id, 1))) continue;
+    // The attempt row's id and max_attempts come from the statement (apply_finishes).
+    Prepared p = make_prepared({.task_run_id = id,
+                                .run_id = d.run_id,
+                                .version_id = d.version_id,
+                                .attempt = 1,
+                                .spec_index = d.spec_index,
+                                .name = d.name,
+                                .maybe_trial = false,
+                                .run = d.run},
+                               d.timeout, std::move(d.cmd), *models_);
+    p.started = true;
+    executor_.start(p.req);
+    if (++early_starts_ == opt_.crash_after_early_starts) {
+      log::warn("engine: killing this server after early start {} (test option)", early_starts_);
+      ::kill(::getpid(), SIGKILL);
+    }
+    d.early = static_cast<int>(early.size());
+    early.push_back(std::move(p));
+  }
 }
 
 Engine::Prepared Engine::finish_direct(DirectPlan plan, const store::Dispatched& d,

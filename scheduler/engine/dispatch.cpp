@@ -337,6 +337,7 @@ void Engine::claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, 
     std::vector<store::DispatchOp> ops;
     std::vector<store::FinishOp> finishes;
     std::vector<int64_t> failed, skipped;
+    models_ = claimed.back().models;  // for start_early
     for (const auto& c : claimed) {
       const spec::Pipeline* p = pipeline(tx, c.pipeline_version_id);
       Prepared prep;

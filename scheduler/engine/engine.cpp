@@ -56,9 +56,12 @@ void Engine::wake() {
 
 void Engine::listen_main() {
   store::listen_loop(
-      opt_.database_url, {"ctflow_wake"},
-      [this](const std::string&, const std::string& payload) {
-        if (payload != opt_.server_id) wake();  // not our own "claimed a full batch"
+      opt_.database_url, {"ctflow_wake", "ctflow_models"},
+      [this](const std::string& channel, const std::string& payload) {
+        if (channel == "ctflow_models")
+          models_changed_ = true;
+        else if (payload != opt_.server_id)  // not our own "claimed a full batch"
+          wake();
       },
       [this] { wake(); }, [this] { return stop_listen_.load(); });
 }
@@ -191,8 +194,11 @@ void Engine::pass() {
     for (const auto& k : finished_keys)
       if (auto it = active_.find(k); it != active_.end())
         if (auto f = fresh.find(it->second.run_id); f != fresh.end())
-          if (f->second.count(it->second.spec_index))
+          if (f->second.count(it->second.spec_index)) {
+            size_t from = direct.size();
             plan_direct(it->second, f->second, room, direct);
+            for (size_t i = from; i < direct.size(); ++i) direct[i].parent_key = k;
+          }
   bool sweep = now_s >= next_sweep_;
   bool renew = now_s >= next_renew_;
   bool metrics_due = now_s >= next_metrics_;
@@ -221,10 +227,13 @@ void Engine::pass() {
   // round trip). A claim, if ready tasks remain, follows in a transaction of its own.
   bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished && !due;
   if (quick) {
+    std::vector<Prepared> early;
+    start_early(direct, early);
     store::with_autocommit(*db_, [&](store::Tx& tx) {
       became_ready_.clear();
       store::mark_running(tx, started);
-      applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key);
+      applied =
+          apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key, &early);
     });
     after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
     // A claim is needed when a ready task may exist that this engine does not know of first:
@@ -365,7 +374,7 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   // adoption finds no claim there, fences it and dispatches the task again.
   for (auto& p : to_spawn) {
     active_[p.req.key] = std::move(p.active);
-    executor_.start(p.req);
+    if (!p.started) executor_.start(p.req);
     if (trace) log::info("spawn sent {}", p.req.key);
     auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start);
@@ -390,7 +399,8 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
                                        std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
                                        bool trials, std::vector<DirectPlan>* direct,
                                        std::vector<Prepared>* to_spawn,
-                                       std::pair<int, int64_t> max_key) {
+                                       std::pair<int, int64_t> max_key,
+                                       std::vector<Prepared>* early) {
   Applied out;
   if (finishes.empty()) return out;
   store::DirectArgs args;
@@ -401,6 +411,7 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
     out.ready_sent = args.ready.size();
   }
   auto res = store::finish_tasks(tx, finishes, with_direct ? &args : nullptr);
+  if (!res.dispatched.empty()) models_ = res.models;
   out.changed = std::move(res.changed);
   out.ready_left = res.ready_left;
   became_ready_.insert(became_ready_.end(), res.became_ready.begin(), res.became_ready.end());
@@ -419,11 +430,28 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
       for (auto& plan : *direct)
         if (plan.task_run_id ? plan.task_run_id == d.task_run_id
                              : plan.run_id == d.run_id && plan.spec_index == d.spec_index) {
+          if (plan.early >= 0) {  // started already: the attempt row is what it lacked
+            Prepared& p = (*early)[static_cast<size_t>(plan.early)];
+            p.active.attempt_id = d.attempt_id;
+            p.active.max_attempts = d.max_attempts;
+            to_spawn->push_back(std::move(p));
+            plan.early = -1;
+            stats_.claimed++;
+            break;
+          }
           to_spawn->push_back(finish_direct(std::move(plan), d, res.models));
           if (plan.task_run_id) out.ready_dispatched++;
           stats_.claimed++;
           break;
         }
+  // Started early but not dispatched (its run is being cancelled, or the finish did not apply):
+  // stop it; it was never recorded.
+  if (with_direct && early)
+    for (auto& plan : *direct)
+      if (plan.early >= 0) {
+        log::info("engine: {} started early but not dispatched: killed", plan.name);
+        executor_.cancel((*early)[static_cast<size_t>(plan.early)].req.key, Millis(0));
+      }
   return out;
 }
 

@@ -43,6 +43,12 @@ struct EngineOptions {
   // exits close together share one statement and commit (make bench-sched: the fan-out's
   // statements per task fell by about a third). 0: never.
   std::chrono::microseconds batch_wait{1000};
+  // Start a finishing task's children before the statement that dispatches them commits
+  // (start_early in direct.cpp). Off: after the commit, as every other dispatch.
+  bool start_early = true;
+  // Test-only (tests/integration/test_crash.cpp): SIGKILL this process right after the Nth
+  // early start, before the statement that would dispatch it commits. 0: never.
+  int crash_after_early_starts = 0;
   // Latency observations for /metrics, on the engine thread: ("claim", seconds of one claim
   // statement) and ("dispatch", seconds from the start of the pass that claimed a task to its
   // process being started). Must not block. Empty: none.
@@ -85,6 +91,7 @@ class Engine {
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
     Active active;
+    bool started = false;  // started before the commit (start_early)
   };
   struct Command {                       // a task's process before its attempt is known
     std::vector<std::string> argv, env;  // env: without the attempt's number and paths
@@ -102,6 +109,9 @@ class Engine {
     Command cmd;
     std::optional<Millis> timeout;
     std::shared_ptr<const RunCtx> run;
+    std::string parent_key;     // a child: the finishing attempt that readies it
+    bool parents_done = false;  // a child: every parent succeeded, as far as this engine knows
+    int early = -1;             // started early: its index in pass()'s `early`
   };
   using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -130,7 +140,8 @@ class Engine {
                          std::vector<int64_t>& failed, std::vector<int64_t>& skipped,
                          bool trials = true, std::vector<DirectPlan>* direct = nullptr,
                          std::vector<Prepared>* to_spawn = nullptr,
-                         std::pair<int, int64_t> max_key = {0, 0});
+                         std::pair<int, int64_t> max_key = {0, 0},
+                         std::vector<Prepared>* early = nullptr);
   // direct.cpp: the DAG of a version; the children of a finished task that can be dispatched in
   // its finishing statement; a dispatched child's process request.
   const Graph& graph(int64_t version_id, const spec::Pipeline& p);
@@ -145,6 +156,15 @@ class Engine {
   // Prepares the tasks the last finishes made ready (became_ready_) for a later dispatch by id.
   void learn_ready(const std::set<int64_t>& dispatched);
   store::DirectArgs direct_args(const std::vector<DirectPlan>& plans) const;
+  // Starts the first attempts of the children in `direct` before the statement that dispatches
+  // them commits, so that the process runs while the database writes and flushes (a chain's
+  // step then costs the longer of the two, not their sum). Safe because such a child can only
+  // be dispatched by the commit of its parent's finish, and whoever dispatches its first attempt
+  // later takes the started process over (Executor::note_early_start); the statement dispatches
+  // it whenever that finish readies it (store::DirectDispatch::pre). Needs the current
+  // deployments (`models_`, for the inputs file) and the children's task run ids.
+  void start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>& early);
+  int64_t task_id(int64_t run_id, int spec_index);
   Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);
   // dispatch.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one
@@ -195,6 +215,12 @@ class Engine {
   std::unordered_map<int64_t, int> known_priority_;
   void forget_known_ready(int64_t task_run_id);
   std::vector<store::BecameReady> became_ready_;  // from this pass's finishes, until the commit
+  // The production deployments as of the last dispatch (start_early's inputs files); dropped
+  // when a deployment changes (NOTIFY ctflow_models, from any server or the API).
+  std::optional<boost::json::object> models_;
+  std::atomic<bool> models_changed_{true};
+  std::unordered_map<int64_t, std::vector<int64_t>> task_ids_;  // run -> ids by spec index
+  int early_starts_ = 0;
   bool unknown_ready_ = false;            // a task became ready that known_ready_ does not hold
   std::map<std::string, Active> active_;  // key "<task_run_id>-<attempt>"
   std::map<std::string, std::pair<std::string, std::string>>

@@ -55,10 +55,22 @@ class Executor {
   virtual std::string attempt_dir(const std::string& key) const = 0;
   virtual std::string ref_prefix() const = 0;  // executor_ref = ref_prefix + key
   // Starts the process; never blocks on it. Failure to start comes back as an Exited event.
+  // An attempt already started (see note_early_start) is taken over, not started again.
   virtual void start(const SpawnRequest& req) = 0;
   // SIGTERM to the process group, SIGKILL to the group after `grace`.
   virtual void cancel(const std::string& key, std::chrono::milliseconds grace) = 0;
   virtual AdoptState adopt(const std::string& executor_ref) = 0;
+  // Records, where an adopter of the finished attempt `parent_key` will look, that the first
+  // attempt `child_key` of one of its children is about to be started before the commit that
+  // dispatches it (Engine::start_early). start() of an attempt that was started that way (here,
+  // or by a server that died before its commit) takes the running or finished process over
+  // instead of starting another. False: not supported, or nowhere to record it; the engine then
+  // starts the child after the commit.
+  virtual bool note_early_start(const std::string& parent_key, const std::string& child_key) {
+    (void)parent_key;
+    (void)child_key;
+    return false;
+  }
   // Moves pending events out. Thread-safe.
   virtual std::vector<ExecEvent> drain() = 0;
   // Called (from any thread) whenever events are pending; `urgent` is false when the only new

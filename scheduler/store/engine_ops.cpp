@@ -144,6 +144,20 @@ FROM task_runs t WHERE t.run_id = $1 AND t.spec_index = ANY($2::int[])
   return out;
 }
 
+std::vector<int64_t> task_ids(Tx& tx, int64_t run_id) {
+  std::vector<int64_t> ids;
+  auto res = exec_cached(tx, "task_ids",
+                         "SELECT spec_index, id FROM task_runs WHERE run_id = $1 "
+                         "AND parent_task_run_id IS NULL",  // not hpo trials
+                         run_id);
+  for (const auto& row : res) {
+    auto i = static_cast<size_t>(row[0].as<int>());
+    if (i >= ids.size()) ids.resize(i + 1, 0);
+    ids[i] = row[1].as<int64_t>();
+  }
+  return ids;
+}
+
 std::vector<int64_t> start_attempts(Tx& tx, const std::vector<DispatchOp>& ops,
                                     const std::string& owner, const std::string& ref_prefix) {
   std::vector<int64_t> ids(ops.size(), 0);

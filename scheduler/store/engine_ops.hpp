@@ -33,6 +33,9 @@ void prefer_index_plans(Connection& c);
 std::vector<std::pair<int, UpstreamInfo>> load_upstream(Tx& tx, int64_t run_id,
                                                         const std::vector<int>& spec_indices);
 
+// The task run ids of a run by spec index (0 where a spec index has no task run).
+std::vector<int64_t> task_ids(Tx& tx, int64_t run_id);
+
 // Creates one task_attempts row per op (state 'dispatched') and stores argv, cache key/reason and
 // the attempt's deadline on the task. Returns the attempt ids in the order of `ops`.
 std::vector<int64_t> start_attempts(Tx& tx, const std::vector<DispatchOp>& ops,

@@ -109,12 +109,15 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
                             {"spec_index", d.spec_index},
                             {"argv", boost::json::value_from(d.argv)}};
       if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
+      if (d.pre) j["pre"] = true;
       kids.push_back(std::move(j));
     }
   // A child is dispatched directly when this finish readies it and `fast` holds (fc: the
-  // children the engine prepared; q: no other ready task waits).
+  // children the engine prepared; q: no other ready task waits, unless the engine already
+  // started the child's first attempt: `pre`).
   constexpr const char* kFast =
-      "(c.pending_deps - k.n <= 0 AND c.state = 'pending' AND k.fast AND c.pool IS NULL)";
+      "(c.pending_deps - k.n <= 0 AND c.state = 'pending' AND k.fast AND c.pool IS NULL AND "
+      "(k.pre IS NOT TRUE OR c.attempt = 0))";
   std::string sql = std::string(R"SQL(
 WITH f AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
@@ -150,7 +153,7 @@ a AS (
 ),
 fc AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(run_id bigint, spec_index int, argv jsonb,
-                                                   timeout_ms bigint)
+                                                   timeout_ms bigint, pre boolean)
 ),
 q AS (
   SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
@@ -159,9 +162,9 @@ q AS (
 k AS MATERIALIZED (  -- children of succeeded tasks: how many parents finished; may they go
                     -- directly? (OFFSET 0 and MATERIALIZED keep each lookup by key: a generic
                     -- plan otherwise scanned every edge and joined the finished tasks to it)
-  SELECT e.child_id, e.n, fc.argv, fc.timeout_ms,
-         (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND q.empty)
-           AS fast
+  SELECT e.child_id, e.n, fc.argv, fc.timeout_ms, fc.pre,
+         (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND
+          (q.empty OR fc.pre IS TRUE)) AS fast
   FROM (SELECT te.child_id, count(*)::int AS n
         FROM t CROSS JOIN LATERAL (SELECT child_id FROM task_edges
                                    WHERE parent_id = t.id OFFSET 0) te

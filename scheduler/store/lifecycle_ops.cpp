@@ -141,9 +141,10 @@ RETURNING version)SQL",
         "$3, $4, $5)",
         mid, alias, version, res.run_id, res.task_run_id);
     w.exec_params(
-        "INSERT INTO events(kind, run_id, task_run_id, payload) VALUES ('model', $1, $2, "
+        "INSERT INTO events(kind, run_id, task_run_id, payload) SELECT 'model', $1::bigint, "
+        "$2::bigint, "
         "jsonb_build_object('model', $3::text, 'version', $4::int, 'op', 'deploy', 'alias', "
-        "$5::text))",
+        "$5::text) FROM pg_notify('ctflow_models', '')",
         res.run_id, res.task_run_id, model, version, alias);
     return "";
   }

@@ -144,7 +144,7 @@ AliasOutcome set_alias(Tx& tx, const std::string& model, const std::string& alia
   w.exec_params(
       "INSERT INTO events(kind, payload) SELECT 'model', jsonb_build_object('model', $1::text, "
       "'version', $2::int, 'op', 'deploy', 'alias', $3::text, 'by', 'api') FROM "
-      "pg_notify('ctflow_events', '')",
+      "pg_notify('ctflow_events', '') e, pg_notify('ctflow_models', '') m",
       model, version, alias);
   out.kind = AliasOutcome::Kind::Set;
   return out;

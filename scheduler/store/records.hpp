@@ -82,6 +82,9 @@ struct DirectDispatch {
   int spec_index = 0;
   std::vector<std::string> argv;  // the rendered argv, stored on the attempt
   std::optional<int64_t> timeout_ms;
+  // Already started by the engine (its attempt 1; Engine::start_early): dispatched whenever this
+  // finish readies it and its run is running, even with other ready tasks waiting.
+  bool pre = false;
 };
 // A ready task the engine prepared earlier (it saw it become ready): dispatched by id in the
 // same statement when it is still ready, its run running, and no ready task it does not know

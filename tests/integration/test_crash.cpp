@@ -161,3 +161,100 @@ TEST_CASE("two servers on one database: one killed mid-run, the survivor finishe
                  " AND started_at > (SELECT max(started_at) FROM task_attempts WHERE owner LIKE " +
                  a_owner + ")") > 0);
 }
+
+namespace {
+
+// A chain of `n` tasks c1..cn; each appends its name to `log` and sleeps 0.2 s.
+std::string chain(int n, const std::string& log, std::vector<std::string>& names) {
+  std::string spec = "name: crash-chain\ntasks:\n";
+  for (int i = 1; i <= n; ++i) {
+    names.push_back("c" + std::to_string(i));
+    spec += "  - name: c" + std::to_string(i) + "\n";
+    if (i > 1) spec += "    needs: [c" + std::to_string(i - 1) + "]\n";
+    spec += "    run: [sh, -c, 'echo \"$1\" >> \"$2\"; sleep 0.2', x, c" + std::to_string(i) +
+            ", \"" + log + "\"]\n";
+  }
+  return spec;
+}
+
+// Starts `server` (with --crash-after-early-starts 2) on a 6-task chain: it kills itself right
+// after starting a child's process, before the statement that finishes the parent and
+// dispatches the child commits. Checks that this is what happened: the last task in the log
+// (the child) ran while the database has it pending and its parent still active.
+struct EarlyCrash {
+  std::string run_id, child;
+};
+EarlyCrash crash_at_early_start(ServerProcess& server, const Db& db, const std::string& log,
+                                std::vector<std::string>& names) {
+  server.start();
+  std::string id = submit_run(server, chain(6, log, names));
+  REQUIRE(poll_until([&] { return !process_alive(server.pid()); }, 60s, 10ms));
+  server.kill9();                      // reaps it
+  std::this_thread::sleep_for(100ms);  // the child's echo
+  auto lines = read_lines(log);
+  REQUIRE(lines.size() >= 2);
+  REQUIRE(lines.size() < 6);
+  std::string child = lines.back(), parent = lines[lines.size() - 2];
+  INFO("child " << child << ", parent " << parent);
+  CHECK(db.text("SELECT state FROM task_runs WHERE name = '" + child + "'") == "pending");
+  CHECK(db.text("SELECT state IN ('dispatched', 'running') FROM task_runs WHERE name = '" + parent +
+                "'") == "t");
+  return {id, child};
+}
+
+}  // namespace
+
+TEST_CASE("killed after starting a child early: the restarted server takes it over",
+          "[integration][crash]") {
+  TempDir dir;
+  Db db(PgCluster::shared().create_database());
+  ServerConfig cfg;
+  cfg.database_url = db.url();
+  cfg.data_dir = dir / "server";
+  cfg.log_path = dir / "server.log";
+  cfg.extra_args = {"--crash-after-early-starts", "2"};
+  ServerProcess crashing(cfg);
+  std::vector<std::string> names;
+  std::string log = dir / "ran.log";
+  std::string id = crash_at_early_start(crashing, db, log, names).run_id;
+  cfg.extra_args.clear();
+  ServerProcess server(cfg);  // same data dir: c3's attempt folder is its own
+  server.start();
+  auto run = wait_run(server, id, 60s);
+  INFO(server.log());
+  CHECK(str(run, "state") == "succeeded");
+  check_each_once(log, names);
+  CHECK(db.count("SELECT count(*) FROM task_attempts") == 6);
+  // c3's record says when its process started, as for any other task.
+  CHECK(db.count("SELECT count(*) FROM task_runs WHERE started_at IS NULL") == 0);
+}
+
+TEST_CASE("killed after starting a child early: another server takes it over",
+          "[integration][crash]") {
+  TempDir dir;
+  Db db(PgCluster::shared().create_database());
+  auto config = [&](const std::string& name) {
+    ServerConfig cfg;
+    cfg.database_url = db.url();
+    cfg.data_dir = dir / name;
+    cfg.log_path = dir / (name + ".log");
+    return cfg;
+  };
+  ServerConfig a_cfg = config("a");
+  a_cfg.extra_args = {"--crash-after-early-starts", "2"};
+  ServerProcess a(a_cfg);
+  std::vector<std::string> names;
+  std::string log = dir / "ran.log";
+  auto [id, child] = crash_at_early_start(a, db, log, names);
+  // b's attempts folder is not a's: it learns of c3's process from c2's claim in a's folder.
+  ServerProcess b(config("b"));
+  b.start();
+  auto run = wait_run(b, id, 60s);
+  INFO("a's log:\n" << a.log() << "\nb's log:\n" << b.log());
+  CHECK(str(run, "state") == "succeeded");
+  check_each_once(log, names);
+  CHECK(db.count("SELECT count(*) FROM task_attempts") == 6);
+  // b dispatched the child a had started (b's attempt folder links to a's).
+  CHECK(db.text("SELECT executor_ref LIKE '%/b/attempts/%' FROM task_runs WHERE name = '" + child +
+                "'") == "t");
+}

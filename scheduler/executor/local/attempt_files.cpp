@@ -87,6 +87,23 @@ std::optional<ExitRecord> read_exit(const std::string& dir) {
   return out;
 }
 
+bool write_next(const std::string& dir, const std::string& child_key,
+                const std::string& child_dir) {
+  int fd = ::open((dir + "/claim").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write_line(fd, {{"next", child_key}, {"dir", child_dir}});
+  ::close(fd);
+  return ok;
+}
+
+std::vector<std::pair<std::string, std::string>> read_next(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  each_record(dir, [&](const json::object& o) {
+    if (o.contains("next")) out.emplace_back(get_string(o, "next"), get_string(o, "dir"));
+  });
+  return out;
+}
+
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;

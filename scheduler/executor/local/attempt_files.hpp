@@ -5,6 +5,10 @@
 //                 {"pid": N, "started_at": ISO}     the supervisor, right after the spawn
 //                 {"exit": {"exit_code": N} | {"signal": N} | {"error": "..."}}
 //                                                    when the process ended (or could not start)
+//                 {"next": KEY, "dir": DIR}          the engine, after the exit: a child's first
+//                                                    attempt started before the commit that
+//                                                    dispatches it (Engine::start_early); an
+//                                                    adopter of this attempt finds it there
 //               An adopter fencing an attempt that never started creates it empty; a cancel
 //               before the start creates it with only the exit line. The supervisor keeps it
 //               open while the process runs and closes it after the exit line, so adopters
@@ -16,6 +20,8 @@
 //   work/       the process's working directory
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "scheduler/common/time_util.hpp"
 
@@ -40,6 +46,10 @@ bool write_pid(int claim_fd, const PidRecord& p);
 bool write_exit(int claim_fd, const ExitRecord& e);
 std::optional<PidRecord> read_pid(const std::string& dir);
 std::optional<ExitRecord> read_exit(const std::string& dir);
+// Appends a "next" line to the claim of a finished attempt; false if it has no claim.
+bool write_next(const std::string& dir, const std::string& child_key, const std::string& child_dir);
+// The "next" lines: (child key, child dir).
+std::vector<std::pair<std::string, std::string>> read_next(const std::string& dir);
 bool exists(const std::string& path);
 
 }  // namespace ctflow::exec

@@ -104,6 +104,20 @@ std::string LocalExecutor::resolve(const std::string& cmd, const std::string& pa
 
 void LocalExecutor::start(const SpawnRequest& req) {
   std::string dir = attempt_dir(req.key);
+  if (exists(dir + "/claim")) return resume(req.key, dir);  // started early, here
+  if (auto it = early_elsewhere_.find(req.key); it != early_elsewhere_.end()) {
+    std::string there = it->second;
+    early_elsewhere_.erase(it);
+    // Fence it there; if its claim exists, that server's supervisor started it: take it over.
+    if (int fd = open_claim(there); fd >= 0) {
+      write_exit(fd, {std::nullopt, std::nullopt, "superseded: started by the task's new owner"});
+      ::close(fd);
+    } else if (errno == EEXIST) {
+      std::error_code lec;
+      fs::create_directory_symlink(there, dir, lec);  // so that its executor_ref finds it
+      return resume(req.key, lec ? there : dir);
+    }
+  }
   std::error_code ec;
   fs::create_directories(dir + "/work", ec);
   for (const auto& [name, content] : req.files)
@@ -162,6 +176,28 @@ std::string LocalExecutor::key_of_dir(const std::string& dir) const {
   return slash == std::string::npos ? dir : dir.substr(slash + 1);
 }
 
+bool LocalExecutor::note_early_start(const std::string& parent_key, const std::string& child_key) {
+  return write_next(attempt_dir(parent_key), child_key, attempt_dir(child_key));
+}
+
+void LocalExecutor::resume(const std::string& key, const std::string& dir) {
+  if (auto p = read_pid(dir)) {  // when it started, for the task's record
+    ExecEvent ev;
+    ev.kind = ExecEvent::Kind::Started;
+    ev.key = key;
+    ev.pid = p->pid;
+    ev.at = p->started_at;
+    push(std::move(ev));
+  }
+  auto st = adopt_dir(key, dir);
+  if (st == AdoptState::Finished || st == AdoptState::Running) return;
+  ExecEvent ev;
+  ev.key = key;
+  ev.error = "lost: the process and its exit record are gone (its machine or supervisor died)";
+  ev.at = now_utc();
+  push(std::move(ev));
+}
+
 AdoptState LocalExecutor::adopt(const std::string& ref) {
   // ref = local:<host>:<dir>
   if (ref.rfind("local:", 0) != 0) return AdoptState::Lost;
@@ -170,6 +206,14 @@ AdoptState LocalExecutor::adopt(const std::string& ref) {
   std::string host = ref.substr(6, colon - 6), dir = ref.substr(colon + 1);
   if (host != host_) return AdoptState::Lost;  // another machine's process: nothing to read here
   std::string key = key_of_dir(dir);
+  // Children its server started before committing their dispatch, in its folder (in this
+  // one, start() finds them by their claim).
+  if (dir.rfind(root_ + "/", 0) != 0)
+    for (auto& [k, d] : read_next(dir)) early_elsewhere_[k] = d;
+  return adopt_dir(key, dir);
+}
+
+AdoptState LocalExecutor::adopt_dir(const std::string& key, const std::string& dir) {
   auto finished = [&](const ExitRecord& e) {
     ExecEvent ev;
     ev.key = key;

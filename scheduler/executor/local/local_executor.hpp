@@ -29,6 +29,7 @@ class LocalExecutor : public Executor {
   void start(const SpawnRequest& req) override;
   void cancel(const std::string& key, std::chrono::milliseconds grace) override;
   AdoptState adopt(const std::string& executor_ref) override;
+  bool note_early_start(const std::string& parent_key, const std::string& child_key) override;
   std::vector<ExecEvent> drain() override;
   void set_wakeup(std::function<void(bool urgent)> fn) override;
   void shutdown() override;
@@ -42,6 +43,9 @@ class LocalExecutor : public Executor {
   void watcher_loop();  // adopted attempts (inotify on their folders) and kill timers
   void push(ExecEvent ev);
   std::string key_of_dir(const std::string& dir) const;
+  AdoptState adopt_dir(const std::string& key, const std::string& dir);
+  // start() of an attempt whose claim exists: adopt it; an Exited event if it is lost.
+  void resume(const std::string& key, const std::string& dir);
 
   // Constant after construction.
   const std::string root_, host_;
@@ -57,7 +61,10 @@ class LocalExecutor : public Executor {
   std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>>
       kill_timers_;                  // when -> (pgid, key); guarded by mu_
   std::map<std::string, int> pids_;  // key -> pid of running attempts; guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  // Attempts started early by another server (the "next" lines of attempts adopted from its
+  // folder): key -> their folder. Engine thread only.
+  std::map<std::string, std::string> early_elsewhere_;
+  bool stopping_ = false;  // guarded by mu_
 
   std::thread reader_, watcher_;
 };
