@@ -168,7 +168,10 @@ void Engine::start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>&
                                 .run = d.run},
                                d.timeout, std::move(d.cmd), *models_);
     p.started = true;
+    static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
+    if (trace) log::info("early note {}", p.req.key);
     executor_.start(p.req);
+    if (trace) log::info("early sent {}", p.req.key);
     if (++early_starts_ == opt_.crash_after_early_starts) {
       log::warn("engine: killing this server after early start {} (test option)", early_starts_);
       ::kill(::getpid(), SIGKILL);

@@ -159,6 +159,7 @@ std::vector<std::string> Engine::dead_owners(store::Tx& tx) {
 }
 
 void Engine::pass() {
+  static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
   stats_.passes++;
   auto now_s = SteadyClock::now();
   // Timeouts: kill, and let the exit event carry the outcome.
@@ -228,6 +229,7 @@ void Engine::pass() {
   bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished && !due;
   if (quick) {
     std::vector<Prepared> early;
+    if (trace) log::info("planned");
     start_early(direct, early);
     store::with_autocommit(*db_, [&](store::Tx& tx) {
       became_ready_.clear();

@@ -302,3 +302,41 @@ TEST_CASE("tasks start with default signal dispositions - the supervisor's ignor
   CHECK(str(task_in(run, "int"), "state") == "failed");
   CHECK(read_lines(log).empty());
 }
+
+TEST_CASE("a deployment moved while a task runs reaches its child's inputs file",
+          "[integration][engine]") {
+  // Children are started while their parent's finish commits, with the deployments the engine
+  // read last (Engine::start_early); a deployment moved since (here through the API) must
+  // reach the child's inputs all the same. No sweep or lease renewal gets in the way: a's finish
+  // is a pass of its own that would start b early (as warm's started a).
+  ServerConfig cfg;
+  cfg.sweep_ms = 60'000;
+  cfg.lease_ms = 90'000;
+  Harness h(cfg);
+  auto reg = h.submit(R"(name: reg
+tasks:
+  - name: reg
+    run: [sh, -c, 'echo "{\"registry\":[{\"op\":\"register\",\"model\":\"m\"},{\"op\":\"deploy\",\"model\":\"m\"},{\"op\":\"register\",\"model\":\"m\"}]}" > "$CTFLOW_OUTPUTS"']
+)");
+  REQUIRE(str(h.wait(reg), "state") == "succeeded");
+  REQUIRE(h.db().text("SELECT version FROM deployments WHERE superseded_at IS NULL") == "1");
+  auto id = h.submit(
+      "name: use\ntasks:\n  - {name: warm, run: [\"true\"]}\n  - {name: a, needs: [warm], run: "
+      "[sh, -c, "
+      "'touch \"$1\"; while [ ! -f \"$2\" ]; do "
+      "sleep 0.02; done', x, \"" +
+      h.path("a-started") + "\", \"" + h.path("go") +
+      "\"]}\n  - {name: b, needs: [a], run: [sh, -c, 'cp \"$CTFLOW_INPUTS\" \"$1\"', x, \"" +
+      h.path("b-inputs") + "\"]}\n");
+  REQUIRE(poll_until([&] { return std::filesystem::exists(h.path("a-started")); }, 30s, 10ms));
+  std::this_thread::sleep_for(100ms);  // a is recorded running (a pass of its own)
+  auto r = h.server().client().request("POST", "/api/v1/models/m/aliases/production",
+                                       R"({"version": 2})");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  write_text(h.path("go"), "");
+  REQUIRE(str(h.wait(id), "state") == "succeeded");
+  auto inputs = boost::json::parse(slurp(h.path("b-inputs"))).as_object();
+  INFO(slurp(h.path("b-inputs")));
+  CHECK(inputs.at("models").at("m").at("deployed").at("version").as_int64() == 2);
+}
