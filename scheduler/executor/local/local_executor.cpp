@@ -162,8 +162,15 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
       ev.error = e.error;
       ev.at = now_utc();
       push(std::move(ev));
+      return;
     }
-    return;
+    // The supervisor claimed it and is starting it: its pid follows within moments.
+    for (int i = 0; i < 100 && !pid; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (read_exit(dir)) return;
+      if (auto p = read_pid(dir)) pid = p->pid;
+    }
+    if (!pid) return;
   }
   ::killpg(pid, SIGTERM);
   std::lock_guard<std::mutex> g(mu_);
@@ -177,6 +184,9 @@ std::string LocalExecutor::key_of_dir(const std::string& dir) const {
 }
 
 bool LocalExecutor::note_early_start(const std::string& parent_key, const std::string& child_key) {
+  // An attempt folder with a claim already is someone else's (an attempt this engine does not
+  // know of): never started early, never killed as one that the statement did not dispatch.
+  if (exists(attempt_dir(child_key) + "/claim")) return false;
   return write_next(attempt_dir(parent_key), child_key, attempt_dir(child_key));
 }
 
