@@ -63,7 +63,11 @@ void Engine::listen_main() {
         else if (payload != opt_.server_id)  // not our own "claimed a full batch"
           wake();
       },
-      [this] { wake(); }, [this] { return stop_listen_.load(); });
+      [this] {
+        models_changed_ = true;  // a change while the connection was down was not heard
+        wake();
+      },
+      [this] { return stop_listen_.load(); });
 }
 
 bool Engine::connect_db() {
