@@ -19,8 +19,9 @@ struct ServerFlags {
   int lease_ms = 15'000;
   int sweep_ms = 5'000;
   int cancel_grace_ms = 5'000;
-  bool no_early_start = false;       // start children only after their dispatch commits
-  int crash_after_early_starts = 0;  // test-only: EngineOptions::crash_after_early_starts
+  bool no_early_start = false;        // start children only after their dispatch commits
+  int crash_after_early_starts = 0;   // test-only: EngineOptions::crash_after_early_starts
+  bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
   size_t body_limit = 4 << 20;
   std::string clock_file;        // test-only: the cron scheduler reads "now" from this file
   int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this

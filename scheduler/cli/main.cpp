@@ -36,6 +36,7 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
                 "start a finishing task's children only after their dispatch commits (default: "
                 "while it commits)");
   cmd->add_option("--crash-after-early-starts", f.crash_after_early_starts)->group("");  // tests
+  cmd->add_flag("--ignore-models-notify", f.ignore_models_notify)->group("");            // tests
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
   // Test-only: the cron scheduler's clock is the ISO-8601 instant in this file (clock.hpp).
   cmd->add_option("--clock-file", f.clock_file)->group("");

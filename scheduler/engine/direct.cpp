@@ -153,6 +153,7 @@ void Engine::start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>&
   if (!opt_.start_early) return;
   if (models_changed_.exchange(false)) models_.reset();
   if (!models_) return;  // the statement reads them; the next step can start early
+  early_models_ = *models_;
   for (auto& d : direct) {
     if (d.task_run_id || d.parent_key.empty() || !d.parents_done) continue;
     int64_t id = task_id(d.run_id, d.spec_index);

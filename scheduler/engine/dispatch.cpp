@@ -79,6 +79,7 @@ void Engine::process_events(std::vector<store::Started>& started,
     o.error = ev.error;
     o.cancelled = a.cancelled;
     o.timed_out = a.timed_out && !a.cancelled;
+    if (!a.redo.empty()) o = {.redo = a.redo};                     // whatever it did: it runs again
     if (ev.error == "attempt was fenced by an adopter") continue;  // someone else owns it now
     if (ev.error == "cancelled before start") o.cancelled = true;
     const spec::Pipeline* p = nullptr;
@@ -142,7 +143,9 @@ void Engine::process_events(std::vector<store::Started>& started,
 void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted) {
   auto dead = dead_owners(tx);
   int room = std::max(opt_.max_parallel * 4, 64);
-  auto rows = store::adopt_expired(tx, opt_.server_id, opt_.lease, dead, room);
+  std::vector<int64_t> known;
+  for (const auto& [k, a] : active_) known.push_back(a.task_run_id);
+  auto rows = store::adopt_expired(tx, opt_.server_id, opt_.lease, dead, room, known);
   for (const auto& d : dead) store::forget_server(tx, d);
   std::vector<store::FinishOp> finishes;
   std::vector<int64_t> failed, skipped;

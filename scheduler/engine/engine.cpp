@@ -59,7 +59,7 @@ void Engine::listen_main() {
       opt_.database_url, {"ctflow_wake", "ctflow_models"},
       [this](const std::string& channel, const std::string& payload) {
         if (channel == "ctflow_models")
-          models_changed_ = true;
+          models_changed_ = !opt_.ignore_models_notify;
         else if (payload != opt_.server_id)  // not our own "claimed a full batch"
           wake();
       },
@@ -379,8 +379,10 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   // The executor creates the attempt's folder after this commit; after a crash in between,
   // adoption finds no claim there, fences it and dispatches the task again.
   for (auto& p : to_spawn) {
+    bool redo = !p.active.redo.empty();
     active_[p.req.key] = std::move(p.active);
     if (!p.started) executor_.start(p.req);
+    if (redo) executor_.cancel(p.req.key, Millis(0));
     if (trace) log::info("spawn sent {}", p.req.key);
     auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pass_start);
@@ -440,6 +442,10 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
             Prepared& p = (*early)[static_cast<size_t>(plan.early)];
             p.active.attempt_id = d.attempt_id;
             p.active.max_attempts = d.max_attempts;
+            // A deployment changed after the one its inputs file names and before this commit
+            // (its notification had not arrived): stopped after the commit, dispatched again.
+            if (res.models != early_models_)
+              p.active.redo = "its inputs named the deployments before a change: dispatching again";
             to_spawn->push_back(std::move(p));
             plan.early = -1;
             stats_.claimed++;

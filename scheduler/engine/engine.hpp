@@ -49,6 +49,8 @@ struct EngineOptions {
   // Test-only (tests/integration/test_crash.cpp): SIGKILL this process right after the Nth
   // early start, before the statement that would dispatch it commits. 0: never.
   int crash_after_early_starts = 0;
+  // Test-only: ignore NOTIFY ctflow_models, so that an early start gets stale deployments.
+  bool ignore_models_notify = false;
   // Latency observations for /metrics, on the engine thread: ("claim", seconds of one claim
   // statement) and ("dispatch", seconds from the start of the pass that claimed a task to its
   // process being started). Must not block. Empty: none.
@@ -87,6 +89,7 @@ class Engine {
     bool has_input_artifacts = true;    // record input uses at the end (unknown when adopted)
     bool maybe_trial = true;            // an hpo trial's attempt (unknown when adopted)
     std::shared_ptr<const RunCtx> run;  // null when adopted
+    std::string redo;                   // stopped to be dispatched again (AttemptOutcome::redo)
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
@@ -218,6 +221,7 @@ class Engine {
   // The production deployments as of the last dispatch (start_early's inputs files); dropped
   // when a deployment changes (NOTIFY ctflow_models, from any server or the API).
   std::optional<boost::json::object> models_;
+  boost::json::object early_models_;  // what this pass's early starts got
   std::atomic<bool> models_changed_{true};
   std::unordered_map<int64_t, std::vector<int64_t>> task_ids_;  // run -> ids by spec index
   int early_starts_ = 0;

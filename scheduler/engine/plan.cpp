@@ -32,10 +32,11 @@ static std::string describe_failure(const TaskFacts& f, const AttemptOutcome& o)
 
 Transition plan_completion(const TaskFacts& f, const AttemptOutcome& o, TimePoint now) {
   Transition t;
-  if (o.not_started) {
+  if (o.not_started || !o.redo.empty()) {
     t.state = "ready";
-    t.attempt_state = "lost";
-    t.error = "attempt never started (its owner died first); dispatching again";
+    t.attempt_state = o.not_started ? "lost" : "cancelled";
+    t.error =
+        o.not_started ? "attempt never started (its owner died first); dispatching again" : o.redo;
     t.not_before = now;
     t.refund = true;
     return t;

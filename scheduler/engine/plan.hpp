@@ -25,6 +25,9 @@ struct AttemptOutcome {
   bool cancelled = false;    // the engine killed it because its run was cancelled
   bool timed_out = false;    // the engine killed it at its timeout
   bool not_started = false;  // adoption fenced it before it ever started: dispatch again
+  // The engine stopped it to run it again (an early start with stale inputs): dispatch again,
+  // like not_started, with this reason.
+  std::string redo;
 };
 
 struct TaskFacts {

@@ -79,8 +79,12 @@ CancelWork cancel_requested_runs(Tx& tx);
 void renew_leases(Tx& tx, const std::string& owner, const std::string& host, int pid, Millis lease);
 
 // Takes over active tasks whose lease expired or whose owner is in `dead_owners`; returns them.
+// Also returns the active tasks `owner` holds that are not in `own_known` (the engine's running
+// attempts): a dispatch whose commit succeeded while its acknowledgement was lost (the engine
+// retried the pass) is then adopted like any other instead of holding its lease forever.
 std::vector<ActiveAttempt> adopt_expired(Tx& tx, const std::string& owner, Millis lease,
-                                         const std::vector<std::string>& dead_owners, int limit);
+                                         const std::vector<std::string>& dead_owners, int limit,
+                                         const std::vector<int64_t>& own_known = {});
 
 struct ServerRow {
   std::string id, host;

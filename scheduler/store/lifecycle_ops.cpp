@@ -288,7 +288,8 @@ void renew_leases(Tx& tx, const std::string& owner, const std::string& host, int
 }
 
 std::vector<ActiveAttempt> adopt_expired(Tx& tx, const std::string& owner, Millis lease,
-                                         const std::vector<std::string>& dead_owners, int limit) {
+                                         const std::vector<std::string>& dead_owners, int limit,
+                                         const std::vector<int64_t>& own_known) {
   std::string arr = "{";
   for (size_t i = 0; i < dead_owners.size(); ++i)
     arr += (i ? "," : "") + std::string("\"") + dead_owners[i] + "\"";
@@ -296,8 +297,10 @@ std::vector<ActiveAttempt> adopt_expired(Tx& tx, const std::string& owner, Milli
   auto res = W(tx).exec_params(std::string(R"SQL(
 WITH c AS (
   SELECT id FROM task_runs
-  WHERE state IN ('dispatched','running') AND (lease_owner IS NULL OR lease_owner <> $1)
-    AND (lease_expires_at < now() OR lease_owner = ANY($3::text[]))
+  WHERE state IN ('dispatched','running')
+    AND ((lease_owner IS NULL OR lease_owner <> $1)
+         AND (lease_expires_at < now() OR lease_owner = ANY($3::text[]))
+      OR lease_owner = $1 AND NOT (id = ANY($5::bigint[])))
   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED
 ),
 u AS (
@@ -307,7 +310,7 @@ u AS (
 )
 SELECT )SQL") + kActiveColumns + R"SQL(
 FROM task_runs t JOIN runs r ON r.id = t.run_id WHERE t.id IN (SELECT id FROM u) ORDER BY t.id)SQL",
-                               owner, lease.count(), arr, limit);
+                               owner, lease.count(), arr, limit, id_array(own_known));
   std::vector<ActiveAttempt> out;
   for (const auto& row : res) out.push_back(active_from_row(row));
   return out;

@@ -258,3 +258,50 @@ TEST_CASE("killed after starting a child early: another server takes it over",
   CHECK(db.text("SELECT executor_ref LIKE '%/b/attempts/%' FROM task_runs WHERE name = '" + child +
                 "'") == "t");
 }
+
+TEST_CASE("a dispatch its own server does not know of is adopted, not held forever",
+          "[integration][crash]") {
+  // What the engine leaves behind when a statement commits but its acknowledgement is lost (the
+  // connection breaks; the pass is retried and finds nothing to do): a task dispatched to this
+  // server that its engine never started. Made here by hand: `y` is set dispatched to the
+  // server, with a lease of an hour that the server would keep renewing.
+  TempDir dir;
+  Db db(PgCluster::shared().create_database());
+  ServerConfig cfg;
+  cfg.database_url = db.url();
+  cfg.data_dir = dir / "server";
+  cfg.log_path = dir / "server.log";
+  ServerProcess server(cfg);
+  server.start();
+  std::string go = dir / "go", log = dir / "ran.log";
+  std::string id = submit_run(
+      server,
+      "name: orphan\ntasks:\n  - {name: hold, run: [sh, -c, 'while [ ! -f \"$1\" ]; do sleep "
+      "0.05; done', x, \"" +
+          go + "\"]}\n  - {name: y, needs: [hold], run: [sh, -c, 'echo y >> \"$1\"', x, \"" + log +
+          "\"]}\n");
+  REQUIRE(poll_until(
+      [&] { return db.text("SELECT state FROM task_runs WHERE name = 'hold'") == "running"; }, 30s,
+      10ms));
+  db.exec(R"SQL(
+WITH h AS (SELECT lease_owner, executor_ref FROM task_runs WHERE name = 'hold'),
+y AS (
+  UPDATE task_runs t SET state = 'dispatched', attempt = 1, pending_deps = 0,
+    lease_owner = h.lease_owner, lease_expires_at = now() + interval '1 hour',
+    executor_ref = regexp_replace(h.executor_ref, '[^/]*$', t.id || '-1')
+  FROM h WHERE t.name = 'y' RETURNING t.id, t.lease_owner, t.executor_ref
+)
+INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref)
+SELECT id, 1, 'dispatched', lease_owner, executor_ref FROM y)SQL");
+  // The next sweep (0.5 s) adopts it: never started, so fenced and dispatched again.
+  INFO(server.log());
+  REQUIRE(poll_until(
+      [&] { return db.text("SELECT state FROM task_runs WHERE name = 'y'") == "succeeded"; }, 20s,
+      20ms));
+  CHECK(read_lines(log) == std::vector<std::string>{"y"});
+  CHECK(db.count("SELECT count(*) FROM task_attempts a JOIN task_runs t ON t.id = a.task_run_id "
+                 "WHERE t.name = 'y'") == 2);
+  write_text(go, "");
+  auto run = wait_run(server, id, 30s);
+  CHECK(str(run, "state") == "succeeded");
+}

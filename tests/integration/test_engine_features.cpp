@@ -305,11 +305,17 @@ TEST_CASE("tasks start with default signal dispositions - the supervisor's ignor
 
 TEST_CASE("a deployment moved while a task runs reaches its child's inputs file",
           "[integration][engine]") {
+  bool deaf = GENERATE(false, true);
+  INFO((deaf ? "the engine does not hear the change" : "the engine hears the change"));
   // Children are started while their parent's finish commits, with the deployments the engine
   // read last (Engine::start_early); a deployment moved since (here through the API) must
-  // reach the child's inputs all the same. No sweep or lease renewal gets in the way: a's finish
-  // is a pass of its own that would start b early (as warm's started a).
+  // reach the child's inputs all the same: the engine drops its copy when it hears of a change
+  // (NOTIFY ctflow_models), and an early start whose copy the commit shows stale is stopped and
+  // dispatched again. `deaf`: the server ignores the notification, so only the second holds. No
+  // sweep or lease renewal gets in the way: a's finish is a pass of its own that would start b
+  // early (as warm's started a).
   ServerConfig cfg;
+  if (deaf) cfg.extra_args = {"--ignore-models-notify"};
   cfg.sweep_ms = 60'000;
   cfg.lease_ms = 90'000;
   Harness h(cfg);
@@ -339,4 +345,10 @@ tasks:
   auto inputs = boost::json::parse(slurp(h.path("b-inputs"))).as_object();
   INFO(slurp(h.path("b-inputs")));
   CHECK(inputs.at("models").at("m").at("deployed").at("version").as_int64() == 2);
+  if (deaf) {  // b started early with version 1 in its inputs, was stopped and ran again
+    CHECK(h.db().text("SELECT attempt FROM task_runs WHERE name = 'b'") == "2");
+    CHECK(h.db().text("SELECT string_agg(a.state, ',' ORDER BY a.attempt) FROM task_attempts a "
+                      "JOIN task_runs t ON t.id = a.task_run_id WHERE t.name = 'b'") ==
+          "cancelled,succeeded");
+  }
 }
