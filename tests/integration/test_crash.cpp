@@ -276,8 +276,9 @@ TEST_CASE("a dispatch its own server does not know of is adopted, not held forev
   std::string go = dir / "go", log = dir / "ran.log";
   std::string id = submit_run(
       server,
-      "name: orphan\ntasks:\n  - {name: hold, run: [sh, -c, 'while [ ! -f \"$1\" ]; do sleep "
-      "0.05; done', x, \"" +
+      "name: orphan\ntasks:\n  - {name: hold, run: [sh, -c, 'i=0; while [ ! -f \"$1\" ] && [ $i "
+      "-lt 600 ]; do "
+      "sleep 0.05; i=$((i+1)); done', x, \"" +
           go + "\"]}\n  - {name: y, needs: [hold], run: [sh, -c, 'echo y >> \"$1\"', x, \"" + log +
           "\"]}\n");
   REQUIRE(poll_until(

@@ -329,8 +329,8 @@ tasks:
   auto id = h.submit(
       "name: use\ntasks:\n  - {name: warm, run: [\"true\"]}\n  - {name: a, needs: [warm], run: "
       "[sh, -c, "
-      "'touch \"$1\"; while [ ! -f \"$2\" ]; do "
-      "sleep 0.02; done', x, \"" +
+      "'touch \"$1\"; i=0; while [ ! -f \"$2\" ] && [ $i -lt 1500 ]; do "
+      "sleep 0.02; i=$((i+1)); done', x, \"" +
       h.path("a-started") + "\", \"" + h.path("go") +
       "\"]}\n  - {name: b, needs: [a], run: [sh, -c, 'cp \"$CTFLOW_INPUTS\" \"$1\"', x, \"" +
       h.path("b-inputs") + "\"]}\n");
