@@ -53,6 +53,15 @@ void check_each_once(const std::string& log, std::vector<std::string> names) {
   CHECK(lines == names);
 }
 
+// A server of `db` named `name`: its data dir and log in `dir`.
+ServerConfig server_config(const TempDir& dir, const Db& db, const std::string& name) {
+  ServerConfig cfg;
+  cfg.database_url = db.url();
+  cfg.data_dir = dir / name;
+  cfg.log_path = dir / (name + ".log");
+  return cfg;
+}
+
 std::string run_state(const Db& db, const std::string& id) {
   return db.text("SELECT state || ' ' || tasks_done FROM runs WHERE id = " + id);
 }
@@ -67,10 +76,7 @@ TEST_CASE("kill -9 at three random moments: the run ends succeeded, every task o
   std::mt19937 rng(seed);
   TempDir dir;
   Db db(PgCluster::shared().create_database());
-  ServerConfig cfg;
-  cfg.database_url = db.url();
-  cfg.data_dir = dir / "server";
-  cfg.log_path = dir / "server.log";
+  ServerConfig cfg = server_config(dir, db, "server");
   cfg.lease_ms = 3000;
   cfg.sweep_ms = 500;
   ServerProcess server(cfg);
@@ -116,10 +122,7 @@ TEST_CASE("two servers on one database: one killed mid-run, the survivor finishe
   TempDir dir;
   Db db(PgCluster::shared().create_database());
   auto config = [&](const std::string& name) {
-    ServerConfig cfg;
-    cfg.database_url = db.url();
-    cfg.data_dir = dir / name;
-    cfg.log_path = dir / (name + ".log");
+    ServerConfig cfg = server_config(dir, db, name);
     cfg.lease_ms = 1500;
     cfg.sweep_ms = 300;
     cfg.max_parallel = 4;  // so that both servers get work
@@ -204,59 +207,33 @@ EarlyCrash crash_at_early_start(ServerProcess& server, const Db& db, const std::
 
 }  // namespace
 
-TEST_CASE("killed after starting a child early: the restarted server takes it over",
-          "[integration][crash]") {
+TEST_CASE(
+    "killed after starting a child early: the server restarted, or another one, takes it over",
+    "[integration][crash]") {
+  // Restarted, the server finds the child's claim in its own attempts folder; another server
+  // (its own data dir) learns of the child's process from the parent's claim in the dead one's.
+  bool other = GENERATE(false, true);
+  INFO((other ? "another server" : "the server restarted"));
   TempDir dir;
   Db db(PgCluster::shared().create_database());
-  ServerConfig cfg;
-  cfg.database_url = db.url();
-  cfg.data_dir = dir / "server";
-  cfg.log_path = dir / "server.log";
+  ServerConfig cfg = server_config(dir, db, "a");
   cfg.extra_args = {"--crash-after-early-starts", "2"};
   ServerProcess crashing(cfg);
   std::vector<std::string> names;
   std::string log = dir / "ran.log";
-  std::string id = crash_at_early_start(crashing, db, log, names).run_id;
-  cfg.extra_args.clear();
-  ServerProcess server(cfg);  // same data dir: c3's attempt folder is its own
+  auto [id, child] = crash_at_early_start(crashing, db, log, names);
+  ServerProcess server(server_config(dir, db, other ? "b" : "a"));
   server.start();
   auto run = wait_run(server, id, 60s);
-  INFO(server.log());
+  INFO("the crashed server's log:\n" << crashing.log() << "\nthe survivor's:\n" << server.log());
   CHECK(str(run, "state") == "succeeded");
   check_each_once(log, names);
   CHECK(db.count("SELECT count(*) FROM task_attempts") == 6);
-  // c3's record says when its process started, as for any other task.
+  // The early child's record says when its process started, as for any other task.
   CHECK(db.count("SELECT count(*) FROM task_runs WHERE started_at IS NULL") == 0);
-}
-
-TEST_CASE("killed after starting a child early: another server takes it over",
-          "[integration][crash]") {
-  TempDir dir;
-  Db db(PgCluster::shared().create_database());
-  auto config = [&](const std::string& name) {
-    ServerConfig cfg;
-    cfg.database_url = db.url();
-    cfg.data_dir = dir / name;
-    cfg.log_path = dir / (name + ".log");
-    return cfg;
-  };
-  ServerConfig a_cfg = config("a");
-  a_cfg.extra_args = {"--crash-after-early-starts", "2"};
-  ServerProcess a(a_cfg);
-  std::vector<std::string> names;
-  std::string log = dir / "ran.log";
-  auto [id, child] = crash_at_early_start(a, db, log, names);
-  // b's attempts folder is not a's: it learns of c3's process from c2's claim in a's folder.
-  ServerProcess b(config("b"));
-  b.start();
-  auto run = wait_run(b, id, 60s);
-  INFO("a's log:\n" << a.log() << "\nb's log:\n" << b.log());
-  CHECK(str(run, "state") == "succeeded");
-  check_each_once(log, names);
-  CHECK(db.count("SELECT count(*) FROM task_attempts") == 6);
-  // b dispatched the child a had started (b's attempt folder links to a's).
-  CHECK(db.text("SELECT executor_ref LIKE '%/b/attempts/%' FROM task_runs WHERE name = '" + child +
-                "'") == "t");
+  // The survivor dispatched the child the dead one had started (b's folder links to a's).
+  CHECK(db.text("SELECT executor_ref LIKE '%/" + std::string(other ? "b" : "a") +
+                "/attempts/%' FROM task_runs WHERE name = '" + child + "'") == "t");
 }
 
 TEST_CASE("a dispatch its own server does not know of is adopted, not held forever",
@@ -267,10 +244,7 @@ TEST_CASE("a dispatch its own server does not know of is adopted, not held forev
   // server, with a lease of an hour that the server would keep renewing.
   TempDir dir;
   Db db(PgCluster::shared().create_database());
-  ServerConfig cfg;
-  cfg.database_url = db.url();
-  cfg.data_dir = dir / "server";
-  cfg.log_path = dir / "server.log";
+  ServerConfig cfg = server_config(dir, db, "server");
   ServerProcess server(cfg);
   server.start();
   std::string go = dir / "go", log = dir / "ran.log";
