@@ -119,7 +119,15 @@ void LocalExecutor::start(const SpawnRequest& req) {
     }
   }
   std::error_code ec;
-  fs::create_directories(dir + "/work", ec);
+  // Two mkdirs (create_directories would stat each level first); the root itself only when it
+  // went missing.
+  for (const std::string& d : {dir, dir + "/work"})
+    if (!ec && ::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (errno == ENOENT)
+        fs::create_directories(d, ec);
+      else
+        ec = std::error_code(errno, std::generic_category());
+    }
   for (const auto& [name, content] : req.files)
     if (!ec && !write_file(dir + "/" + name, content))
       ec = std::error_code(errno, std::generic_category());

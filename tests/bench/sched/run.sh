@@ -9,7 +9,7 @@ REPEAT=${REPEAT:-5}
 CTFLOW=${CTFLOW:-$PWD/build/ctflow}
 . tests/lib/server_env.sh
 start_cluster bench-sched
-start_server --max-parallel 16 ${SERVER_FLAGS:-}  # SERVER_FLAGS: e.g. --no-early-start, for an A/B
+start_server --max-parallel "${MAX_PARALLEL:-16}" ${SERVER_FLAGS:-}  # SERVER_FLAGS: e.g. --no-early-start, for an A/B
 export CTFLOW_URL="$BASE" CTFLOW_TOKEN_FILE="$TOKEN_FILE"
 
 # The two graphs, for ctflow and for make.
