@@ -55,6 +55,7 @@ void Engine::process_events(std::vector<store::Started>& started,
   auto now = now_utc();
   held_started_.clear();  // a retried pass looks at them again
   std::set<std::string> exited;
+  std::vector<std::string> fenced;
   for (const auto& ev : pending_events_)
     if (ev.kind == exec::ExecEvent::Kind::Exited) exited.insert(ev.key);
   for (const auto& ev : pending_events_) {
@@ -79,8 +80,11 @@ void Engine::process_events(std::vector<store::Started>& started,
     o.error = ev.error;
     o.cancelled = a.cancelled;
     o.timed_out = a.timed_out && !a.cancelled;
-    if (!a.redo.empty()) o = {.redo = a.redo};                     // whatever it did: it runs again
-    if (ev.error == "attempt was fenced by an adopter") continue;  // someone else owns it now
+    if (!a.redo.empty()) o = {.redo = a.redo};             // whatever it did: it runs again
+    if (ev.error == "attempt was fenced by an adopter") {  // someone else owns it now
+      fenced.push_back(ev.key);
+      continue;
+    }
     if (ev.error == "cancelled before start") o.cancelled = true;
     const spec::Pipeline* p = nullptr;
     if (auto s = specs_.find(a.version_id); s != specs_.end()) p = s->second.get();
@@ -114,6 +118,7 @@ void Engine::process_events(std::vector<store::Started>& started,
     f.exit_code = ev.exit_code;
     f.not_before = t.not_before;
     f.started_at = a.started_at;
+    if (ev.at != TimePoint{}) f.finished_at = ev.at;
     f.refund = t.refund;
     if (t.state == "failed") failed.push_back(a.task_run_id);
     // Metrics the task wrote are kept whatever the outcome.
@@ -138,13 +143,16 @@ void Engine::process_events(std::vector<store::Started>& started,
     }
     finished_keys.push_back(ev.key);
   }
+  for (const auto& k : fenced) active_.erase(k);  // its slot is free again
 }
 
-void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted) {
+void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted,
+                   const std::vector<Prepared>& dispatching) {
   auto dead = dead_owners(tx);
   int room = std::max(opt_.max_parallel * 4, 64);
   std::vector<int64_t> known;
   for (const auto& [k, a] : active_) known.push_back(a.task_run_id);
+  for (const auto& p : dispatching) known.push_back(p.active.task_run_id);
   auto rows = store::adopt_expired(tx, opt_.server_id, opt_.lease, dead, room, known);
   for (const auto& d : dead) store::forget_server(tx, d);
   std::vector<store::FinishOp> finishes;

@@ -295,7 +295,7 @@ void Engine::pass() {
     }
     if (sweep) step_studies(tx, {}, true);  // run cancellations of studies; safety net
     if (sweep || adopt_now_) {
-      adopt(tx, adopted);
+      adopt(tx, adopted, to_spawn);
       pools_exist_ = store::pools_exist(tx);
     }
     offsets.clear();

@@ -188,7 +188,9 @@ class Engine {
   // Claims ready tasks into free_slots(ending) less what to_spawn already holds.
   void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, size_t ending,
                           bool& claimed_full);
-  void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted);
+  // `dispatching`: what this pass dispatched and will start after its commit (not orphans).
+  void adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& adopted,
+             const std::vector<Prepared>& dispatching);
   void after_commit(SteadyTime pass_start, const std::vector<std::string>& finished_keys,
                     const std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,
                     const std::vector<int64_t>& changed,

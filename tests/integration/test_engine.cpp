@@ -76,6 +76,8 @@ TEST_CASE("fan-out of 200 tasks and a join", "[integration][engine]") {
   CHECK(lines.size() == 200);
   CHECK(std::unique(lines.begin(), lines.end()) == lines.end());
   CHECK(h.db().count("SELECT count(*) FROM task_runs WHERE state = 'succeeded'") == 202);
+  // One attempt each: nothing this server dispatched was taken for an orphan and fenced.
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts") == 202);
   // The join started only after every branch finished.
   CHECK(h.db().text("SELECT (SELECT started_at FROM task_runs WHERE name = 'join') >= "
                     "(SELECT max(finished_at) FROM task_runs WHERE name LIKE 't%')") == "t");
