@@ -89,6 +89,7 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
     j["outputs"] = o.outputs;
     if (o.not_before) j["not_before"] = format_iso8601(*o.not_before);
     if (o.started_at) j["started_at"] = format_iso8601(*o.started_at);
+    if (o.finished_at) j["finished_at"] = format_iso8601(*o.finished_at);
     if (o.cache_key) j["cache_key"] = *o.cache_key;
     if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
     if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
@@ -122,8 +123,8 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
 WITH f AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
     attempt int, state text, attempt_state text, error text, exit_code int, outputs jsonb,
-    not_before timestamptz, started_at timestamptz, cache_key text, cache_reason text,
-    cache_components jsonb, refund boolean)
+    not_before timestamptz, started_at timestamptz, finished_at timestamptz, cache_key text,
+    cache_reason text, cache_components jsonb, refund boolean)
 ),
 t AS (
   UPDATE task_runs tr SET
@@ -134,7 +135,7 @@ t AS (
                    ELSE tr.outputs END,
     not_before = coalesce(f.not_before, tr.not_before),
     started_at = coalesce(tr.started_at, f.started_at),
-    finished_at = CASE WHEN f.state = 'ready' THEN NULL ELSE now() END,
+    finished_at = CASE WHEN f.state = 'ready' THEN NULL ELSE coalesce(f.finished_at, now()) END,
     cache_key = coalesce(f.cache_key, tr.cache_key),
     cache_reason = coalesce(f.cache_reason, tr.cache_reason),
     cache_components = coalesce(f.cache_components, tr.cache_components),
@@ -144,11 +145,11 @@ t AS (
   WHERE tr.id = f.task_run_id AND tr.attempt = f.attempt
     AND tr.state IN ('dispatched','running')
   RETURNING tr.id, tr.run_id, tr.name, tr.state, f.attempt_id, f.attempt_state, f.exit_code,
-            f.error
+            f.error, f.finished_at
 ),
 a AS (
   UPDATE task_attempts ta SET state = t.attempt_state, exit_code = t.exit_code, error = t.error,
-    finished_at = now()
+    finished_at = coalesce(t.finished_at, now())
   FROM t WHERE ta.id = t.attempt_id
 ),
 fc AS (

@@ -70,6 +70,7 @@ struct FinishOp {
   boost::json::object outputs;
   std::optional<TimePoint> not_before;  // retries
   std::optional<TimePoint> started_at;
+  std::optional<TimePoint> finished_at;  // when its process ended (else the statement's time)
   std::optional<std::string> cache_key, cache_reason, cache_components;
   bool refund = false;  // a never-started attempt: max_attempts grows by one
 };
