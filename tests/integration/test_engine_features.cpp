@@ -352,3 +352,21 @@ tasks:
           "cancelled,succeeded");
   }
 }
+
+TEST_CASE("a sweep that ends tasks and dispatches ready ones by id keeps every slot",
+          "[integration][engine]") {
+  // The sweep adopts tasks leased to this server that its engine does not run; what the same
+  // pass dispatched is not one of them. With one slot, fast tasks and a sweep every 20 ms, many
+  // sweeps fall on a pass that also ends a task and dispatches the next by id (taken for an
+  // orphan, that one was fenced and its slot never came back: the run hung).
+  ServerConfig cfg;
+  cfg.max_parallel = 1;
+  cfg.sweep_ms = 20;
+  Harness h(cfg);
+  std::string spec = "name: sweeps\ntasks:\n  - {name: root, run: [\"true\"]}\n";
+  for (int i = 0; i < 150; ++i)
+    spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"true\"]}\n";
+  auto run = h.wait(h.submit(spec), std::chrono::seconds(60));
+  CHECK(str(run, "state") == "succeeded");
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts") == 151);
+}
