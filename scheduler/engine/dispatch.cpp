@@ -191,7 +191,7 @@ void Engine::adopt(store::Tx& tx, std::vector<std::pair<std::string, Active>>& a
     if (state == exec::AdoptState::NotStarted)
       o.not_started = true;
     else
-      o.error = "lost: the process and its exit record are gone (its machine or supervisor died)";
+      o.error = exec::kLostError;
     if (r.cancel_requested) o.cancelled = true;
     TaskFacts facts{r.attempt, r.max_attempts, {}, {}};
     if (p) facts.retry = p->tasks[static_cast<size_t>(r.spec_index)].retry;

@@ -40,6 +40,10 @@ struct ExecEvent {
   TimePoint at{};
 };
 
+// The error of an attempt whose process and exit record are both gone.
+inline constexpr const char* kLostError =
+    "lost: the process and its exit record are gone (its machine or supervisor died)";
+
 // What adoption found for an attempt started by another (possibly dead) server.
 enum class AdoptState {
   Finished,    // exit recorded: an Exited event is queued

@@ -211,7 +211,7 @@ void LocalExecutor::resume(const std::string& key, const std::string& dir) {
   if (st == AdoptState::Finished || st == AdoptState::Running) return;
   ExecEvent ev;
   ev.key = key;
-  ev.error = "lost: the process and its exit record are gone (its machine or supervisor died)";
+  ev.error = kLostError;
   ev.at = now_utc();
   push(std::move(ev));
 }
