@@ -390,10 +390,13 @@ WHERE relname IN ('runs', 'task_runs', 'task_edges', 'task_attempts', 'events')
 void prefer_index_plans(Connection& c) {
   with_read(c, [&](Tx& tx) {
     // Generic plans: the engine's statements are prepared once, and a custom plan for each pass's
-    // JSON parameters cost more than the statements (2 ms a plan for finish_tasks).
+    // JSON parameters cost more than the statements (2 ms a plan for finish_tasks). No JIT: a
+    // disabled seq scan still runs where nothing else answers (the servers and pools tables),
+    // and its cost of 1e10 made PostgreSQL compile that query with LLVM every time (~90 ms
+    // for a one-row table; a sweep pass took 50-120 ms).
     W(tx).exec(
         "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off; "
-        "SET plan_cache_mode = force_generic_plan");
+        "SET plan_cache_mode = force_generic_plan; SET jit = off");
   });
 }
 
