@@ -172,16 +172,21 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
       push(std::move(ev));
       return;
     }
-    // The supervisor claimed it and is starting it: its pid follows within moments.
-    for (int i = 0; i < 100 && !pid; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (read_exit(dir)) return;
-      if (auto p = read_pid(dir)) pid = p->pid;
-    }
-    if (!pid) return;
   }
-  ::killpg(pid, SIGTERM);
   std::lock_guard<std::mutex> g(mu_);
+  if (!pid) {  // the supervisor claimed it and is starting it
+    auto it = pids_.find(key);
+    if (it == pids_.end()) {
+      pending_cancels_[key] = grace;  // killed when its start is reported (push)
+      return;
+    }
+    pid = it->second;  // reported in the meantime
+  }
+  kill_locked(pid, key, grace);
+}
+
+void LocalExecutor::kill_locked(int pid, const std::string& key, std::chrono::milliseconds grace) {
+  ::killpg(pid, SIGTERM);
   kill_timers_[std::chrono::steady_clock::now() + grace] = {pid, key};
   if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
 }
@@ -286,10 +291,15 @@ void LocalExecutor::push(ExecEvent ev) {
   bool urgent = ev.kind != ExecEvent::Kind::Started;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (ev.kind == ExecEvent::Kind::Started)
+    auto pending = pending_cancels_.find(ev.key);
+    if (ev.kind == ExecEvent::Kind::Started) {
       pids_[ev.key] = ev.pid;
-    else
+      if (pending != pending_cancels_.end() && ev.pid > 0)
+        kill_locked(ev.pid, ev.key, pending->second);
+    } else {
       pids_.erase(ev.key);
+    }
+    if (pending != pending_cancels_.end()) pending_cancels_.erase(pending);
     events_.push_back(std::move(ev));
     wake = wakeup_;
   }

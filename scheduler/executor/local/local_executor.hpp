@@ -42,6 +42,8 @@ class LocalExecutor : public Executor {
   void reader_loop();   // supervisor events -> queue
   void watcher_loop();  // adopted attempts (inotify on their folders) and kill timers
   void push(ExecEvent ev);
+  // SIGTERM to the group now, SIGKILL after `grace` (the watcher's timers). mu_ held.
+  void kill_locked(int pid, const std::string& key, std::chrono::milliseconds grace);
   std::string key_of_dir(const std::string& dir) const;
   AdoptState adopt_dir(const std::string& key, const std::string& dir);
   // start() of an attempt whose claim exists: adopt it; an Exited event if it is lost.
@@ -61,6 +63,9 @@ class LocalExecutor : public Executor {
   std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>>
       kill_timers_;                  // when -> (pgid, key); guarded by mu_
   std::map<std::string, int> pids_;  // key -> pid of running attempts; guarded by mu_
+  // Cancelled while the supervisor was starting them: killed when the start is reported, with
+  // this grace. Guarded by mu_.
+  std::map<std::string, std::chrono::milliseconds> pending_cancels_;
   // Attempts started early by another server (the "next" lines of attempts adopted from its
   // folder): key -> their folder. Engine thread only.
   std::map<std::string, std::string> early_elsewhere_;
