@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string_view>
 
 #include "scheduler/common/json_util.hpp"
@@ -102,6 +103,18 @@ std::vector<std::pair<std::string, std::string>> read_next(const std::string& di
     if (o.contains("next")) out.emplace_back(get_string(o, "next"), get_string(o, "dir"));
   });
   return out;
+}
+
+void make_attempt_dir(const std::string& dir, std::error_code& ec) {
+  // Two mkdirs (create_directories would stat each level first); the root itself only when it
+  // went missing.
+  for (const std::string& d : {dir, dir + "/work"})
+    if (!ec && ::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (errno == ENOENT)
+        std::filesystem::create_directories(d, ec);
+      else
+        ec = std::error_code(errno, std::generic_category());
+    }
 }
 
 bool exists(const std::string& path) {

@@ -15,11 +15,13 @@
 //               watch for IN_CLOSE_WRITE. A line without its newline is not there yet. One file
 //               for the claim, the pid and the exit status: three inodes and a rename fewer per
 //               task than separate files (make bench-sched).
-//   inputs.json the inputs file the engine hands the task (written before the spawn)
+//   inputs.json the inputs file the engine hands the task (written by the supervisor after it
+//               created the claim, before the spawn; by the server when too big for a message)
 //   task.log    stdout and stderr of the process
 //   work/       the process's working directory
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -51,5 +53,7 @@ bool write_next(const std::string& dir, const std::string& child_key, const std:
 // The "next" lines: (child key, child dir).
 std::vector<std::pair<std::string, std::string>> read_next(const std::string& dir);
 bool exists(const std::string& path);
+// Makes `dir` and `dir`/work (and the folders above when missing).
+void make_attempt_dir(const std::string& dir, std::error_code& ec);
 
 }  // namespace ctflow::exec

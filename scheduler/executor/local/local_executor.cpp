@@ -118,28 +118,36 @@ void LocalExecutor::start(const SpawnRequest& req) {
       return resume(req.key, lec ? there : dir);
     }
   }
+  // The supervisor makes the folder, writes the files and resolves argv[0]: file system work
+  // off the engine's thread, which waits for nothing of it (make bench-sched). Files too big
+  // for one message are written here first.
+  size_t bytes = 0;
+  for (const auto& f : req.files) bytes += f.second.size();
+  bool inline_files = bytes <= kInlineFileBytes;
   std::error_code ec;
-  // Two mkdirs (create_directories would stat each level first); the root itself only when it
-  // went missing.
-  for (const std::string& d : {dir, dir + "/work"})
-    if (!ec && ::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
-      if (errno == ENOENT)
-        fs::create_directories(d, ec);
-      else
+  if (!inline_files) {
+    make_attempt_dir(dir, ec);
+    for (const auto& [name, content] : req.files)
+      if (!ec && !write_file(dir + "/" + name, content))
         ec = std::error_code(errno, std::generic_category());
-    }
-  for (const auto& [name, content] : req.files)
-    if (!ec && !write_file(dir + "/" + name, content))
-      ec = std::error_code(errno, std::generic_category());
-  std::string path;
-  for (const auto& e : req.env)
-    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-  std::string exe = req.argv.empty() ? "" : resolve(req.argv[0], path);
+  }
   json::array argv, env;
+  json::object files;
+  std::string path;
   for (const auto& a : req.argv) argv.emplace_back(a);
-  for (const auto& e : req.env) env.emplace_back(e);
-  json::object msg{{"op", "spawn"}, {"key", req.key},          {"dir", dir},
-                   {"exe", exe},    {"argv", std::move(argv)}, {"env", std::move(env)}};
+  for (const auto& e : req.env) {
+    env.emplace_back(e);
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  }
+  if (inline_files)
+    for (const auto& [name, content] : req.files) files[name] = content;
+  json::object msg{{"op", "spawn"},
+                   {"key", req.key},
+                   {"dir", dir},
+                   {"path", path},
+                   {"argv", std::move(argv)},
+                   {"env", std::move(env)},
+                   {"files", std::move(files)}};
   std::string s = json::serialize(msg);
   if (ec || ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
     ExecEvent ev;
@@ -164,6 +172,7 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
     // Not started yet: fence it so that the supervisor never starts it.
     ExitRecord e;
     e.error = "cancelled before start";
+    ::mkdir(dir.c_str(), 0755);  // the supervisor may not have made it yet
     if (create_claim(dir, e)) {
       ExecEvent ev;
       ev.key = key;

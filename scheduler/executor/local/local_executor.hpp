@@ -49,6 +49,9 @@ class LocalExecutor : public Executor {
   // start() of an attempt whose claim exists: adopt it; an Exited event if it is lost.
   void resume(const std::string& key, const std::string& dir);
 
+  // Inputs files up to this size travel in the spawn message; bigger ones are written by start().
+  static constexpr size_t kInlineFileBytes = 64 * 1024;
+
   // Constant after construction.
   const std::string root_, host_;
   const int fd_;

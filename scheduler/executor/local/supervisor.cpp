@@ -18,6 +18,7 @@
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
+#include "scheduler/executor/local/local_executor.hpp"
 
 namespace ctflow::exec {
 
@@ -94,10 +95,23 @@ class Supervisor {
   }
 
   void spawn(const json::object& o) {
-    std::string key = get_string(o, "key"), dir = get_string(o, "dir"), exe = get_string(o, "exe");
+    std::string key = get_string(o, "key"), dir = get_string(o, "dir");
+    std::error_code ec;
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno == ENOENT) make_attempt_dir(dir, ec);
     int claim = open_claim(dir);
     if (claim < 0) {
-      send({{"ev", "exited"}, {"key", key}, {"error", "attempt was fenced by an adopter"}});
+      std::string error = errno == EEXIST ? "attempt was fenced by an adopter"
+                                          : "cannot create " + dir + "/claim: " + strerror(errno);
+      send({{"ev", "exited"}, {"key", key}, {"error", error}});
+      return;
+    }
+    make_attempt_dir(dir, ec);  // the folder exists: makes work/
+    if (auto* f = o.if_contains("files"); f && f->is_object())
+      for (const auto& [name, content] : f->get_object())
+        if (!ec && !write_file(dir + "/" + std::string(name), std::string(content.as_string())))
+          ec = std::error_code(errno, std::generic_category());
+    if (ec) {
+      fail(key, claim, "cannot create " + dir + ": " + ec.message());
       return;
     }
     std::vector<std::string> argv, env;
@@ -105,6 +119,7 @@ class Supervisor {
       for (const auto& s : a->as_array()) argv.emplace_back(s.as_string());
     if (auto* e = o.if_contains("env"))
       for (const auto& s : e->as_array()) env.emplace_back(s.as_string());
+    std::string exe = argv.empty() ? "" : LocalExecutor::resolve(argv[0], get_string(o, "path"));
     if (exe.empty()) {
       fail(key, claim, "command not found: " + (argv.empty() ? std::string() : argv[0]));
       return;
