@@ -94,6 +94,7 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
     if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
     if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
     j["refund"] = o.refund;
+    j["live"] = boost::json::array{"dispatched", "running"};
     a.push_back(std::move(j));
   }
   boost::json::array kids, ready;
@@ -124,9 +125,12 @@ WITH f AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
     attempt int, state text, attempt_state text, error text, exit_code int, outputs jsonb,
     not_before timestamptz, started_at timestamptz, finished_at timestamptz, cache_key text,
-    cache_reason text, cache_components jsonb, refund boolean)
+    cache_reason text, cache_components jsonb, refund boolean, live text[])
 ),
-t AS (
+t AS (  -- `live` is ('dispatched','running') as a value, not a literal: with the literal, the
+        -- generic plan found the task through the index of active tasks (that predicate), whose
+        -- entries of finished tasks a bitmap scan never marks dead: a 1000-step chain read up
+        -- to 1000 of them per step instead of one key
   UPDATE task_runs tr SET
     state = f.state,
     error = f.error,
@@ -142,8 +146,7 @@ t AS (
     max_attempts = tr.max_attempts + CASE WHEN f.refund THEN 1 ELSE 0 END,
     lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
   FROM f
-  WHERE tr.id = f.task_run_id AND tr.attempt = f.attempt
-    AND tr.state IN ('dispatched','running')
+  WHERE tr.id = f.task_run_id AND tr.attempt = f.attempt AND tr.state = ANY(f.live)
   RETURNING tr.id, tr.run_id, tr.name, tr.state, f.attempt_id, f.attempt_state, f.exit_code,
             f.error, f.finished_at
 ),
