@@ -14,7 +14,7 @@ namespace ctflow::api {
 namespace {
 
 // An event stream lets the commits of this long after a notification join one read.
-constexpr std::chrono::milliseconds kCoalesce{5};
+constexpr std::chrono::milliseconds kCoalesce{20};
 
 bool final_state(const std::string& s) {
   return s == "succeeded" || s == "failed" || s == "upstream_failed" || s == "skipped" ||
