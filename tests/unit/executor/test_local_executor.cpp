@@ -1,0 +1,95 @@
+// The local executor end to end without a database: a real supervisor (the built `ctflow
+// __supervise`), real attempt folders under a temporary root.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+#include "scheduler/executor/local/local_executor.hpp"
+
+using namespace ctflow;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Harness {
+  fs::path root;
+  std::unique_ptr<exec::LocalExecutor> ex;
+  std::mutex mu;
+  std::condition_variable cv;
+
+  Harness() {
+    char tmpl[] = "/tmp/ctflow-localexec.XXXXXX";
+    root = ::mkdtemp(tmpl);
+    auto r = exec::LocalExecutor::create(std::string(CTFLOW_BINARY_DIR) + "/ctflow",
+                                         (root / "attempts").string(), "test");
+    REQUIRE(r);
+    ex = std::move(r.value());
+    ex->set_wakeup([this](bool) {
+      std::lock_guard<std::mutex> g(mu);
+      cv.notify_all();
+    });
+  }
+  ~Harness() {
+    ex->shutdown();
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+
+  // The exit event of `key` (waits up to 10 s).
+  exec::ExecEvent exit_of(const std::string& key) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      for (auto& ev : ex->drain())
+        if (ev.key == key && ev.kind == exec::ExecEvent::Kind::Exited) return ev;
+      std::unique_lock<std::mutex> lk(mu);
+      if (cv.wait_until(lk, until) == std::cv_status::timeout) FAIL("no exit event for " + key);
+    }
+  }
+};
+
+exec::SpawnRequest request(const std::string& key, std::vector<std::string> argv) {
+  exec::SpawnRequest req;
+  req.key = key;
+  req.argv = std::move(argv);
+  const char* path = std::getenv("PATH");
+  req.env = {std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE("local executor: inputs files small and too big for a message both reach the task whole",
+          "[executor]") {
+  Harness h;
+  for (size_t size : {size_t{10}, size_t{200000}}) {
+    std::string key = std::to_string(size) + "-1";
+    // The task runs in <attempt>/work; the engine's inputs file is <attempt>/inputs.json.
+    auto req = request(key, {"sh", "-c",
+                             "test \"$(wc -c < ../inputs.json)\" -eq " + std::to_string(size) +
+                                 " && test -d ../work"});
+    req.files = {{"inputs.json", std::string(size, 'x')}};
+    h.ex->start(req);
+    auto ev = h.exit_of(key);
+    INFO(size << " bytes: " << ev.error);
+    CHECK(ev.error.empty());
+    CHECK(ev.exit_code == 0);
+    CHECK(fs::exists(h.root / "attempts" / key / "claim"));
+  }
+}
+
+TEST_CASE("local executor: a command not on the task's PATH fails as not found", "[executor]") {
+  Harness h;
+  h.ex->start(request("1-1", {"ctflow-no-such-command"}));
+  auto ev = h.exit_of("1-1");
+  CHECK(ev.error == "command not found: ctflow-no-such-command");
+  CHECK_FALSE(ev.exit_code);
+  // Found through PATH: runs.
+  h.ex->start(request("2-1", {"true"}));
+  auto ok = h.exit_of("2-1");
+  CHECK(ok.error.empty());
+  CHECK(ok.exit_code == 0);
+}
