@@ -173,6 +173,7 @@ void Engine::start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>&
     if (trace) log::info("early note {}", p.req.key);
     executor_.start(p.req);
     if (trace) log::info("early sent {}", p.req.key);
+    prepare_children(d.run_id, d.version_id, d.spec_index);
     if (++early_starts_ == opt_.crash_after_early_starts) {
       log::warn("engine: killing this server after early start {} (test option)", early_starts_);
       ::kill(::getpid(), SIGKILL);
@@ -180,6 +181,19 @@ void Engine::start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>&
     d.early = static_cast<int>(early.size());
     early.push_back(std::move(p));
   }
+}
+
+void Engine::prepare_children(int64_t run_id, int64_t version_id, int spec_index) {
+  auto it = specs_.find(version_id);
+  if (it == specs_.end()) return;
+  const Graph& g = graph(version_id, *it->second);
+  if (spec_index < 0 || static_cast<size_t>(spec_index) >= g.children.size()) return;
+  std::vector<std::string> keys;
+  for (int ci : g.children[static_cast<size_t>(spec_index)]) {
+    if (keys.size() == kPrepareChildren) break;
+    if (int64_t id = task_id(run_id, ci)) keys.push_back(exec::attempt_key(id, 1));
+  }
+  executor_.prepare(keys);
 }
 
 Engine::Prepared Engine::finish_direct(DirectPlan plan, const store::Dispatched& d,

@@ -168,6 +168,10 @@ class Engine {
   // deployments (`models_`, for the inputs file) and the children's task run ids.
   void start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>& early);
   int64_t task_id(int64_t run_id, int spec_index);
+  // Asks the executor to make the folders of the first attempts of a task's first children
+  // while the task runs (Executor::prepare).
+  void prepare_children(int64_t run_id, int64_t version_id, int spec_index);
+  static constexpr size_t kPrepareChildren = 2;
   Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);
   // dispatch.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one

@@ -75,6 +75,10 @@ class Executor {
     (void)child_key;
     return false;
   }
+  // A hint: these attempts may start soon (the first attempts of a task's children, while the task
+  // runs). An executor may make their folders now, so that start() has less to do when the task
+  // ends. Nothing is started or claimed.
+  virtual void prepare(const std::vector<std::string>& keys) { (void)keys; }
   // Moves pending events out. Thread-safe.
   virtual std::vector<ExecEvent> drain() = 0;
   // Called (from any thread) whenever events are pending; `urgent` is false when the only new

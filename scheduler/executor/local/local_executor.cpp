@@ -212,6 +212,14 @@ bool LocalExecutor::note_early_start(const std::string& parent_key, const std::s
   return write_next(attempt_dir(parent_key), child_key, attempt_dir(child_key));
 }
 
+void LocalExecutor::prepare(const std::vector<std::string>& keys) {
+  json::array dirs;
+  for (const auto& k : keys) dirs.emplace_back(attempt_dir(k));
+  if (dirs.empty()) return;
+  std::string s = json::serialize(json::object{{"op", "prepare"}, {"dirs", std::move(dirs)}});
+  (void)::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);  // a hint: nothing to do if it is lost
+}
+
 void LocalExecutor::resume(const std::string& key, const std::string& dir) {
   if (auto p = read_pid(dir)) {  // when it started, for the task's record
     ExecEvent ev;

@@ -30,6 +30,7 @@ class LocalExecutor : public Executor {
   void cancel(const std::string& key, std::chrono::milliseconds grace) override;
   AdoptState adopt(const std::string& executor_ref) override;
   bool note_early_start(const std::string& parent_key, const std::string& child_key) override;
+  void prepare(const std::vector<std::string>& keys) override;
   std::vector<ExecEvent> drain() override;
   void set_wakeup(std::function<void(bool urgent)> fn) override;
   void shutdown() override;
