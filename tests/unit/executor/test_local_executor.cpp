@@ -6,7 +6,10 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
+#include <thread>
 
 #include "scheduler/executor/local/local_executor.hpp"
 
@@ -51,6 +54,13 @@ struct Harness {
   }
 };
 
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 exec::SpawnRequest request(const std::string& key, std::vector<std::string> argv) {
   exec::SpawnRequest req;
   req.key = key;
@@ -92,4 +102,29 @@ TEST_CASE("local executor: a command not on the task's PATH fails as not found",
   auto ok = h.exit_of("2-1");
   CHECK(ok.error.empty());
   CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE(
+    "local executor: a prepared folder is used by the start, and an existing one is left alone",
+    "[executor]") {
+  Harness h;
+  auto dir = h.root / "attempts" / "7-1";
+  h.ex->prepare({"7-1"});
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!fs::exists(dir / "inputs.json") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(fs::is_directory(dir / "work"));
+  CHECK_FALSE(fs::exists(dir / "claim"));  // made, not claimed: an adopter may still fence it
+  auto req = request("7-1", {"sh", "-c", "echo hi; test \"$(cat ../inputs.json)\" = '{\"a\":1}'"});
+  req.files = {{"inputs.json", "{\"a\":1}"}};
+  h.ex->start(req);
+  auto ev = h.exit_of("7-1");
+  CHECK(ev.exit_code == 0);
+  // Prepared again once it ran (a late hint): the claim, the inputs and the log stay as they are.
+  h.ex->prepare({"7-1"});
+  h.ex->start(request("8-1", {"true"}));  // handled after the hint, by the same supervisor
+  h.exit_of("8-1");
+  CHECK(slurp_file((dir / "inputs.json").string()) == "{\"a\":1}");
+  CHECK(slurp_file((dir / "task.log").string()) == "hi\n");
+  CHECK(slurp_file((dir / "claim").string()).find("\"exit\"") != std::string::npos);
 }
