@@ -118,12 +118,14 @@ void LocalExecutor::start(const SpawnRequest& req) {
       return resume(req.key, lec ? there : dir);
     }
   }
-  // The supervisor makes the folder, writes the files and resolves argv[0]: file system work
-  // off the engine's thread, which waits for nothing of it (make bench-sched). Files too big
-  // for one message are written here first.
+  // A folder prepared (a chain's next step): the supervisor writes the files, creating only the
+  // claim, and the engine's thread returns at once. Otherwise this thread makes the folder and
+  // writes them, while the supervisor spawns the tasks sent before (a fan-out's batch: with one
+  // process doing both, the spawns waited for the file system). Files too big for one message
+  // are always written here.
   size_t bytes = 0;
   for (const auto& f : req.files) bytes += f.second.size();
-  bool inline_files = bytes <= kInlineFileBytes;
+  bool inline_files = prepared_.erase(req.key) > 0 && bytes <= kInlineFileBytes;
   std::error_code ec;
   if (!inline_files) {
     make_attempt_dir(dir, ec);
@@ -214,7 +216,11 @@ bool LocalExecutor::note_early_start(const std::string& parent_key, const std::s
 
 void LocalExecutor::prepare(const std::vector<std::string>& keys) {
   json::array dirs;
-  for (const auto& k : keys) dirs.emplace_back(attempt_dir(k));
+  if (prepared_.size() > 10'000) prepared_.clear();  // hints never followed by a start
+  for (const auto& k : keys) {
+    dirs.emplace_back(attempt_dir(k));
+    prepared_.insert(k);
+  }
   if (dirs.empty()) return;
   std::string s = json::serialize(json::object{{"op", "prepare"}, {"dirs", std::move(dirs)}});
   (void)::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);  // a hint: nothing to do if it is lost

@@ -73,6 +73,8 @@ class LocalExecutor : public Executor {
   // Attempts started early by another server (the "next" lines of attempts adopted from its
   // folder): key -> their folder. Engine thread only.
   std::map<std::string, std::string> early_elsewhere_;
+  // Attempts whose folders prepare() asked the supervisor for. Engine thread only.
+  std::set<std::string> prepared_;
   bool stopping_ = false;  // guarded by mu_
 
   std::thread reader_, watcher_;
