@@ -15,8 +15,9 @@
 //               watch for IN_CLOSE_WRITE. A line without its newline is not there yet. One file
 //               for the claim, the pid and the exit status: three inodes and a rename fewer per
 //               task than separate files (make bench-sched).
-//   inputs.json the inputs file the engine hands the task (written by the supervisor after it
-//               created the claim, before the spawn; by the server when too big for a message)
+//   inputs.json the inputs file the engine hands the task, written before the spawn: by the
+//               server, or, in a folder made ahead (Executor::prepare), by the supervisor after
+//               it created the claim
 //   task.log    stdout and stderr of the process
 //   work/       the process's working directory
 #include <optional>
