@@ -3,6 +3,8 @@
 # throwaway cluster) stay up and the runs alternate A B A B ..., so that the machine's slow and
 # fast minutes fall on both alike (separate invocations of run.sh differ by 30% on a noisy VM).
 #   A=path/to/old/ctflow B=build/ctflow G=chain|fan N=1000 PAIRS=8 bash tests/bench/sched/pair.sh
+# A_FLAGS / B_FLAGS: extra server flags for one side (e.g. B_FLAGS=--no-early-start, or
+# "--max-parallel 32" with A=B: the same build both times; flags replace --max-parallel 16).
 # Prints each pair (A s, B s, B/A) and the medians.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -14,11 +16,12 @@ B=${B:-$PWD/build/ctflow}
 . tests/lib/server_env.sh
 
 declare -A WORKS URLS TOKENS SERVERS BINS
-setup() {  # $1 = A or B, $2 = binary
+setup() {  # $1 = A or B, $2 = binary, $3 = extra server flags
   CTFLOW=$2
   start_cluster "pair$1" >/dev/null
   trap - EXIT  # both clusters are stopped by cleanup below
-  start_server --max-parallel "${MAX_PARALLEL:-16}" </dev/null >/dev/null
+  # shellcheck disable=SC2086
+  start_server ${3:---max-parallel ${MAX_PARALLEL:-16}} </dev/null >/dev/null
   WORKS[$1]=$WORK URLS[$1]=$BASE TOKENS[$1]=$TOKEN_FILE SERVERS[$1]=$SERVER BINS[$1]=$2
 }
 cleanup() {
@@ -29,9 +32,9 @@ cleanup() {
   done
   return 0
 }
-setup A "$A"
+setup A "$A" "${A_FLAGS:-}"
 trap cleanup EXIT
-setup B "$B"
+setup B "$B" "${B_FLAGS:-}"
 SPEC=${WORKS[A]}/graph.yaml
 {
   echo "name: bench-$G"
