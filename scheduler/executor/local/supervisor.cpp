@@ -117,8 +117,11 @@ class Supervisor {
 
   void spawn(const json::object& o) {
     std::string key = get_string(o, "key"), dir = get_string(o, "dir");
+    // The folder is there (made by the server or prepared) unless the server lost a race with
+    // a cancel's fence, which makes it too; a missing root is made here.
     std::error_code ec;
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno == ENOENT) make_attempt_dir(dir, ec);
+    bool made = ::mkdir(dir.c_str(), 0755) == 0;
+    if (!made && errno == ENOENT) make_attempt_dir(dir, ec);
     int claim = open_claim(dir);
     if (claim < 0) {
       std::string error = errno == EEXIST ? "attempt was fenced by an adopter"
@@ -126,7 +129,8 @@ class Supervisor {
       send({{"ev", "exited"}, {"key", key}, {"error", error}});
       return;
     }
-    make_attempt_dir(dir, ec);  // the folder exists: makes work/
+    if (made && ::mkdir((dir + "/work").c_str(), 0755) != 0 && errno != EEXIST)
+      ec = std::error_code(errno, std::generic_category());
     if (auto* f = o.if_contains("files"); f && f->is_object())
       for (const auto& [name, content] : f->get_object())
         if (!ec && !write_file(dir + "/" + std::string(name), std::string(content.as_string())))

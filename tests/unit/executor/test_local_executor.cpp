@@ -75,8 +75,11 @@ exec::SpawnRequest request(const std::string& key, std::vector<std::string> argv
 TEST_CASE("local executor: inputs files small and too big for a message both reach the task whole",
           "[executor]") {
   Harness h;
+  bool prepared = GENERATE(false, true);  // prepared: the small one travels in the message
+  INFO((prepared ? "folders prepared" : "folders made at the start"));
   for (size_t size : {size_t{10}, size_t{200000}}) {
     std::string key = std::to_string(size) + "-1";
+    if (prepared) h.ex->prepare({key});
     // The task runs in <attempt>/work; the engine's inputs file is <attempt>/inputs.json.
     auto req = request(key, {"sh", "-c",
                              "test \"$(wc -c < ../inputs.json)\" -eq " + std::to_string(size) +
