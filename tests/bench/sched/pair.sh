@@ -19,7 +19,7 @@ declare -A WORKS URLS TOKENS SERVERS BINS
 setup() {  # $1 = A or B, $2 = binary, $3 = extra server flags
   CTFLOW=$2
   start_cluster "pair$1" >/dev/null
-  trap - EXIT  # both clusters are stopped by cleanup below
+  trap cleanup EXIT  # start_cluster set its own; both clusters are stopped by cleanup
   # shellcheck disable=SC2086
   start_server ${3:---max-parallel ${MAX_PARALLEL:-16}} </dev/null >/dev/null
   WORKS[$1]=$WORK URLS[$1]=$BASE TOKENS[$1]=$TOKEN_FILE SERVERS[$1]=$SERVER BINS[$1]=$2
@@ -33,7 +33,6 @@ cleanup() {
   return 0
 }
 setup A "$A" "${A_FLAGS:-}"
-trap cleanup EXIT
 setup B "$B" "${B_FLAGS:-}"
 SPEC=${WORKS[A]}/graph.yaml
 {
