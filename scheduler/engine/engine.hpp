@@ -41,9 +41,9 @@ struct EngineOptions {
   Millis started_debounce{20};  // coalesce "started" events into the next pass
   // With more than one attempt running, a woken engine waits this long before its pass so that
   // exits close together share one statement and commit (make bench-sched: the fan-out's
-  // statements per task fell by about a third at 1 ms; 2.5 ms took another 10% off its time in a
-  // paired A/B, 5 ms no more). 0: never.
-  std::chrono::microseconds batch_wait{2500};
+  // statements per task fell by about a third at 1 ms; 2.5 ms measured 0.90x, 1.31x and 1.02x
+  // of 1 ms in three paired A/Bs of the fan-out: kept at 1 ms). 0: never.
+  std::chrono::microseconds batch_wait{1000};
   // Start a finishing task's children before the statement that dispatches them commits
   // (start_early in direct.cpp). Off: after the commit, as every other dispatch.
   bool start_early = true;
