@@ -326,31 +326,45 @@ tasks:
 )");
   REQUIRE(str(h.wait(reg), "state") == "succeeded");
   REQUIRE(h.db().text("SELECT version FROM deployments WHERE superseded_at IS NULL") == "1");
-  auto id = h.submit(
-      "name: use\ntasks:\n  - {name: warm, run: [\"true\"]}\n  - {name: a, needs: [warm], run: "
-      "[sh, -c, "
-      "'touch \"$1\"; i=0; while [ ! -f \"$2\" ] && [ $i -lt 1500 ]; do "
-      "sleep 0.02; i=$((i+1)); done', x, \"" +
-      h.path("a-started") + "\", \"" + h.path("go") +
-      "\"]}\n  - {name: b, needs: [a], run: [sh, -c, 'cp \"$CTFLOW_INPUTS\" \"$1\"', x, \"" +
-      h.path("b-inputs") + "\"]}\n");
-  REQUIRE(poll_until([&] { return std::filesystem::exists(h.path("a-started")); }, 30s, 10ms));
-  std::this_thread::sleep_for(100ms);  // a is recorded running (a pass of its own)
-  auto r = h.server().client().request("POST", "/api/v1/models/m/aliases/production",
-                                       R"({"version": 2})");
-  REQUIRE(r);
-  REQUIRE(r->status == 200);
-  write_text(h.path("go"), "");
-  REQUIRE(str(h.wait(id), "state") == "succeeded");
-  auto inputs = boost::json::parse(slurp(h.path("b-inputs"))).as_object();
-  INFO(slurp(h.path("b-inputs")));
-  CHECK(inputs.at("models").at("m").at("deployed").at("version").as_int64() == 2);
-  if (deaf) {  // b started early with version 1 in its inputs, was stopped and ran again
-    CHECK(h.db().text("SELECT attempt FROM task_runs WHERE name = 'b'") == "2");
-    CHECK(h.db().text("SELECT string_agg(a.state, ',' ORDER BY a.attempt) FROM task_attempts a "
-                      "JOIN task_runs t ON t.id = a.task_run_id WHERE t.name = 'b'") ==
-          "cancelled,succeeded");
+  // The early start needs the pass that ends `a` to be a quick one; a pass that also has other
+  // work due (a metrics tick landing on that moment) dispatches `b` after its commit, with the
+  // current deployments and nothing to redo. So the deaf case tries up to three times, moving
+  // the alias back and forth, until it has seen the redo once.
+  bool redone = false;
+  for (int i = 0; i < 3 && !redone; ++i) {
+    int target = i % 2 == 0 ? 2 : 1;
+    std::string n = std::to_string(i);
+    auto id = h.submit(
+        "name: use\ntasks:\n  - {name: warm, run: [\"true\"]}\n  - {name: a, needs: [warm], run: "
+        "[sh, -c, "
+        "'touch \"$1\"; i=0; while [ ! -f \"$2\" ] && [ $i -lt 1500 ]; do "
+        "sleep 0.02; i=$((i+1)); done', x, \"" +
+        h.path("a-started" + n) + "\", \"" + h.path("go" + n) +
+        "\"]}\n  - {name: b, needs: [a], run: [sh, -c, 'cp \"$CTFLOW_INPUTS\" \"$1\"', x, \"" +
+        h.path("b-inputs" + n) + "\"]}\n");
+    REQUIRE(
+        poll_until([&] { return std::filesystem::exists(h.path("a-started" + n)); }, 30s, 10ms));
+    std::this_thread::sleep_for(100ms);  // a is recorded running (a pass of its own)
+    auto r = h.server().client().request("POST", "/api/v1/models/m/aliases/production",
+                                         "{\"version\": " + std::to_string(target) + "}");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    write_text(h.path("go" + n), "");
+    REQUIRE(str(h.wait(id), "state") == "succeeded");
+    auto inputs = boost::json::parse(slurp(h.path("b-inputs" + n))).as_object();
+    INFO(slurp(h.path("b-inputs" + n)));
+    CHECK(inputs.at("models").at("m").at("deployed").at("version").as_int64() == target);
+    auto attempts = h.db().text(
+        "SELECT string_agg(a.state, ',' ORDER BY a.attempt) FROM task_attempts a JOIN task_runs t "
+        "ON t.id = a.task_run_id WHERE t.name = 'b' AND t.run_id = " +
+        id);
+    // b started early with the old version in its inputs, was stopped and ran again; or (no
+    // early start this time) ran once with the new one.
+    CHECK((attempts == "cancelled,succeeded" || attempts == "succeeded"));
+    redone = attempts == "cancelled,succeeded";
+    if (!deaf) break;  // the engine heard the change: no early start with the old version
   }
+  if (deaf) CHECK(redone);
 }
 
 TEST_CASE("a sweep that ends tasks and dispatches ready ones by id keeps every slot",
