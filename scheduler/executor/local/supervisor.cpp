@@ -129,8 +129,7 @@ class Supervisor {
       send({{"ev", "exited"}, {"key", key}, {"error", error}});
       return;
     }
-    if (made && ::mkdir((dir + "/work").c_str(), 0755) != 0 && errno != EEXIST)
-      ec = std::error_code(errno, std::generic_category());
+    if (made) make_attempt_dir(dir, ec);  // its work/ too
     if (auto* f = o.if_contains("files"); f && f->is_object())
       for (const auto& [name, content] : f->get_object())
         if (!ec && !write_file(dir + "/" + std::string(name), std::string(content.as_string())))
