@@ -13,6 +13,18 @@
 
 using namespace ctflow::it;
 
+namespace {
+
+// A pipeline `name`: a root running `true` and `n` children c0..c{n-1} running `child` (no args).
+std::string fan_spec(const std::string& name, int n, const std::string& child) {
+  std::string spec = "name: " + name + "\ntasks:\n  - {name: root, run: [\"true\"]}\n";
+  for (int i = 0; i < n; ++i)
+    spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"" + child + "\"]}\n";
+  return spec;
+}
+
+}  // namespace
+
 TEST_CASE("a re-run hits the cache with its reason - a changed command misses",
           "[integration][engine]") {
   Harness h;
@@ -278,10 +290,7 @@ TEST_CASE("a pass that ends tasks while every slot is taken claims again without
   Harness h(cfg);
   // A failed task's pass is a full transaction (its descendants are marked there) whose claim
   // must count the slot the finishing task frees; the siblings do not depend on it.
-  std::string spec = "name: slots\ntasks:\n  - {name: root, run: [\"true\"]}\n";
-  for (int i = 0; i < 8; ++i)
-    spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"false\"]}\n";
-  auto run = h.wait(h.submit(spec), std::chrono::seconds(30));
+  auto run = h.wait(h.submit(fan_spec("slots", 8, "false")), std::chrono::seconds(30));
   CHECK(str(run, "state") == "failed");
   CHECK(h.db().count("SELECT count(*) FROM task_runs WHERE state = 'failed'") == 8);
 }
@@ -377,10 +386,7 @@ TEST_CASE("a sweep that ends tasks and dispatches ready ones by id keeps every s
   cfg.max_parallel = 1;
   cfg.sweep_ms = 20;
   Harness h(cfg);
-  std::string spec = "name: sweeps\ntasks:\n  - {name: root, run: [\"true\"]}\n";
-  for (int i = 0; i < 150; ++i)
-    spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"true\"]}\n";
-  auto run = h.wait(h.submit(spec), std::chrono::seconds(60));
+  auto run = h.wait(h.submit(fan_spec("sweeps", 150, "true")), std::chrono::seconds(60));
   CHECK(str(run, "state") == "succeeded");
   CHECK(h.db().count("SELECT count(*) FROM task_attempts") == 151);
 }
