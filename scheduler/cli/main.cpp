@@ -35,6 +35,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_flag("--no-early-start", f.no_early_start,
                 "start a finishing task's children only after their dispatch commits (default: "
                 "while it commits)");
+  cmd->add_option("--arm-depth", f.arm_depth,
+                  "chain steps below a running task that the supervisor may start by itself when "
+                  "the one above succeeds (default 8; 0: none)");
   cmd->add_option("--crash-after-early-starts", f.crash_after_early_starts)->group("");  // tests
   cmd->add_flag("--ignore-models-notify", f.ignore_models_notify)->group("");            // tests
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");

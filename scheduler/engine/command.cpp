@@ -94,6 +94,7 @@ Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, 
   out.req.env.push_back("CTFLOW_OUTPUTS=" + dir + "/outputs.json");
   out.req.env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
   cmd.inputs["models"] = models;
+  out.models = models;
   out.req.files.emplace_back("inputs.json", boost::json::serialize(cmd.inputs));
   out.active = std::move(a);
   out.active.has_input_artifacts = !cmd.input_digests.empty();

@@ -26,6 +26,12 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   held_started_.clear();
   held_until_.reset();
   if (!pending_events_.empty()) held_until_ = SteadyClock::now() + opt_.started_debounce;
+  std::vector<std::string> deferred;
+  for (auto& ev : deferred_) {
+    deferred.push_back(ev.key);
+    pending_events_.push_back(std::move(ev));
+  }
+  deferred_.clear();
   std::set<int64_t> applied(changed.begin(), changed.end());
   for (const auto& k : finished_keys) {
     auto it = active_.find(k);
@@ -47,6 +53,14 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   // The executor creates the attempt's folder after this commit; after a crash in between,
   // adoption finds no claim there, fences it and dispatches the task again.
   for (auto& p : to_spawn) {
+    if (p.started)  // an armed child it dispatched: no longer armed
+      if (auto n = armed_.find(p.req.key); n != armed_.end()) {
+        if (auto up = armed_on_.find(n->second.parent);
+            up != armed_on_.end() && up->second == p.req.key)
+          armed_on_.erase(up);
+        armed_.erase(n);
+      }
+    if (p.done) continue;  // finished in the same transaction
     bool redo = !p.active.redo.empty();
     active_[p.req.key] = std::move(p.active);
     if (!p.started) executor_.start(p.req);
@@ -65,6 +79,15 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
       if (!next_ready_ || t < *next_ready_) next_ready_ = t;
     }
   stats_.active = static_cast<int>(active_.size());
+  arm_ahead();
+  // Events of armed children whose dispatch just committed (or that are no longer armed) are
+  // looked at by the next pass, now.
+  for (const auto& key : deferred)
+    if (active_.count(key) || !armed_.count(key)) {
+      std::lock_guard<std::mutex> g(mu_);
+      woken_ = true;
+      break;
+    }
 }
 
 int Engine::free_slots(size_t ending) const {
@@ -112,7 +135,7 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
             p.active.max_attempts = d.max_attempts;
             // A deployment changed after the one its inputs file names and before this commit
             // (its notification had not arrived): stopped after the commit, dispatched again.
-            if (res.models != early_models_)
+            if (res.models != p.models)
               p.active.redo = "its inputs named the deployments before a change: dispatching again";
             to_spawn->push_back(std::move(p));
             plan.early = -1;
@@ -128,10 +151,7 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
   // stop it; it was never recorded.
   if (with_direct && early)
     for (auto& plan : *direct)
-      if (plan.early >= 0) {
-        log::info("engine: {} started early but not dispatched: killed", plan.name);
-        executor_.cancel((*early)[static_cast<size_t>(plan.early)].req.key, Millis(0));
-      }
+      if (plan.early >= 0) kill_unrecorded((*early)[static_cast<size_t>(plan.early)].req.key);
   return out;
 }
 

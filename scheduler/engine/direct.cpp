@@ -151,11 +151,9 @@ int64_t Engine::task_id(int64_t run_id, int spec_index) {
 
 void Engine::start_early(std::vector<DirectPlan>& direct, std::vector<Prepared>& early) {
   if (!opt_.start_early) return;
-  if (models_changed_.exchange(false)) models_.reset();
   if (!models_) return;  // the statement reads them; the next step can start early
-  early_models_ = *models_;
   for (auto& d : direct) {
-    if (d.task_run_id || d.parent_key.empty() || !d.parents_done) continue;
+    if (d.task_run_id || d.parent_key.empty() || !d.parents_done || d.early >= 0) continue;
     int64_t id = task_id(d.run_id, d.spec_index);
     if (!id || !executor_.note_early_start(d.parent_key, exec::attempt_key(id, 1))) continue;
     // The attempt row's id and max_attempts come from the statement (apply_finishes).

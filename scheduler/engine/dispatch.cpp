@@ -46,21 +46,34 @@ std::optional<std::pair<std::string, std::string>> study_command(const spec::Pip
 
 }  // namespace
 
-void Engine::process_events(std::vector<store::Started>& started,
+void Engine::process_events(const std::vector<exec::ExecEvent>& events,
+                            std::vector<store::Started>& started,
                             std::vector<store::FinishOp>& finishes,
                             std::vector<store::AttemptResult>& results,
                             std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
                             std::vector<std::string>& finished_keys,
                             std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh) {
   auto now = now_utc();
-  held_started_.clear();  // a retried pass looks at them again
   std::set<std::string> exited;
   std::vector<std::string> fenced;
-  for (const auto& ev : pending_events_)
+  for (const auto& ev : events)
     if (ev.kind == exec::ExecEvent::Kind::Exited) exited.insert(ev.key);
-  for (const auto& ev : pending_events_) {
+  for (const auto& ev : events) {
     auto it = active_.find(ev.key);
-    if (it == active_.end()) continue;  // not ours (any more)
+    if (it == active_.end()) {
+      if (armed_.count(ev.key)) {  // fired, not dispatched yet: looked at after that commit
+        deferred_.push_back(ev);
+        continue;
+      }
+      if (ev.kind == exec::ExecEvent::Kind::Exited) {  // not ours (any more)
+        for (const auto& c : ev.fired) kill_unrecorded(c);
+        if (discard_.erase(ev.key)) {
+          std::string dir = executor_.attempt_dir(ev.key);
+          ::rename(dir.c_str(), (dir + ".discarded").c_str());
+        }
+      }
+      continue;
+    }
     Active& a = it->second;
     if (ev.kind == exec::ExecEvent::Kind::Started) {
       a.started_at = ev.at;
@@ -135,6 +148,19 @@ void Engine::process_events(std::vector<store::Started>& started,
       if (res.artifacts.empty() && res.registry.empty() && !a.maybe_trial)
         fresh[a.run_id][a.spec_index] = {a.name, "succeeded", f.outputs, {}};
     }
+    // What was armed on it: started if it succeeded (fired), else dropped by the executor.
+    bool success =
+        fresh.count(a.run_id) && fresh[a.run_id].count(a.spec_index) && t.state == "succeeded";
+    for (const auto& c : ev.fired) {
+      auto n = armed_.find(c);
+      if (success && n != armed_.end() && n->second.parent == ev.key)
+        fired_now_.push_back(c);
+      else
+        kill_unrecorded(c);
+    }
+    if (auto on = armed_on_.find(ev.key); on != armed_on_.end())
+      if (std::find(ev.fired.begin(), ev.fired.end(), on->second) == ev.fired.end())
+        drop_armed(on->second);
     finishes.push_back(std::move(f));
     if (!res.metrics.empty() || !res.artifacts.empty() || !res.registry.empty() ||
         (t.state == "succeeded" && a.has_input_artifacts)) {

@@ -174,6 +174,10 @@ void Engine::pass() {
     }
   }
   for (auto& e : executor_.drain()) pending_events_.push_back(std::move(e));
+  if (models_changed_.exchange(false)) {  // inputs files prepared ahead name the old ones
+    models_.reset();
+    disarm_all();
+  }
 
   std::vector<store::Started> started;
   std::vector<store::FinishOp> finishes;
@@ -182,7 +186,11 @@ void Engine::pass() {
   std::vector<int64_t> failed, skipped;
   std::vector<std::string> finished_keys;
   std::map<int64_t, std::map<int, store::UpstreamInfo>> fresh;  // run -> spec index -> result
-  process_events(started, finishes, results, result_finish, failed, finished_keys, fresh);
+  held_started_.clear();  // a retried pass looks at them again
+  fired_now_.clear();
+  deferred_.clear();
+  process_events(pending_events_, started, finishes, results, result_finish, failed, finished_keys,
+                 fresh);
 
   bool trials_finished = false;  // else no study needs a step (saves a query per pass)
   for (const auto& k : finished_keys)
@@ -191,11 +199,16 @@ void Engine::pass() {
   // Children to dispatch in the finishing statement itself (direct.cpp): known ready tasks first
   // (claim order); with none, the children of the finishing tasks. Not when a task failed: its
   // descendants are marked in a transaction whose claim dispatches what is left.
+  // Children already started by the executor (armed on a task that just succeeded) go first,
+  // whatever else the pass does: they run.
   std::vector<DirectPlan> direct;
+  std::vector<Prepared> early;
   std::pair<int, int64_t> max_key{0, 0};
   int room = free_slots(finished_keys.size());
+  take_fired(room, direct, early);
+  size_t fired = direct.size();
   if (!finishes.empty() && failed.empty()) take_known_ready(room, direct, max_key);
-  if (direct.empty() && failed.empty())
+  if (direct.size() == fired && failed.empty())
     for (const auto& k : finished_keys)
       if (auto it = active_.find(k); it != active_.end())
         if (auto f = fresh.find(it->second.run_id); f != fresh.end())
@@ -232,23 +245,38 @@ void Engine::pass() {
   // round trip). A claim, if ready tasks remain, follows in a transaction of its own.
   bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished && !due;
   if (quick) {
-    std::vector<Prepared> early;
     if (trace) log::info("planned");
     start_early(direct, early);
-    store::with_autocommit(*db_, [&](store::Tx& tx) {
+    // A child it dispatches has ended already (the supervisor ran a chain ahead): the steps
+    // share one transaction and one commit.
+    bool links = links_pending();
+    std::vector<std::string> tentative;
+    auto body = [&](store::Tx& tx) {
       became_ready_.clear();
       store::mark_running(tx, started);
       applied =
           apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key, &early);
-    });
+      if (links) apply_links(tx, finishes, finished_keys, fresh, to_spawn, applied, tentative);
+    };
+    try {
+      if (links)
+        store::with_tx(*db_, body);
+      else
+        store::with_autocommit(*db_, body);
+    } catch (...) {
+      for (const auto& k : tentative) active_.erase(k);
+      throw;
+    }
     after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
     // A claim is needed when a ready task may exist that this engine does not know of first:
     // one it could not prepare, known ones the statement passed over (another ready task came
     // first, or they went stale), or, with no known ones left, any ready task. Ready tasks it
     // does not know of that come after the known ones wait until those are dispatched, as they
     // would in claim order. Full: the next finish claims what is left.
+    // Known ready tasks wait for the next finish only while the slots are full.
     bool claim = unknown_ready_ || applied.ready_dispatched < applied.ready_sent ||
-                 (known_ready_.empty() && applied.ready_left);
+                 (known_ready_.empty() && applied.ready_left) ||
+                 (!known_ready_.empty() && free_slots(0) > 0);
     if (!claim || free_slots(0) <= 0) return;
     started.clear();
     finishes.clear();
@@ -279,8 +307,8 @@ void Engine::pass() {
       }
     }
     store::mark_running(tx, started);
-    applied =
-        apply_finishes(tx, finishes, failed, skipped, trials_finished, &direct, &to_spawn, max_key);
+    applied = apply_finishes(tx, finishes, failed, skipped, trials_finished, &direct, &to_spawn,
+                             max_key, &early);
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
       for (const auto& k : cw.to_kill) {

@@ -47,6 +47,10 @@ struct EngineOptions {
   // Start a finishing task's children before the statement that dispatches them commits
   // (start_early in direct.cpp). Off: after the commit, as every other dispatch.
   bool start_early = true;
+  // With start_early: how many steps of a chain below a running task the executor may start by
+  // itself (Executor::arm; arm.cpp), each when the one above exits 0 without outputs, before
+  // this engine has recorded anything. 0: none (only start_early).
+  int arm_depth = 8;
   // Test-only (tests/integration/test_crash.cpp): SIGKILL this process right after the Nth
   // early start, before the statement that would dispatch it commits. 0: never.
   int crash_after_early_starts = 0;
@@ -91,11 +95,14 @@ class Engine {
     bool maybe_trial = true;            // an hpo trial's attempt (unknown when adopted)
     std::shared_ptr<const RunCtx> run;  // null when adopted
     std::string redo;                   // stopped to be dispatched again (AttemptOutcome::redo)
+    bool arm_tried = false;             // arm_ahead found nothing to arm below it
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
     Active active;
-    bool started = false;  // started before the commit (start_early)
+    bool started = false;        // started before the commit (start_early, or armed)
+    bool done = false;           // finished in the same transaction (apply_links)
+    boost::json::object models;  // the deployments its inputs file names
   };
   struct Command {                       // a task's process before its attempt is known
     std::vector<std::string> argv, env;  // env: without the attempt's number and paths
@@ -126,7 +133,9 @@ class Engine {
   SteadyTime next_wake_time() const;
   const spec::Pipeline* pipeline(store::Tx& tx, int64_t version_id);
   // Turns pending executor events into transitions; reads result files (no database).
-  void process_events(std::vector<store::Started>& started, std::vector<store::FinishOp>& finishes,
+  // Appends to held_started_, fired_now_ and deferred_ (the pass clears them first).
+  void process_events(const std::vector<exec::ExecEvent>& events,
+                      std::vector<store::Started>& started, std::vector<store::FinishOp>& finishes,
                       std::vector<store::AttemptResult>& results,
                       std::vector<size_t>& result_finish, std::vector<int64_t>& failed,
                       std::vector<std::string>& finished_keys,
@@ -173,6 +182,44 @@ class Engine {
   // while the task runs (Executor::prepare).
   void prepare_children(int64_t run_id, int64_t version_id, int spec_index);
   static constexpr size_t kPrepareChildren = 2;
+  // arm.cpp. A child armed on a running (or armed) attempt: started by the executor when that
+  // one succeeds without outputs, then dispatched by the statement that finishes it, as a
+  // child started early.
+  struct Armed {
+    std::string parent;     // the attempt it is armed on
+    DirectPlan plan;        // for the statement (cmd.argv)
+    Prepared prep;          // its process (`started`)
+    bool fired = false;     // its parent's exit said it started
+    bool disarmed = false;  // the deployments changed: dropped unless it fired already
+  };
+  // Arms, below every running attempt, the chain of single children down to arm_depth steps.
+  void arm_ahead();
+  std::optional<DirectPlan> plan_armed(const Active& root, int index,
+                                       const std::map<int, store::UpstreamInfo>& assumed);
+  // Children that this pass's exits started (fired_now_) into `direct` and `early`.
+  void take_fired(int& room, std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
+                  size_t from = 0);
+  // Whether a child this pass dispatches has exited already (its events deferred_): its finish
+  // can then follow in the same transaction (apply_links).
+  bool links_pending() const;
+  // After the finishing statement: while children it dispatched (started early or armed) have
+  // exited already, each a plain success, finishes them (and dispatches what they started) in
+  // further statements of the same transaction: a chain that the supervisor ran ahead is
+  // recorded several steps per commit. Their Active records go into active_ at once (keys in
+  // `tentative`, for the caller to undo if the transaction fails); their Prepared are marked
+  // `done` in `to_spawn`.
+  void apply_links(store::Tx& tx, std::vector<store::FinishOp>& finishes,
+                   std::vector<std::string>& finished_keys,
+                   std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,
+                   std::vector<Prepared>& to_spawn, Applied& applied,
+                   std::vector<std::string>& tentative);
+  static constexpr int kMaxLinks = 64;  // statements per transaction
+  // Forgets an armed child and what is armed below it (the executor dropped them, or will).
+  void drop_armed(const std::string& key);
+  // Stops a process started before any record of it, and moves its folder aside once it ended
+  // so that a later start of that attempt is a fresh one.
+  void kill_unrecorded(const std::string& key);
+  void disarm_all();  // the deployments changed
   Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);
   // dispatch.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one
@@ -228,7 +275,11 @@ class Engine {
   // The production deployments as of the last dispatch (start_early's inputs files); dropped
   // when a deployment changes (NOTIFY ctflow_models, from any server or the API).
   std::optional<boost::json::object> models_;
-  boost::json::object early_models_;  // what this pass's early starts got
+  std::map<std::string, Armed> armed_;                     // by the armed child's key
+  std::unordered_map<std::string, std::string> armed_on_;  // parent key -> child key
+  std::vector<std::string> fired_now_;     // this pass: armed children its exits started
+  std::vector<exec::ExecEvent> deferred_;  // events of armed children not dispatched yet
+  std::set<std::string> discard_;          // killed before any record (kill_unrecorded)
   std::atomic<bool> models_changed_{true};
   std::unordered_map<int64_t, std::vector<int64_t>> task_ids_;  // run -> ids by spec index
   int early_starts_ = 0;

@@ -38,6 +38,8 @@ struct ExecEvent {
   std::optional<int> signal;     // killed by a signal
   std::string error;             // spawn failure ("command not found: foo") or lost task
   TimePoint at{};
+  // Exited: the attempts armed on this one (Executor::arm) that its success started.
+  std::vector<std::string> fired;
 };
 
 // The error of an attempt whose process and exit record are both gone.
@@ -79,6 +81,19 @@ class Executor {
   // runs). An executor may make their folders now, so that start() has less to do when the task
   // ends. Nothing is started or claimed.
   virtual void prepare(const std::vector<std::string>& keys) { (void)keys; }
+  // Arms `child` on `parent_key`: when that attempt (running, or itself armed) exits 0 without
+  // an outputs file, the executor starts `child` at once, as if started early by the engine
+  // (its key is in the parent's Exited event, `fired`, and recorded where an adopter of the
+  // parent looks, as note_early_start does), without waiting for the engine. Any other end of
+  // the parent drops the child and whatever is armed on it. False: not supported (or the
+  // request is too big); nothing was armed.
+  virtual bool arm(const std::string& parent_key, const SpawnRequest& child) {
+    (void)parent_key;
+    (void)child;
+    return false;
+  }
+  // Drops what is armed on `parent_key`, and on those, recursively. cancel() does it too.
+  virtual void disarm(const std::string& parent_key) { (void)parent_key; }
   // Moves pending events out. Thread-safe.
   virtual std::vector<ExecEvent> drain() = 0;
   // Called (from any thread) whenever events are pending; `urgent` is false when the only new

@@ -212,12 +212,17 @@ TEST_CASE(
     "[integration][crash]") {
   // Restarted, the server finds the child's claim in its own attempts folder; another server
   // (its own data dir) learns of the child's process from the parent's claim in the dead one's.
+  // Armed: the child was started by the supervisor when its parent ended (Executor::arm);
+  // else by the engine (`--arm-depth 0`: start_early only).
   bool other = GENERATE(false, true);
-  INFO((other ? "another server" : "the server restarted"));
+  bool armed = GENERATE(true, false);
+  INFO((other ? "another server" : "the server restarted")
+       << (armed ? ", child armed" : ", child started by the engine"));
   TempDir dir;
   Db db(PgCluster::shared().create_database());
   ServerConfig cfg = server_config(dir, db, "a");
   cfg.extra_args = {"--crash-after-early-starts", "2"};
+  if (!armed) cfg.extra_args.insert(cfg.extra_args.end(), {"--arm-depth", "0"});
   ServerProcess crashing(cfg);
   std::vector<std::string> names;
   std::string log = dir / "ran.log";

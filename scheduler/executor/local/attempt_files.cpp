@@ -92,9 +92,13 @@ bool write_next(const std::string& dir, const std::string& child_key,
                 const std::string& child_dir) {
   int fd = ::open((dir + "/claim").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = write_line(fd, {{"next", child_key}, {"dir", child_dir}});
+  bool ok = write_next(fd, child_key, child_dir);
   ::close(fd);
   return ok;
+}
+
+bool write_next(int claim_fd, const std::string& child_key, const std::string& child_dir) {
+  return write_line(claim_fd, {{"next", child_key}, {"dir", child_dir}});
 }
 
 std::vector<std::pair<std::string, std::string>> read_next(const std::string& dir) {

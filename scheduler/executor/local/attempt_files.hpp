@@ -5,10 +5,12 @@
 //                 {"pid": N, "started_at": ISO}     the supervisor, right after the spawn
 //                 {"exit": {"exit_code": N} | {"signal": N} | {"error": "..."}}
 //                                                    when the process ended (or could not start)
-//                 {"next": KEY, "dir": DIR}          the engine, after the exit: a child's first
-//                                                    attempt started before the commit that
-//                                                    dispatches it (Engine::start_early); an
-//                                                    adopter of this attempt finds it there
+//                 {"next": KEY, "dir": DIR}          a child's first attempt started before the
+//                                                    commit that dispatches it: by the engine
+//                                                    after the exit (Engine::start_early), or by
+//                                                    the supervisor before the exit line (an
+//                                                    armed child, Executor::arm); an adopter of
+//                                                    this attempt finds it there
 //               An adopter fencing an attempt that never started creates it empty; a cancel
 //               before the start creates it with only the exit line. The supervisor keeps it
 //               open while the process runs and closes it after the exit line, so adopters
@@ -51,6 +53,8 @@ std::optional<PidRecord> read_pid(const std::string& dir);
 std::optional<ExitRecord> read_exit(const std::string& dir);
 // Appends a "next" line to the claim of a finished attempt; false if it has no claim.
 bool write_next(const std::string& dir, const std::string& child_key, const std::string& child_dir);
+// The same through the claim open_claim() returned (the supervisor, for an armed child).
+bool write_next(int claim_fd, const std::string& child_key, const std::string& child_dir);
 // The "next" lines: (child key, child dir).
 std::vector<std::pair<std::string, std::string>> read_next(const std::string& dir);
 bool exists(const std::string& path);

@@ -115,6 +115,9 @@ void LocalExecutor::start(const SpawnRequest& req) {
     } else if (errno == EEXIST) {
       std::error_code lec;
       fs::create_directory_symlink(there, dir, lec);  // so that its executor_ref finds it
+      // Its own children started before their dispatch (armed on it, fired by that server's
+      // supervisor before the server died) are taken over the same way.
+      for (auto& [k, d] : read_next(there)) early_elsewhere_[k] = d;
       return resume(req.key, lec ? there : dir);
     }
   }
@@ -133,6 +136,17 @@ void LocalExecutor::start(const SpawnRequest& req) {
       if (!ec && !write_file(dir + "/" + name, content))
         ec = std::error_code(errno, std::generic_category());
   }
+  std::string s = json::serialize(spawn_message(req, inline_files));
+  if (ec || ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
+    ExecEvent ev;
+    ev.key = req.key;
+    ev.error = ec ? "cannot create " + dir + ": " + ec.message() : "supervisor is gone";
+    ev.at = now_utc();
+    push(std::move(ev));
+  }
+}
+
+json::object LocalExecutor::spawn_message(const SpawnRequest& req, bool inline_files) const {
   json::array argv, env;
   json::object files;
   std::string path;
@@ -143,24 +157,38 @@ void LocalExecutor::start(const SpawnRequest& req) {
   }
   if (inline_files)
     for (const auto& [name, content] : req.files) files[name] = content;
-  json::object msg{{"op", "spawn"},
-                   {"key", req.key},
-                   {"dir", dir},
-                   {"path", path},
-                   {"argv", std::move(argv)},
-                   {"env", std::move(env)},
-                   {"files", std::move(files)}};
+  return {{"op", "spawn"},
+          {"key", req.key},
+          {"dir", attempt_dir(req.key)},
+          {"path", path},
+          {"argv", std::move(argv)},
+          {"env", std::move(env)},
+          {"files", std::move(files)}};
+}
+
+bool LocalExecutor::arm(const std::string& parent_key, const SpawnRequest& child) {
+  size_t bytes = 0;
+  for (const auto& f : child.files) bytes += f.second.size();
+  if (bytes > kInlineFileBytes) return false;
+  // A claim there already: someone else's attempt (as in note_early_start).
+  if (exists(attempt_dir(child.key) + "/claim")) return false;
+  json::object msg{{"op", "arm"},
+                   {"after", parent_key},
+                   {"parent_dir", attempt_dir(parent_key)},
+                   {"spawn", spawn_message(child, true)}};
   std::string s = json::serialize(msg);
-  if (ec || ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) {
-    ExecEvent ev;
-    ev.key = req.key;
-    ev.error = ec ? "cannot create " + dir + ": " + ec.message() : "supervisor is gone";
-    ev.at = now_utc();
-    push(std::move(ev));
-  }
+  return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) >= 0;
+}
+
+void LocalExecutor::disarm(const std::string& parent_key) {
+  std::string s = json::serialize(json::object{{"op", "disarm"}, {"after", parent_key}});
+  (void)::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);  // gone: so is everything armed
 }
 
 void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds grace) {
+  // Before any signal: the supervisor reads its messages before it reaps, so a task that ends
+  // well despite the signal starts nothing armed on it.
+  disarm(key);
   std::string dir = attempt_dir(key);
   int pid = 0;
   {
@@ -351,6 +379,9 @@ void LocalExecutor::reader_loop() {
       if (o.contains("exit_code")) ev.exit_code = static_cast<int>(get_int(o, "exit_code"));
       if (o.contains("signal")) ev.signal = static_cast<int>(get_int(o, "signal"));
       ev.error = get_string(o, "error");
+      if (auto* f = o.if_contains("fired"); f && f->is_array())
+        for (const auto& k : f->get_array())
+          if (k.is_string()) ev.fired.emplace_back(k.get_string());
     }
     push(std::move(ev));
   }

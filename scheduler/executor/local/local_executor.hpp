@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "scheduler/common/json_util.hpp"
 #include "scheduler/common/result.hpp"
 #include "scheduler/executor/executor.hpp"
 
@@ -31,6 +32,8 @@ class LocalExecutor : public Executor {
   AdoptState adopt(const std::string& executor_ref) override;
   bool note_early_start(const std::string& parent_key, const std::string& child_key) override;
   void prepare(const std::vector<std::string>& keys) override;
+  bool arm(const std::string& parent_key, const SpawnRequest& child) override;
+  void disarm(const std::string& parent_key) override;
   std::vector<ExecEvent> drain() override;
   void set_wakeup(std::function<void(bool urgent)> fn) override;
   void shutdown() override;
@@ -43,6 +46,8 @@ class LocalExecutor : public Executor {
   void reader_loop();   // supervisor events -> queue
   void watcher_loop();  // adopted attempts (inotify on their folders) and kill timers
   void push(ExecEvent ev);
+  // The supervisor's "spawn" message; `inline_files`: the files travel in it.
+  json::object spawn_message(const SpawnRequest& req, bool inline_files) const;
   // SIGTERM to the group now, SIGKILL after `grace` (the watcher's timers). mu_ held.
   void kill_locked(int pid, const std::string& key, std::chrono::milliseconds grace);
   std::string key_of_dir(const std::string& dir) const;

@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,15 +26,28 @@ namespace ctflow::exec {
 namespace {
 
 struct Child {
-  std::string key;
+  std::string key, dir;
   int claim = -1;  // open until the exit line is written
 };
+
+// Whether a task that exited 0 left no outputs (the engine then reads its outputs as {}): only
+// then may what is armed on it start (its inputs were written assuming exactly that).
+bool no_outputs(const std::string& dir) {
+  struct stat st;
+  std::string path = dir + "/outputs.json";
+  if (::stat(path.c_str(), &st) != 0) return errno == ENOENT;
+  if (st.st_size == 0) return true;
+  if (st.st_size > 4096) return false;
+  auto text = read_file(path, 4096);
+  return text && text->find_first_not_of(" \t\r\n") == std::string::npos;
+}
 
 class Supervisor {
  public:
   explicit Supervisor(int fd) : fd_(fd) {}
 
   int run() {
+    server_pid_ = ::getppid();
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     ::prctl(PR_SET_NAME, "ctflow-superv");
     sigset_t mask;
@@ -58,14 +72,11 @@ class Supervisor {
       pollfd p[2] = {{sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}};
       int n = ::poll(p, 2, -1);
       if (n < 0 && errno != EINTR) return 1;
-      if (p[0].revents & POLLIN) reap();
-      if (server_alive_ && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-        ssize_t len = ::recv(fd_, buf.data(), buf.size(), 0);
-        if (len <= 0) {
-          server_alive_ = false;
-        } else {
-          handle(std::string_view(buf.data(), static_cast<size_t>(len)));
-        }
+      // Messages first: a disarm sent before a cancel's signal is handled before its exit.
+      if (server_alive_ && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_messages(buf);
+      if (p[0].revents & POLLIN) {
+        if (server_alive_) read_messages(buf);
+        reap();
       }
     }
     return 0;
@@ -78,6 +89,20 @@ class Supervisor {
     if (::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) < 0) server_alive_ = false;
   }
 
+  void read_messages(std::vector<char>& buf) {
+    for (;;) {
+      ssize_t len = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (len < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+      if (len <= 0) {
+        server_alive_ = false;
+        armed_.clear();  // nobody would record them
+        armed_keys_.clear();
+        return;
+      }
+      handle(std::string_view(buf.data(), static_cast<size_t>(len)));
+    }
+  }
+
   void handle(std::string_view msg) {
     json::error_code ec;
     auto v = json::parse(msg, ec);
@@ -86,9 +111,40 @@ class Supervisor {
     std::string op = get_string(o, "op");
     if (op == "spawn") spawn(o);
     if (op == "prepare") prepare(o);
+    if (op == "arm") arm(o);
+    if (op == "disarm") drop(get_string(o, "after"));
+  }
+
+  // A child to start when `after` (running, or armed itself) succeeds; dropped if `after` is
+  // neither (it ended already: the engine learns from its exit that nothing fired).
+  void arm(const json::object& o) {
+    std::string after = get_string(o, "after");
+    const auto* sp = o.if_contains("spawn");
+    if (!sp || !sp->is_object()) return;
+    std::string key = get_string(sp->get_object(), "key");
+    if (key.empty() || armed_keys_.count(key)) return;
+    if (!running_.count(after) && !armed_keys_.count(after)) return;
+    armed_[after].push_back(sp->get_object());
+    armed_keys_.insert(key);
+    json::object dirs{{"dirs", json::array{sp->get_object().at("dir")}}};
+    prepare(dirs);  // its folder now, while `after` runs
+  }
+
+  // Drops what is armed on `key`, recursively.
+  void drop(const std::string& key) {
+    auto it = armed_.find(key);
+    if (it == armed_.end()) return;
+    auto list = std::move(it->second);
+    armed_.erase(it);
+    for (const auto& m : list) {
+      std::string k = get_string(m, "key");
+      armed_keys_.erase(k);
+      drop(k);
+    }
   }
 
   void fail(const std::string& key, int claim, const std::string& error) {
+    drop(key);
     ExitRecord e;
     e.error = error;
     write_exit(claim, e);
@@ -126,6 +182,7 @@ class Supervisor {
     if (claim < 0) {
       std::string error = errno == EEXIST ? "attempt was fenced by an adopter"
                                           : "cannot create " + dir + "/claim: " + strerror(errno);
+      drop(key);
       send({{"ev", "exited"}, {"key", key}, {"error", error}});
       return;
     }
@@ -182,7 +239,8 @@ class Supervisor {
     }
     auto now = now_utc();
     write_pid(claim, {pid, now});
-    children_[pid] = {key, claim};
+    children_[pid] = {key, dir, claim};
+    running_.insert(key);
     send({{"ev", "started"}, {"key", key}, {"pid", pid}, {"at", format_iso8601(now)}});
   }
 
@@ -204,11 +262,39 @@ class Supervisor {
         e.signal = WTERMSIG(status);
         msg["signal"] = *e.signal;
       }
+      // What is armed on it starts now if it succeeded, as the engine would have decided
+      // (exit 0, outputs {}), while the server lives: its "next" lines go into the claim before
+      // the exit line, and the server's death is checked after them (it reparents this process
+      // before any adopter can see it dead and read the claim), so an adopter either finds
+      // them or nothing was started.
+      std::vector<json::object> fire;
+      if (auto a = armed_.find(it->second.key); a != armed_.end()) {
+        if (e.exit_code == 0 && server_alive_ && no_outputs(it->second.dir)) {
+          fire = std::move(a->second);
+          armed_.erase(a);
+          for (const auto& m : fire)
+            write_next(it->second.claim, get_string(m, "key"), get_string(m, "dir"));
+          bool server_gone = ::getppid() != server_pid_;
+          for (const auto& m : fire) {
+            armed_keys_.erase(get_string(m, "key"));
+            if (server_gone) drop(get_string(m, "key"));
+          }
+          if (server_gone) fire.clear();
+        }
+        drop(it->second.key);  // not started: nor is anything below
+      }
       write_exit(it->second.claim, e);
       ::close(it->second.claim);
       msg["at"] = format_iso8601(now_utc());
+      if (!fire.empty()) {
+        json::array keys;
+        for (const auto& m : fire) keys.emplace_back(m.at("key"));
+        msg["fired"] = std::move(keys);
+      }
       send(msg);
+      running_.erase(it->second.key);
       children_.erase(it);
+      for (const auto& m : fire) spawn(m);
     }
   }
 
@@ -216,7 +302,12 @@ class Supervisor {
   int sfd_ = -1;
   sigset_t ignored_;  // signals this process ignores: reset to default in tasks
   bool server_alive_ = true;
+  pid_t server_pid_ = 0;
   std::map<pid_t, Child> children_;
+  std::set<std::string> running_;  // children_'s keys
+  // Armed: parent key -> the spawn messages of what starts when it succeeds; all their keys.
+  std::map<std::string, std::vector<json::object>> armed_;
+  std::set<std::string> armed_keys_;
 };
 
 }  // namespace

@@ -1,0 +1,122 @@
+// Integration: chains that the supervisor runs ahead of the engine (Executor::arm, engine
+// arm.cpp), against a real PostgreSQL and a real `ctflow server`: every task once and in order,
+// with the inputs the engine would write, recorded several steps per commit; and nothing armed
+// below a task that does not succeed (fails, times out, is cancelled) ever runs.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/integration/support/harness.hpp"
+
+using namespace ctflow::it;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Whether some attempt's claim names a child before its own exit line: a child the supervisor
+// started (the engine writes "next" only after the exit).
+bool supervisor_started_a_child(const std::string& data_dir) {
+  for (const auto& e : fs::recursive_directory_iterator(data_dir + "/attempts")) {
+    if (e.path().filename() != "claim") continue;
+    std::ifstream in(e.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("\"exit\"") != std::string::npos) break;
+      if (line.find("\"next\"") != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a chain run ahead by the supervisor: each task once, in order, with its inputs",
+          "[integration][engine]") {
+  Harness h;
+  std::string log = h.path("ran.log");
+  std::string spec = "name: chain\ntasks:\n";
+  const int n = 40;
+  for (int i = 1; i <= n; ++i) {
+    std::string name = "t" + std::to_string(i);
+    spec += "  - name: " + name + "\n";
+    if (i > 1) spec += "    needs: [t" + std::to_string(i - 1) + "]\n";
+    spec += "    run: [sh, -c, 'echo \"$1\" >> \"$2\"; cp \"$CTFLOW_INPUTS\" \"$3\"', x, " + name +
+            ", \"" + log + "\", \"" + h.path("in-" + name) + "\"]\n";
+  }
+  auto id = h.submit(spec);
+  auto run = h.wait(id);
+  CHECK(str(run, "state") == "succeeded");
+  std::vector<std::string> expect;
+  for (int i = 1; i <= n; ++i) expect.push_back("t" + std::to_string(i));
+  CHECK(read_lines(log) == expect);
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts WHERE state = 'succeeded'") == n);
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts") == n);
+  CHECK(h.db().count("SELECT count(*) FROM task_runs WHERE started_at IS NULL OR finished_at IS "
+                     "NULL OR state <> 'succeeded'") == 0);
+  // Every step's events, in order: the stream a client follows misses none.
+  CHECK(h.db().count("SELECT count(*) FROM events WHERE payload->>'state' = 'succeeded' AND kind "
+                     "= 'task'") == n);
+  // The inputs of a step the supervisor started are what the engine writes for any other.
+  auto in = json::parse(slurp(h.path("in-t30"))).as_object();
+  INFO(slurp(h.path("in-t30")));
+  CHECK(in.at("tasks").as_object().contains("t29"));
+  CHECK(in.at("tasks").at("t29").at("outputs").as_object().empty());
+  CHECK(in.at("run").at("id").as_string() == id);
+  CHECK(supervisor_started_a_child(h.server().data_dir()));
+}
+
+TEST_CASE("nothing armed below a task that does not succeed runs", "[integration][engine]") {
+  enum class End { Fails, TimesOutThenSucceeds, Cancelled };
+  End end = GENERATE(End::Fails, End::TimesOutThenSucceeds, End::Cancelled);
+  INFO("case " << static_cast<int>(end));
+  Harness h;
+  std::string log = h.path("ran.log"), started = h.path("a-started");
+  // `a` ends well on SIGTERM (exit 0): only the engine's word (timed out, cancelled) and the
+  // disarm that comes before the signal keep its children from starting.
+  std::string a =
+      end == End::Fails ? "    run: [sh, -c, 'exit 3']\n"
+      : end == End::TimesOutThenSucceeds
+          ? "    timeout: 1s\n    retry: {limit: 1, backoff: 100ms}\n"
+            "    run: [sh, -c, 'if [ \"$CTFLOW_ATTEMPT\" = 1 ]; then trap \"exit 0\" TERM; "
+            "sleep 30 & wait; fi']\n"
+          : "    run: [sh, -c, 'trap \"exit 0\" TERM; touch \"$1\"; sleep 30 & wait', x, \"" +
+                started + "\"]\n";
+  std::string spec =
+      "name: armed\ntasks:\n  - {name: w, run: [\"true\"]}\n  - name: a\n"
+      "    needs: [w]\n" +
+      a + "  - {name: b, needs: [a], run: [sh, -c, 'echo b >> \"$1\"', x, \"" + log +
+      "\"]}\n  - {name: c, needs: [b], run: [sh, -c, 'echo c >> \"$1\"', x, \"" + log + "\"]}\n";
+  auto id = h.submit(spec);
+  if (end == End::Cancelled) {
+    REQUIRE(poll_until([&] { return fs::exists(started); }, 30s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // b and c are armed by now
+    REQUIRE(h.cli({"cancel", id}).rc == 0);
+  }
+  auto run = h.wait(id, 60s);
+  INFO(h.server().log());
+  if (end == End::Fails) {
+    CHECK(str(run, "state") == "failed");
+    CHECK(task_states(run) == std::map<std::string, std::string>{{"w", "succeeded"},
+                                                                 {"a", "failed"},
+                                                                 {"b", "upstream_failed"},
+                                                                 {"c", "upstream_failed"}});
+  } else if (end == End::Cancelled) {
+    CHECK(str(run, "state") == "cancelled");
+    CHECK(str(task_in(run, "b"), "state") == "cancelled");
+  } else {
+    CHECK(str(run, "state") == "succeeded");
+    CHECK(str(task_in(run, "a"), "attempt") == "2");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a wrongly started b writes
+  if (end == End::TimesOutThenSucceeds) {
+    // b ran once, after a's second attempt: a fresh first attempt, nothing left of an armed one.
+    CHECK(read_lines(log) == std::vector<std::string>{"b", "c"});
+    CHECK(h.db().count("SELECT count(*) FROM task_attempts ta JOIN task_runs t ON t.id = "
+                       "ta.task_run_id WHERE t.name IN ('b', 'c')") == 2);
+  } else {
+    CHECK_FALSE(fs::exists(log));
+    CHECK(h.db().count("SELECT count(*) FROM task_attempts ta JOIN task_runs t ON t.id = "
+                       "ta.task_run_id WHERE t.name IN ('b', 'c')") == 0);
+  }
+}

@@ -1,0 +1,159 @@
+// Armed children (Executor::arm) through a real supervisor: what is armed on an attempt starts
+// when, and only when, that attempt exits 0 without an outputs file, and the start is recorded in
+// the parent's claim where an adopter looks; every other end drops it and what is armed below.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "scheduler/executor/local/attempt_files.hpp"
+#include "scheduler/executor/local/local_executor.hpp"
+
+using namespace ctflow;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Harness {
+  fs::path root;
+  std::unique_ptr<exec::LocalExecutor> ex;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<exec::ExecEvent> seen;  // every event drained so far
+
+  Harness() {
+    char tmpl[] = "/tmp/ctflow-armed.XXXXXX";
+    root = ::mkdtemp(tmpl);
+    auto r = exec::LocalExecutor::create(std::string(CTFLOW_BINARY_DIR) + "/ctflow",
+                                         (root / "attempts").string(), "test");
+    REQUIRE(r);
+    ex = std::move(r.value());
+    ex->set_wakeup([this](bool) {
+      std::lock_guard<std::mutex> g(mu);
+      cv.notify_all();
+    });
+  }
+  ~Harness() {
+    ex->shutdown();
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  std::string path(const std::string& name) const { return (root / name).string(); }
+  std::string dir(const std::string& key) const { return (root / "attempts" / key).string(); }
+
+  const exec::ExecEvent* find_exit(const std::string& key) const {
+    for (const auto& ev : seen)
+      if (ev.key == key && ev.kind == exec::ExecEvent::Kind::Exited) return &ev;
+    return nullptr;
+  }
+  // Drains events for `wait`, or until the exit of `key` when given.
+  const exec::ExecEvent* exit_of(const std::string& key, std::chrono::milliseconds wait = 10s) {
+    auto until = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      for (auto& ev : ex->drain()) seen.push_back(std::move(ev));
+      if (const auto* ev = find_exit(key)) return ev;
+      std::unique_lock<std::mutex> lk(mu);
+      if (cv.wait_until(lk, until) == std::cv_status::timeout) {
+        for (auto& ev : ex->drain()) seen.push_back(std::move(ev));
+        return find_exit(key);
+      }
+    }
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+exec::SpawnRequest request(const std::string& key, const std::string& script) {
+  exec::SpawnRequest req;
+  req.key = key;
+  req.argv = {"sh", "-c", script};
+  const char* path = std::getenv("PATH");
+  req.env = {std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+  req.files = {{"inputs.json", "{\"from\":\"" + key + "\"}"}};
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE("armed children start on their parent's success, in order, recorded in its claim",
+          "[executor]") {
+  Harness h;
+  std::string log = h.path("ran.log");
+  // The parent waits for a file, so that both arms are in before it ends.
+  h.ex->start(request("1-1", "while [ ! -f '" + h.path("go") + "' ]; do sleep 0.01; done"));
+  REQUIRE(h.ex->arm("1-1",
+                    request("2-1", "cat ../inputs.json >> '" + log + "'; echo >> '" + log + "'")));
+  REQUIRE(h.ex->arm("2-1", request("3-1", "echo three >> '" + log + "'")));
+  std::ofstream(h.path("go")).close();
+  const auto* p = h.exit_of("1-1");
+  REQUIRE(p);
+  CHECK(p->exit_code == 0);
+  CHECK(p->fired == std::vector<std::string>{"2-1"});
+  const auto* c = h.exit_of("2-1");
+  REQUIRE(c);
+  CHECK(c->exit_code == 0);
+  CHECK(c->fired == std::vector<std::string>{"3-1"});
+  REQUIRE(h.exit_of("3-1"));
+  CHECK(slurp(log) == "{\"from\":\"2-1\"}\nthree\n");
+  // An adopter of the parent finds the child it started, as for an early start by the engine.
+  auto next = exec::read_next(h.dir("1-1"));
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].first == "2-1");
+  CHECK(next[0].second == h.dir("2-1"));
+  // The child's start was announced, as for any other.
+  bool started = false;
+  for (const auto& ev : h.seen) started = started || (ev.key == "3-1" && ev.pid > 0);
+  CHECK(started);
+}
+
+TEST_CASE("what is armed on a task that does not succeed plainly never starts", "[executor]") {
+  enum class End { Fails, WritesOutputs, CancelledButExitsZero, EndedBeforeArming };
+  End end =
+      GENERATE(End::Fails, End::WritesOutputs, End::CancelledButExitsZero, End::EndedBeforeArming);
+  INFO("case " << static_cast<int>(end));
+  Harness h;
+  std::string log = h.path("ran.log"), go = h.path("go");
+  std::string wait = "while [ ! -f '" + go + "' ]; do sleep 0.01; done; ";
+  std::string script = end == End::Fails               ? wait + "exit 3"
+                       : end == End::WritesOutputs     ? wait + "echo '{}' > ../outputs.json"
+                       : end == End::EndedBeforeArming ? "true"
+                                                       // exits 0 on the cancel's SIGTERM
+                                                       : "trap 'exit 0' TERM; " + wait;
+  h.ex->start(request("1-1", script));
+  if (end == End::EndedBeforeArming) REQUIRE(h.exit_of("1-1"));
+  h.ex->arm("1-1", request("2-1", "echo child >> '" + log + "'"));
+  h.ex->arm("2-1", request("3-1", "echo grandchild >> '" + log + "'"));
+  if (end == End::CancelledButExitsZero) {
+    std::this_thread::sleep_for(100ms);  // the trap is set
+    h.ex->cancel("1-1", 5s);
+  } else {
+    std::ofstream(go).close();
+  }
+  const auto* p = h.exit_of("1-1");
+  REQUIRE(p);
+  if (end == End::CancelledButExitsZero) CHECK(p->exit_code == 0);  // what the test is about
+  CHECK(p->fired.empty());
+  // Give a wrongly started child time to write.
+  h.exit_of("2-1", 500ms);
+  CHECK_FALSE(fs::exists(log));
+  CHECK_FALSE(h.find_exit("2-1"));
+  CHECK_FALSE(fs::exists(h.dir("2-1") + "/claim"));
+  CHECK(exec::read_next(h.dir("1-1")).empty());
+  // The supervisor forgot them: armed again on a task that succeeds, the same child runs once.
+  h.ex->start(request("9-1", "sleep 0.2"));
+  REQUIRE(h.ex->arm("9-1", request("2-1", "echo child >> '" + log + "'")));
+  REQUIRE(h.exit_of("2-1"));
+  CHECK(slurp(log) == "child\n");
+}
