@@ -39,6 +39,7 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
                   "chain steps below a running task that the supervisor may start by itself when "
                   "the one above succeeds (default 8; 0: none)");
   cmd->add_option("--crash-after-early-starts", f.crash_after_early_starts)->group("");  // tests
+  cmd->add_option("--pass-delay-ms", f.pass_delay_ms)->group("");                        // tests
   cmd->add_flag("--ignore-models-notify", f.ignore_models_notify)->group("");            // tests
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
   // Test-only: the cron scheduler's clock is the ISO-8601 instant in this file (clock.hpp).

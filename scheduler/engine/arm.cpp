@@ -127,62 +127,58 @@ bool Engine::links_pending() const {
   return false;
 }
 
-void Engine::apply_links(store::Tx& tx, std::vector<store::FinishOp>& finishes,
-                         std::vector<std::string>& finished_keys,
-                         std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,
-                         std::vector<Prepared>& to_spawn, Applied& applied,
-                         std::vector<std::string>& tentative) {
-  for (int link = 0; link < kMaxLinks; ++link) {
-    std::set<std::string> keys;  // dispatched by the last statement, exited already
-    for (const auto& p : to_spawn)
-      if (p.started && !p.done)
-        for (const auto& ev : deferred_)
-          if (ev.key == p.req.key && ev.kind == exec::ExecEvent::Kind::Exited) keys.insert(ev.key);
-    if (keys.empty()) return;
+void Engine::build_segment(std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
+                           std::vector<Step>& steps) {
+  if (!models_) return;
+  std::map<std::string, int64_t> head;  // a step's key -> the finishing task the segment follows
+  for (size_t i = 0; i < direct.size(); ++i) {
+    DirectPlan& d = direct[i];
+    if (d.early < 0 || d.task_run_id || steps.size() >= kMaxSegment) continue;
+    Prepared& p = early[static_cast<size_t>(d.early)];
+    const std::string& key = p.req.key;
+    bool exited = false;
+    for (const auto& ev : deferred_)
+      exited = exited || (ev.key == key && ev.kind == exec::ExecEvent::Kind::Exited);
+    // Its inputs must name the deployments the statement will check (DirectArgs::models).
+    if (!exited || !p.active.redo.empty() || p.models != *models_) continue;
+    int64_t after = 0;
+    if (auto h = head.find(d.parent_key); h != head.end())
+      after = h->second;
+    else if (auto a = active_.find(d.parent_key); a != active_.end())
+      after = a->second.task_run_id;
+    if (!after) continue;
     std::vector<exec::ExecEvent> evs;
     for (const auto& ev : deferred_)
-      if (keys.count(ev.key)) evs.push_back(ev);
-    for (const auto& p : to_spawn)
-      if (keys.count(p.req.key)) active_[p.req.key] = p.active;
+      if (ev.key == key) evs.push_back(ev);
+    active_[key] = p.active;  // process_events reads it; the caller keeps it only if recorded
     size_t fired_from = fired_now_.size();
+    Step step;
+    step.key = key;
     std::vector<store::Started> started;
     std::vector<store::FinishOp> fin;
     std::vector<store::AttemptResult> results;
     std::vector<size_t> result_finish;
-    std::vector<int64_t> failed, skipped;
+    std::vector<int64_t> failed;
     std::vector<std::string> keys_done;
-    std::map<int64_t, std::map<int, store::UpstreamInfo>> fr;
-    process_events(evs, started, fin, results, result_finish, failed, keys_done, fr);
-    if (!results.empty() || !failed.empty() || keys_done.size() != keys.size()) {
-      // Not plain successes: the next pass records them, outside this chain.
+    process_events(evs, started, fin, results, result_finish, failed, keys_done, step.fresh);
+    if (!results.empty() || !failed.empty() || fin.size() != 1 || fin[0].state != "succeeded") {
+      // Not a plain success: the next pass records it, after this statement dispatches it.
       fired_now_.resize(fired_from);
-      for (const auto& k : keys) active_.erase(k);
-      return;
+      active_.erase(key);
+      continue;
     }
-    tentative.insert(tentative.end(), keys.begin(), keys.end());
-    std::erase_if(deferred_, [&](const exec::ExecEvent& ev) { return keys.count(ev.key) > 0; });
-    for (auto& p : to_spawn)
-      if (keys.count(p.req.key)) p.done = true;
-    finished_keys.insert(finished_keys.end(), keys_done.begin(), keys_done.end());
-    for (auto& [run, m] : fr)
-      for (auto& [i, info] : m) fresh[run][i] = info;
-    std::vector<DirectPlan> direct;
-    std::vector<Prepared> early;
-    int room = static_cast<int>(keys_done.size());
+    step.finish = fin[0];
+    d.done = store::DirectDispatch::Done{.task_run_id = p.active.task_run_id,
+                                         .after = after,
+                                         .seq = static_cast<int>(steps.size()),
+                                         .exit_code = fin[0].exit_code,
+                                         .started_at = fin[0].started_at,
+                                         .finished_at = fin[0].finished_at};
+    head[key] = after;
+    steps.push_back(std::move(step));
+    // What it started in turn (its own fired child) follows in the same statement.
+    int room = 1;
     take_fired(room, direct, early, fired_from);
-    for (const auto& k : keys_done) {
-      const Active& a = active_.at(k);
-      if (auto f = fr.find(a.run_id); f != fr.end() && f->second.count(a.spec_index)) {
-        size_t at = direct.size();
-        plan_direct(a, fresh[a.run_id], room, direct);  // every step of this transaction
-        for (size_t i = at; i < direct.size(); ++i) direct[i].parent_key = k;
-      }
-    }
-    start_early(direct, early);
-    auto part = apply_finishes(tx, fin, failed, skipped, false, &direct, &to_spawn, {0, 0}, &early);
-    applied.changed.insert(applied.changed.end(), part.changed.begin(), part.changed.end());
-    applied.ready_left = applied.ready_left || part.ready_left;
-    finishes.insert(finishes.end(), fin.begin(), fin.end());
   }
 }
 

@@ -147,6 +147,20 @@ Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishO
           stats_.claimed++;
           break;
         }
+  // Steps of a segment, recorded as ended: as above, and done.
+  if (with_direct)
+    for (const auto& d : res.done)
+      for (auto& plan : *direct)
+        if (plan.early >= 0 && plan.done && plan.done->task_run_id == d.task_run_id) {
+          Prepared& p = (*early)[static_cast<size_t>(plan.early)];
+          p.active.attempt_id = d.attempt_id;
+          p.active.max_attempts = d.max_attempts;
+          p.done = true;
+          to_spawn->push_back(std::move(p));
+          plan.early = -1;
+          stats_.claimed++;
+          break;
+        }
   // Started early but not dispatched (its run is being cancelled, or the finish did not apply):
   // stop it; it was never recorded.
   if (with_direct && early)

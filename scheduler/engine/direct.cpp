@@ -132,7 +132,8 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
     if (d.task_run_id)
       args.ready.push_back({d.task_run_id, d.cmd.argv, timeout});
     else
-      args.children.push_back({d.run_id, d.spec_index, d.cmd.argv, timeout, d.early >= 0});
+      args.children.push_back({d.run_id, d.spec_index, d.cmd.argv, timeout, d.early >= 0, d.done});
+    if (models_) args.models = *models_;
   }
   return args;
 }

@@ -102,6 +102,7 @@ void Engine::thread_main() {
     // statement and one commit serve several tasks (a lone chain step never waits).
     if (active_.size() > 1 && opt_.batch_wait.count() > 0)
       std::this_thread::sleep_for(opt_.batch_wait);
+    if (opt_.pass_delay.count() > 0) std::this_thread::sleep_for(opt_.pass_delay);
     static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
     if (trace) log::info("engine awake");
     if (!connect_db()) {
@@ -247,25 +248,38 @@ void Engine::pass() {
   if (quick) {
     if (trace) log::info("planned");
     start_early(direct, early);
-    // A child it dispatches has ended already (the supervisor ran a chain ahead): the steps
-    // share one transaction and one commit.
-    bool links = links_pending();
-    std::vector<std::string> tentative;
-    auto body = [&](store::Tx& tx) {
-      became_ready_.clear();
-      store::mark_running(tx, started);
-      applied =
-          apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key, &early);
-      if (links) apply_links(tx, finishes, finished_keys, fresh, to_spawn, applied, tentative);
+    // Children it dispatches that ended already (the supervisor ran a chain ahead) are
+    // recorded as ended by the same statement: a segment of the chain per commit.
+    std::vector<Step> steps;
+    if (links_pending()) build_segment(direct, early, steps);
+    auto drop_steps = [&] {
+      for (const auto& s : steps) active_.erase(s.key);
     };
     try {
-      if (links)
-        store::with_tx(*db_, body);
-      else
-        store::with_autocommit(*db_, body);
+      store::with_autocommit(*db_, [&](store::Tx& tx) {
+        became_ready_.clear();
+        store::mark_running(tx, started);
+        applied = apply_finishes(tx, finishes, failed, skipped, false, &direct, &to_spawn, max_key,
+                                 &early);
+      });
     } catch (...) {
-      for (const auto& k : tentative) active_.erase(k);
+      drop_steps();
       throw;
+    }
+    bool recorded = false;
+    for (const auto& p : to_spawn) recorded = recorded || p.done;
+    if (recorded) {
+      std::set<std::string> keys;
+      for (const auto& s : steps) {
+        keys.insert(s.key);
+        finished_keys.push_back(s.key);
+        finishes.push_back(s.finish);
+        for (const auto& [run, m] : s.fresh)
+          for (const auto& [i, info] : m) fresh[run][i] = info;
+      }
+      std::erase_if(deferred_, [&](const exec::ExecEvent& ev) { return keys.count(ev.key) > 0; });
+    } else {
+      drop_steps();  // dispatched at most (their events are looked at again), or killed
     }
     after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
     // A claim is needed when a ready task may exist that this engine does not know of first:

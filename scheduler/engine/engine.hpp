@@ -54,6 +54,9 @@ struct EngineOptions {
   // Test-only (tests/integration/test_crash.cpp): SIGKILL this process right after the Nth
   // early start, before the statement that would dispatch it commits. 0: never.
   int crash_after_early_starts = 0;
+  // Test-only: sleep this long before each pass, so that a chain run ahead by the supervisor
+  // has several steps ended by the time the engine records them (tests of build_segment).
+  Millis pass_delay{0};
   // Test-only: ignore NOTIFY ctflow_models, so that an early start gets stale deployments.
   bool ignore_models_notify = false;
   // Latency observations for /metrics, on the engine thread: ("claim", seconds of one claim
@@ -101,7 +104,7 @@ class Engine {
     exec::SpawnRequest req;
     Active active;
     bool started = false;        // started before the commit (start_early, or armed)
-    bool done = false;           // finished in the same transaction (apply_links)
+    bool done = false;           // recorded as ended by the same statement (build_segment)
     boost::json::object models;  // the deployments its inputs file names
   };
   struct Command {                       // a task's process before its attempt is known
@@ -123,6 +126,7 @@ class Engine {
     std::string parent_key;     // a child: the finishing attempt that readies it
     bool parents_done = false;  // a child: every parent succeeded, as far as this engine knows
     int early = -1;             // started early: its index in pass()'s `early`
+    std::optional<store::DirectDispatch::Done> done;  // ended already (build_segment)
   };
   using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -199,21 +203,21 @@ class Engine {
   // Children that this pass's exits started (fired_now_) into `direct` and `early`.
   void take_fired(int& room, std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
                   size_t from = 0);
-  // Whether a child this pass dispatches has exited already (its events deferred_): its finish
-  // can then follow in the same transaction (apply_links).
+  // Whether a child this pass dispatches has exited already (its events deferred_).
   bool links_pending() const;
-  // After the finishing statement: while children it dispatched (started early or armed) have
-  // exited already, each a plain success, finishes them (and dispatches what they started) in
-  // further statements of the same transaction: a chain that the supervisor ran ahead is
-  // recorded several steps per commit. Their Active records go into active_ at once (keys in
-  // `tentative`, for the caller to undo if the transaction fails); their Prepared are marked
-  // `done` in `to_spawn`.
-  void apply_links(store::Tx& tx, std::vector<store::FinishOp>& finishes,
-                   std::vector<std::string>& finished_keys,
-                   std::map<int64_t, std::map<int, store::UpstreamInfo>>& fresh,
-                   std::vector<Prepared>& to_spawn, Applied& applied,
-                   std::vector<std::string>& tentative);
-  static constexpr int kMaxLinks = 64;  // statements per transaction
+  // A step of a chain that the executor ran ahead: a fired child that ended well before the
+  // statement that dispatches it. build_segment marks such children in `direct` (`done`: the
+  // statement records them dispatched and succeeded at once, store::DirectDispatch::Done),
+  // follows each to the child it fired in turn, and puts their Active records in active_ (the
+  // caller erases those the statement did not record).
+  struct Step {
+    std::string key;
+    store::FinishOp finish;
+    std::map<int64_t, std::map<int, store::UpstreamInfo>> fresh;
+  };
+  void build_segment(std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
+                     std::vector<Step>& steps);
+  static constexpr size_t kMaxSegment = 256;  // steps per statement
   // Forgets an armed child and what is armed below it (the executor dropped them, or will).
   void drop_armed(const std::string& key);
   // Stops a process started before any record of it, and moves its folder aside once it ended

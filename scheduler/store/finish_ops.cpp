@@ -41,13 +41,13 @@ constexpr const char* kByIdCtes = R"SQL(
 bi AS (  -- `want` is 'ready', compared as a value so that the update below finds its rows by
          -- key: the literal matches the ready index's predicate, and with the statistics of an
          -- emptier queue a generic plan scanned that whole index for every statement
-  SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(id bigint, argv jsonb, timeout_ms bigint,
+  SELECT * FROM jsonb_to_recordset($7::jsonb) AS x(id bigint, argv jsonb, timeout_ms bigint,
                                                    want text)
 ),
 fair AS (  -- no ready task the engine does not know of comes first
   SELECT NOT EXISTS (
     SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now()
-      AND (w.priority, w.id) < ($7::int, $8::bigint) AND w.id NOT IN (SELECT id FROM bi)) AS ok
+      AND (w.priority, w.id) < ($8::int, $9::bigint) AND w.id NOT IN (SELECT id FROM bi)) AS ok
 ),
 bsel AS MATERIALIZED (  -- the known ready tasks whose run is running, looked up by key
   SELECT bi.* FROM bi CROSS JOIN fair
@@ -112,6 +112,15 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
                             {"argv", boost::json::value_from(d.argv)}};
       if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
       if (d.pre) j["pre"] = true;
+      if (d.done) {
+        j["id"] = d.done->task_run_id;
+        j["after_id"] = d.done->after;
+        j["seq"] = d.done->seq;
+        j["fin"] = "succeeded";
+        if (d.done->exit_code) j["exit_code"] = *d.done->exit_code;
+        if (d.done->started_at) j["started_at"] = format_iso8601(*d.done->started_at);
+        if (d.done->finished_at) j["finished_at"] = format_iso8601(*d.done->finished_at);
+      }
       kids.push_back(std::move(j));
     }
   // A child is dispatched directly when this finish readies it and `fast` holds (fc: the
@@ -120,6 +129,11 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
   constexpr const char* kFast =
       "(c.pending_deps - k.n <= 0 AND c.state = 'pending' AND k.fast AND c.pool IS NULL AND "
       "(k.pre IS NOT TRUE OR c.attempt = 0))";
+  // The run counters count the segment's steps too.
+  std::string run_counters = kRunCounters;
+  run_counters.replace(run_counters.find("FROM t GROUP BY"), 15,
+                       "FROM (SELECT run_id, state FROM t UNION ALL SELECT run_id, state FROM seg) "
+                       "t GROUP BY");
   std::string sql = std::string(R"SQL(
 WITH f AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(task_run_id bigint, attempt_id bigint,
@@ -148,16 +162,45 @@ t AS (  -- `live` is ('dispatched','running') as a value, not a literal: with th
   FROM f
   WHERE tr.id = f.task_run_id AND tr.attempt = f.attempt AND tr.state = ANY(f.live)
   RETURNING tr.id, tr.run_id, tr.name, tr.state, f.attempt_id, f.attempt_state, f.exit_code,
-            f.error, f.finished_at
+            f.error, f.started_at, f.finished_at
 ),
-a AS (
+a AS (  -- when its process started, not when its dispatch committed (a child started early)
   UPDATE task_attempts ta SET state = t.attempt_state, exit_code = t.exit_code, error = t.error,
+    started_at = least(coalesce(t.started_at, ta.started_at), ta.started_at),
     finished_at = coalesce(t.finished_at, now())
   FROM t WHERE ta.id = t.attempt_id
 ),
 fc AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(run_id bigint, spec_index int, argv jsonb,
-                                                   timeout_ms bigint, pre boolean)
+    timeout_ms bigint, pre boolean, id bigint, after_id bigint, seq int, fin text, exit_code int,
+    started_at timestamptz, finished_at timestamptz)
+),
+sc AS MATERIALIZED (  -- a segment's steps (DirectDispatch::done), each as the engine expects it
+  SELECT s.* FROM fc s
+  CROSS JOIN LATERAL (SELECT 1 FROM task_runs c WHERE c.id = s.id AND c.run_id = s.run_id
+    AND c.state = 'pending' AND c.attempt = 0 AND c.pending_deps = 1 AND c.pool IS NULL
+    OFFSET 0) c0
+  CROSS JOIN LATERAL (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.state = 'running'
+    AND NOT r.cancel_requested OFFSET 0) r0
+  WHERE s.fin IS NOT NULL
+    AND EXISTS (SELECT 1 FROM t WHERE t.id = s.after_id AND t.state IN ('succeeded','cached'))
+),
+seg AS (  -- all of them or none
+  UPDATE task_runs c SET state = sc.fin, attempt = 1, pending_deps = 0, outputs = '{}',
+    error = NULL, exit_code = sc.exit_code, started_at = coalesce(sc.started_at, now()),
+    finished_at = coalesce(sc.finished_at, now()), executor_ref = $5 || c.id || '-1',
+    lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
+  FROM sc
+  WHERE c.id = sc.id
+    AND (SELECT count(*) FROM sc) = (SELECT count(*) FROM fc WHERE fin IS NOT NULL)
+    AND (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
+           jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
+                              'metrics', mv.metrics, 'alias', d.alias))), '{}')
+         FROM deployments d JOIN models m ON m.id = d.model_id
+         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
+         WHERE d.superseded_at IS NULL AND d.alias = 'production') = $6::jsonb
+  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, sc.argv,
+            c.exit_code, c.started_at, c.finished_at, sc.seq
 ),
 q AS (
   SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
@@ -170,9 +213,10 @@ k AS MATERIALIZED (  -- children of succeeded tasks: how many parents finished; 
          (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND
           (q.empty OR fc.pre IS TRUE)) AS fast
   FROM (SELECT te.child_id, count(*)::int AS n
-        FROM t CROSS JOIN LATERAL (SELECT child_id FROM task_edges
-                                   WHERE parent_id = t.id OFFSET 0) te
-        WHERE t.state IN ('succeeded','cached') GROUP BY te.child_id) e
+        FROM (SELECT id FROM t WHERE t.state IN ('succeeded','cached')
+              UNION ALL SELECT id FROM seg) p
+        CROSS JOIN LATERAL (SELECT child_id FROM task_edges WHERE parent_id = p.id OFFSET 0) te
+        WHERE te.child_id NOT IN (SELECT id FROM seg) GROUP BY te.child_id) e
   CROSS JOIN LATERAL (SELECT run_id, spec_index FROM task_runs WHERE id = e.child_id OFFSET 0) c0
   LEFT JOIN fc ON fc.run_id = c0.run_id AND fc.spec_index = c0.spec_index
   LEFT JOIN runs r ON r.id = c0.run_id AND fc.run_id IS NOT NULL
@@ -202,31 +246,45 @@ kids AS (
   UNION ALL SELECT * FROM byid
 ),
 att AS (
-  INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref, argv)
-  SELECT id, attempt, 'dispatched', $3, $5 || id || '-' || attempt, argv FROM went
+  INSERT INTO task_attempts(task_run_id, attempt, state, owner, executor_ref, argv, exit_code,
+                            started_at, finished_at)
+  SELECT id, attempt, 'dispatched', $3, $5 || id || '-' || attempt, argv, NULL::int, now(),
+         NULL::timestamptz FROM went
+  UNION ALL
+  SELECT id, attempt, state, $3, $5 || id || '-' || attempt, argv, exit_code, started_at,
+         finished_at FROM seg
   RETURNING id, task_run_id
 ),
-)SQL") + kRunCounters +
+)SQL") + run_counters +
                     R"SQL(,
 ev AS (
   INSERT INTO events(kind, run_id, task_run_id, payload)
   SELECT kind, run_id, tid, payload FROM (
-    SELECT 1 AS o, id AS k, 'task' AS kind, run_id, id AS tid,
+    SELECT 1 AS o, 0 AS s, id AS k, 'task' AS kind, run_id, id AS tid,
            jsonb_build_object('task', name, 'state', state, 'error', error) AS payload FROM t
     UNION ALL
     -- a child dispatched directly was never ready at a commit: only 'dispatched' is recorded
-    SELECT 2, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'ready')
+    SELECT 2, 0, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'ready')
     FROM kids WHERE state = 'ready'
+    UNION ALL  -- a segment's steps in order, each dispatched then ended
+    SELECT 1, 1 + seq * 2, id, 'task', run_id, id,
+           jsonb_build_object('task', name, 'state', 'dispatched') FROM seg
     UNION ALL
-    SELECT 3, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched')
+    SELECT 1, 2 + seq * 2, id, 'task', run_id, id,
+           jsonb_build_object('task', name, 'state', state, 'error', NULL) FROM seg
+    UNION ALL
+    SELECT 4, 0, id, 'task', run_id, id, jsonb_build_object('task', name, 'state', 'dispatched')
     FROM went
     UNION ALL
-    SELECT 4, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
+    SELECT 5, 0, id, 'run', id, NULL, jsonb_build_object('state', state) FROM r
     WHERE state IN ('succeeded','failed','cancelled')
-  ) e ORDER BY o, k
+  ) e ORDER BY o, s, k
 )
 SELECT 0 AS kind, id, NULL::bigint, NULL::bigint, NULL::int, NULL::int, NULL::int, NULL::text
 FROM t
+UNION ALL
+SELECT 4, seg.id, seg.run_id, att.id, seg.spec_index, seg.attempt, seg.max_attempts, NULL
+FROM seg JOIN att ON att.task_run_id = seg.id
 UNION ALL
 SELECT 1, went.id, went.run_id, att.id, went.spec_index, went.attempt, went.max_attempts, NULL
 FROM went JOIN att ON att.task_run_id = went.id
@@ -253,10 +311,11 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
   int64_t lease = direct ? direct->lease_ms : 0;
   int max_prio = direct ? direct->max_key.first : 0;
   int64_t max_id = direct ? direct->max_key.second : 0;
+  std::string models = serialize(direct ? direct->models : boost::json::object());
   auto res = by_id ? exec_cached(tx, "finish_tasks_by_id", sql, serialize(a), serialize(kids),
-                                 owner, lease, prefix, serialize(ready), max_prio, max_id)
+                                 owner, lease, prefix, models, serialize(ready), max_prio, max_id)
                    : exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner,
-                                 lease, prefix);
+                                 lease, prefix, models);
   for (const auto& row : res) {
     int kind = row[0].as<int>();
     if (kind == 0) {
@@ -270,6 +329,16 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
       d.attempt = row[5].as<int>();
       d.max_attempts = row[6].as<int>();
       out.dispatched.push_back(d);
+    } else if (kind == 4) {
+      Dispatched d;
+      d.task_run_id = row[1].as<int64_t>();
+      d.run_id = row[2].as<int64_t>();
+      d.attempt_id = row[3].as<int64_t>();
+      d.spec_index = row[4].as<int>();
+      d.attempt = row[5].as<int>();
+      d.max_attempts = row[6].as<int>();
+      out.done.push_back(d);
+      out.changed.push_back(d.task_run_id);
     } else if (kind == 3) {
       BecameReady b;
       b.task_run_id = row[1].as<int64_t>();

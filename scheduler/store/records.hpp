@@ -86,6 +86,20 @@ struct DirectDispatch {
   // Already started by the engine (its attempt 1; Engine::start_early): dispatched whenever this
   // finish readies it and its run is running, even with other ready tasks waiting.
   bool pre = false;
+  // Started and already ended well (outputs {}): a step of a chain that the executor ran ahead
+  // (Engine::apply_links). Recorded as dispatched and succeeded in one go, with its own children
+  // readied or dispatched, in the same statement as the finish of `after` (the task that heads
+  // the segment), when that finish applies, every step of the segment is still pending with only
+  // its parent left, its run is running, and the deployments are DirectArgs::models. `seq`:
+  // its place in the segment (event order). A pre child whose segment does not apply is only
+  // dispatched.
+  struct Done {
+    int64_t task_run_id = 0, after = 0;
+    int seq = 0;
+    std::optional<int> exit_code;
+    std::optional<TimePoint> started_at, finished_at;
+  };
+  std::optional<Done> done;
 };
 // A ready task the engine prepared earlier (it saw it become ready): dispatched by id in the
 // same statement when it is still ready, its run running, and no ready task it does not know
@@ -101,6 +115,7 @@ struct DirectArgs {
   std::vector<DirectDispatch> children;
   std::vector<ReadyDispatch> ready;
   std::pair<int, int64_t> max_key{0, 0};  // the largest (priority, id) of `ready`
+  boost::json::object models;             // the deployments the inputs of `done` children named
 };
 struct Dispatched {  // a task finish_tasks dispatched (state 'dispatched', attempt row)
   int64_t task_run_id = 0, run_id = 0, attempt_id = 0;
@@ -114,7 +129,8 @@ struct FinishResult {
   std::vector<int64_t> changed;  // task_run ids whose transition applied (others were stale)
   std::vector<Dispatched> dispatched;
   std::vector<BecameReady> became_ready;
-  bool ready_left = true;      // some task may be ready that this statement did not dispatch
+  std::vector<Dispatched> done;  // `done` children recorded as succeeded (attempt rows)
+  bool ready_left = true;        // some task may be ready that this statement did not dispatch
   boost::json::object models;  // current production deployments (set when dispatched is not empty)
 };
 
