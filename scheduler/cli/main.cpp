@@ -35,6 +35,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_flag("--no-early-start", f.no_early_start,
                 "start a finishing task's children only after their dispatch commits (default: "
                 "while it commits)");
+  cmd->add_option("--dispatch-ahead", f.dispatch_ahead,
+                  "tasks dispatched beyond --max-parallel, waiting to start as running ones end "
+                  "(default: as many as --max-parallel; 0: none)");
   cmd->add_option("--arm-depth", f.arm_depth,
                   "chain steps below a running task that the supervisor may start by itself when "
                   "the one above succeeds (default 8; 0: none)");

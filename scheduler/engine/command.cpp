@@ -98,7 +98,7 @@ Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, 
   out.req.files.emplace_back("inputs.json", boost::json::serialize(cmd.inputs));
   out.active = std::move(a);
   out.active.has_input_artifacts = !cmd.input_digests.empty();
-  if (timeout) out.active.deadline = std::chrono::steady_clock::now() + *timeout;
+  out.active.timeout = timeout;  // the deadline counts from the start (it may wait its turn)
   return out;
 }
 

@@ -91,7 +91,7 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
 }
 
 int Engine::free_slots(size_t ending) const {
-  return opt_.max_parallel - static_cast<int>(active_.size() - ending);
+  return opt_.max_parallel + opt_.dispatch_ahead - static_cast<int>(active_.size() - ending);
 }
 
 Engine::Applied Engine::apply_finishes(store::Tx& tx, std::vector<store::FinishOp>& finishes,

@@ -77,6 +77,12 @@ void Engine::process_events(const std::vector<exec::ExecEvent>& events,
     Active& a = it->second;
     if (ev.kind == exec::ExecEvent::Kind::Started) {
       a.started_at = ev.at;
+      if (a.timeout && !a.deadline)
+        a.deadline =
+            std::chrono::steady_clock::now() +
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                *a.timeout -
+                std::max(Millis(0), std::chrono::duration_cast<Millis>(now_utc() - ev.at)));
       if (exited.count(ev.key)) continue;  // its finish records when it started
       // A task that ends within the debounce is never recorded as running (its finish is the
       // next transition); a longer one is, a debounce after it started.

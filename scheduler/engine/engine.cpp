@@ -31,6 +31,7 @@ void Engine::start() {
       started_pending_ = true;
     cv_.notify_one();
   });
+  executor_.limit(opt_.dispatch_ahead > 0 ? opt_.max_parallel : 0);
   thread_ = std::thread([this] { thread_main(); });
   listener_ = std::thread([this] { listen_main(); });
 }

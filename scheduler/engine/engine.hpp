@@ -30,11 +30,14 @@ namespace ctflow::engine {
 
 struct EngineOptions {
   std::string database_url;
-  std::string server_id;        // unique per server process
-  std::string host;             // this machine's name
-  std::string data_dir;         // attempts/ and artifacts/ live below
-  std::string task_path;        // PATH given to tasks (the ctflow binaries' folder first)
-  int max_parallel = 16;        // attempts running at once on this server
+  std::string server_id;  // unique per server process
+  std::string host;       // this machine's name
+  std::string data_dir;   // attempts/ and artifacts/ live below
+  std::string task_path;  // PATH given to tasks (the ctflow binaries' folder first)
+  int max_parallel = 16;  // attempts running at once on this server
+  // Attempts dispatched beyond max_parallel, waiting in the executor for a running one to end
+  // (Executor::limit): a slot then never waits for the statement that fills it.
+  int dispatch_ahead = 16;
   Millis lease{15'000};         // leases are renewed every lease/3
   Millis sweep{5'000};          // safety-net pass interval
   Millis cancel_grace{5'000};   // SIGTERM -> SIGKILL
@@ -91,6 +94,7 @@ class Engine {
     int attempt = 1, max_attempts = 1, spec_index = 0;
     std::string name;
     std::optional<std::chrono::steady_clock::time_point> deadline;
+    std::optional<Millis> timeout;  // the deadline is set when its process starts
     bool timed_out = false, cancelled = false;
     std::optional<TimePoint> started_at;
     int64_t metrics_offset = 0;

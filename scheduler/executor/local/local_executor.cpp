@@ -185,6 +185,11 @@ void LocalExecutor::disarm(const std::string& parent_key) {
   (void)::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);  // gone: so is everything armed
 }
 
+void LocalExecutor::limit(int n) {
+  std::string s = json::serialize(json::object{{"op", "limit"}, {"n", n}});
+  (void)::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+}
+
 void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds grace) {
   // Before any signal: the supervisor reads its messages before it reaps, so a task that ends
   // well despite the signal starts nothing armed on it.

@@ -34,6 +34,7 @@ class LocalExecutor : public Executor {
   void prepare(const std::vector<std::string>& keys) override;
   bool arm(const std::string& parent_key, const SpawnRequest& child) override;
   void disarm(const std::string& parent_key) override;
+  void limit(int n) override;
   std::vector<ExecEvent> drain() override;
   void set_wakeup(std::function<void(bool urgent)> fn) override;
   void shutdown() override;

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -96,6 +98,7 @@ class Supervisor {
       if (len <= 0) {
         server_alive_ = false;
         armed_.clear();  // nobody would record them
+        queue_.clear();  // an adopter fences them and dispatches them again
         armed_keys_.clear();
         return;
       }
@@ -109,7 +112,8 @@ class Supervisor {
     if (ec || !v.is_object()) return;
     const auto& o = v.get_object();
     std::string op = get_string(o, "op");
-    if (op == "spawn") spawn(o);
+    if (op == "spawn") queue_or_spawn(o);
+    if (op == "limit") limit_ = static_cast<size_t>(std::max<int64_t>(0, get_int(o, "n")));
     if (op == "prepare") prepare(o);
     if (op == "arm") arm(o);
     if (op == "disarm") drop(get_string(o, "after"));
@@ -168,6 +172,22 @@ class Supervisor {
         int fd = ::open((dir + f).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd >= 0) ::close(fd);
       }
+    }
+  }
+
+  // Attempts dispatched ahead wait here until one of the `limit_` running ends (the engine
+  // dispatches up to twice its slots, so that a slot never waits for its statement).
+  void queue_or_spawn(const json::object& o) {
+    if (limit_ > 0 && running_.size() >= limit_)
+      queue_.push_back(o);
+    else
+      spawn(o);
+  }
+  void start_queued() {
+    while (!queue_.empty() && (limit_ == 0 || running_.size() < limit_)) {
+      json::object o = std::move(queue_.front());
+      queue_.pop_front();
+      spawn(o);
     }
   }
 
@@ -294,8 +314,9 @@ class Supervisor {
       send(msg);
       running_.erase(it->second.key);
       children_.erase(it);
-      for (const auto& m : fire) spawn(m);
+      for (const auto& m : fire) spawn(m);  // in the slot its parent leaves
     }
+    if (server_alive_) start_queued();
   }
 
   int fd_;
@@ -308,6 +329,8 @@ class Supervisor {
   // Armed: parent key -> the spawn messages of what starts when it succeeds; all their keys.
   std::map<std::string, std::vector<json::object>> armed_;
   std::set<std::string> armed_keys_;
+  size_t limit_ = 0;  // attempts running at once (0: no limit); more wait in queue_
+  std::deque<json::object> queue_;
 };
 
 }  // namespace
