@@ -73,6 +73,45 @@ byid AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name,
                 NULL::jsonb AS argv WHERE false),
 )SQL";
 
+// The segment CTEs (DirectDispatch::done); a statement without done children uses empty ones
+// (a smaller plan to start: every statement of a fan-out).
+constexpr const char* kSegCtes = R"SQL(
+sc AS MATERIALIZED (  -- a segment's steps (DirectDispatch::done), each as the engine expects it
+  SELECT s.* FROM fc s
+  CROSS JOIN LATERAL (SELECT 1 FROM task_runs c WHERE c.id = s.id AND c.run_id = s.run_id
+    AND c.state = 'pending' AND c.attempt = 0 AND c.pending_deps = 1 AND c.pool IS NULL
+    OFFSET 0) c0
+  CROSS JOIN LATERAL (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.state = 'running'
+    AND NOT r.cancel_requested OFFSET 0) r0
+  WHERE s.fin IS NOT NULL
+    AND EXISTS (SELECT 1 FROM t WHERE t.id = s.after_id AND t.state IN ('succeeded','cached'))
+),
+seg AS (  -- all of them or none
+  UPDATE task_runs c SET state = sc.fin, attempt = 1, pending_deps = 0, outputs = '{}',
+    error = NULL, exit_code = sc.exit_code, started_at = coalesce(sc.started_at, now()),
+    finished_at = coalesce(sc.finished_at, now()), executor_ref = $5 || c.id || '-1',
+    lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
+  FROM sc
+  WHERE c.id = sc.id
+    AND (SELECT count(*) FROM sc) = (SELECT count(*) FROM fc WHERE fin IS NOT NULL)
+    AND (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
+           jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
+                              'metrics', mv.metrics, 'alias', d.alias))), '{}')
+         FROM deployments d JOIN models m ON m.id = d.model_id
+         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
+         WHERE d.superseded_at IS NULL AND d.alias = 'production') = $6::jsonb
+  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, sc.argv,
+            c.exit_code, c.started_at, c.finished_at, sc.seq
+),
+)SQL";
+constexpr const char* kNoSegCtes = R"SQL(
+seg AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name, NULL::text AS state,
+               NULL::int AS spec_index, NULL::int AS attempt, NULL::int AS max_attempts,
+               NULL::jsonb AS argv, NULL::int AS exit_code, NULL::timestamptz AS started_at,
+               NULL::timestamptz AS finished_at, NULL::int AS seq
+        WHERE false AND $6::jsonb IS NOT NULL),  -- $6 still typed
+)SQL";
+
 FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {
   FinishResult out;
   if (ops.empty()) return out;
@@ -175,34 +214,7 @@ fc AS (
     timeout_ms bigint, pre boolean, id bigint, after_id bigint, seq int, fin text, exit_code int,
     started_at timestamptz, finished_at timestamptz)
 ),
-sc AS MATERIALIZED (  -- a segment's steps (DirectDispatch::done), each as the engine expects it
-  SELECT s.* FROM fc s
-  CROSS JOIN LATERAL (SELECT 1 FROM task_runs c WHERE c.id = s.id AND c.run_id = s.run_id
-    AND c.state = 'pending' AND c.attempt = 0 AND c.pending_deps = 1 AND c.pool IS NULL
-    OFFSET 0) c0
-  CROSS JOIN LATERAL (SELECT 1 FROM runs r WHERE r.id = s.run_id AND r.state = 'running'
-    AND NOT r.cancel_requested OFFSET 0) r0
-  WHERE s.fin IS NOT NULL
-    AND EXISTS (SELECT 1 FROM t WHERE t.id = s.after_id AND t.state IN ('succeeded','cached'))
-),
-seg AS (  -- all of them or none
-  UPDATE task_runs c SET state = sc.fin, attempt = 1, pending_deps = 0, outputs = '{}',
-    error = NULL, exit_code = sc.exit_code, started_at = coalesce(sc.started_at, now()),
-    finished_at = coalesce(sc.finished_at, now()), executor_ref = $5 || c.id || '-1',
-    lease_owner = NULL, lease_expires_at = NULL, deadline = NULL
-  FROM sc
-  WHERE c.id = sc.id
-    AND (SELECT count(*) FROM sc) = (SELECT count(*) FROM fc WHERE fin IS NOT NULL)
-    AND (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
-           jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
-                              'metrics', mv.metrics, 'alias', d.alias))), '{}')
-         FROM deployments d JOIN models m ON m.id = d.model_id
-         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-         WHERE d.superseded_at IS NULL AND d.alias = 'production') = $6::jsonb
-  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, sc.argv,
-            c.exit_code, c.started_at, c.finished_at, sc.seq
-),
-q AS (
+@SEGq AS (
   SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
          AS empty
 ),
@@ -305,6 +317,12 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
 )SQL";
   for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
   bool by_id = direct && !direct->ready.empty();
+  bool segment = false;
+  if (direct)
+    for (const auto& d : direct->children) segment = segment || d.done.has_value();
+  sql.replace(sql.find("@SEG"), 4, segment ? kSegCtes : kNoSegCtes);
+  std::string name =
+      std::string("finish_tasks") + (by_id ? "_by_id" : "") + (segment ? "_seg" : "");
   sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
@@ -312,10 +330,10 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
   int max_prio = direct ? direct->max_key.first : 0;
   int64_t max_id = direct ? direct->max_key.second : 0;
   std::string models = serialize(direct ? direct->models : boost::json::object());
-  auto res = by_id ? exec_cached(tx, "finish_tasks_by_id", sql, serialize(a), serialize(kids),
-                                 owner, lease, prefix, models, serialize(ready), max_prio, max_id)
-                   : exec_cached(tx, "finish_tasks", sql, serialize(a), serialize(kids), owner,
-                                 lease, prefix, models);
+  auto res = by_id ? exec_cached(tx, name, sql, serialize(a), serialize(kids), owner, lease, prefix,
+                                 models, serialize(ready), max_prio, max_id)
+                   : exec_cached(tx, name, sql, serialize(a), serialize(kids), owner, lease, prefix,
+                                 models);
   for (const auto& row : res) {
     int kind = row[0].as<int>();
     if (kind == 0) {
