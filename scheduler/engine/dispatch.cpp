@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "scheduler/common/json_util.hpp"
@@ -67,9 +68,12 @@ void Engine::process_events(const std::vector<exec::ExecEvent>& events,
       }
       if (ev.kind == exec::ExecEvent::Kind::Exited) {  // not ours (any more)
         for (const auto& c : ev.fired) kill_unrecorded(c);
-        if (discard_.erase(ev.key)) {
+        if (discard_.erase(ev.key)) {  // a later start of this attempt is a fresh one
           std::string dir = executor_.attempt_dir(ev.key);
-          ::rename(dir.c_str(), (dir + ".discarded").c_str());
+          std::string aside =
+              dir + ".discarded-" + std::to_string(::getpid()) + "-" + std::to_string(++discarded_);
+          if (::rename(dir.c_str(), aside.c_str()) != 0)
+            log::warn("engine: cannot move {} aside: {}", dir, std::strerror(errno));
         }
       }
       continue;

@@ -288,6 +288,7 @@ class Engine {
   std::vector<std::string> fired_now_;     // this pass: armed children its exits started
   std::vector<exec::ExecEvent> deferred_;  // events of armed children not dispatched yet
   std::set<std::string> discard_;          // killed before any record (kill_unrecorded)
+  int64_t discarded_ = 0;                  // folders moved aside so far
   std::atomic<bool> models_changed_{true};
   std::unordered_map<int64_t, std::vector<int64_t>> task_ids_;  // run -> ids by spec index
   int early_starts_ = 0;

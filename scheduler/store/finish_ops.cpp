@@ -203,9 +203,10 @@ t AS (  -- `live` is ('dispatched','running') as a value, not a literal: with th
   RETURNING tr.id, tr.run_id, tr.name, tr.state, f.attempt_id, f.attempt_state, f.exit_code,
             f.error, f.started_at, f.finished_at
 ),
-a AS (  -- when its process started, not when its dispatch committed (a child started early)
+a AS (  -- when its process started (as mark_running records it), not when it was dispatched:
+        -- a child started early, or a task waiting its turn in the supervisor (dispatch ahead)
   UPDATE task_attempts ta SET state = t.attempt_state, exit_code = t.exit_code, error = t.error,
-    started_at = least(coalesce(t.started_at, ta.started_at), ta.started_at),
+    started_at = coalesce(t.started_at, ta.started_at),
     finished_at = coalesce(t.finished_at, now())
   FROM t WHERE ta.id = t.attempt_id
 ),
