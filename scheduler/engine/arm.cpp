@@ -9,7 +9,8 @@
 // supervisor starts what is armed on it at once, records it in the task's claim as a child
 // started early ("next"), and names it in the exit event. The engine then records the steps at
 // its own pace: the statement that finishes a task dispatches its fired child like any child
-// started early (DirectDispatch::pre), and the finish of that child is the next statement.
+// started early (DirectDispatch::pre), and records the fired children that ended already as
+// dispatched and succeeded at once (build_segment: a segment of the chain per statement).
 // Nothing runs that the DAG would not run: a child fires only on its parent's success as the
 // engine would judge it, with exactly the inputs the engine would have written, and one the
 // engine does not dispatch after all (its parent's end did not count as success here, its run

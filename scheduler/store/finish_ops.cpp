@@ -335,29 +335,25 @@ FROM q, (SELECT pg_notify('ctflow_events', '')) n
                                  models, serialize(ready), max_prio, max_id)
                    : exec_cached(tx, name, sql, serialize(a), serialize(kids), owner, lease, prefix,
                                  models);
+  auto dispatched = [](const pqxx::row& row) {  // kinds 1 and 4
+    Dispatched d;
+    d.task_run_id = row[1].as<int64_t>();
+    d.run_id = row[2].as<int64_t>();
+    d.attempt_id = row[3].as<int64_t>();
+    d.spec_index = row[4].as<int>();
+    d.attempt = row[5].as<int>();
+    d.max_attempts = row[6].as<int>();
+    return d;
+  };
   for (const auto& row : res) {
     int kind = row[0].as<int>();
     if (kind == 0) {
       out.changed.push_back(row[1].as<int64_t>());
     } else if (kind == 1) {
-      Dispatched d;
-      d.task_run_id = row[1].as<int64_t>();
-      d.run_id = row[2].as<int64_t>();
-      d.attempt_id = row[3].as<int64_t>();
-      d.spec_index = row[4].as<int>();
-      d.attempt = row[5].as<int>();
-      d.max_attempts = row[6].as<int>();
-      out.dispatched.push_back(d);
+      out.dispatched.push_back(dispatched(row));
     } else if (kind == 4) {
-      Dispatched d;
-      d.task_run_id = row[1].as<int64_t>();
-      d.run_id = row[2].as<int64_t>();
-      d.attempt_id = row[3].as<int64_t>();
-      d.spec_index = row[4].as<int>();
-      d.attempt = row[5].as<int>();
-      d.max_attempts = row[6].as<int>();
-      out.done.push_back(d);
-      out.changed.push_back(d.task_run_id);
+      out.done.push_back(dispatched(row));
+      out.changed.push_back(out.done.back().task_run_id);
     } else if (kind == 3) {
       BecameReady b;
       b.task_run_id = row[1].as<int64_t>();

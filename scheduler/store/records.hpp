@@ -87,7 +87,7 @@ struct DirectDispatch {
   // finish readies it and its run is running, even with other ready tasks waiting.
   bool pre = false;
   // Started and already ended well (outputs {}): a step of a chain that the executor ran ahead
-  // (Engine::apply_links). Recorded as dispatched and succeeded in one go, with its own children
+  // (Engine::build_segment). Recorded as dispatched and succeeded in one go, with its own children
   // readied or dispatched, in the same statement as the finish of `after` (the task that heads
   // the segment), when that finish applies, every step of the segment is still pending with only
   // its parent left, its run is running, and the deployments are DirectArgs::models. `seq`:

@@ -14,6 +14,7 @@
 
 #include "scheduler/executor/local/attempt_files.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
+#include "tests/unit/executor/supervised.hpp"
 
 using namespace ctflow;
 namespace fs = std::filesystem;
@@ -21,52 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Harness {
-  fs::path root;
-  std::unique_ptr<exec::LocalExecutor> ex;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<exec::ExecEvent> seen;  // every event drained so far
-
-  Harness() {
-    char tmpl[] = "/tmp/ctflow-armed.XXXXXX";
-    root = ::mkdtemp(tmpl);
-    auto r = exec::LocalExecutor::create(std::string(CTFLOW_BINARY_DIR) + "/ctflow",
-                                         (root / "attempts").string(), "test");
-    REQUIRE(r);
-    ex = std::move(r.value());
-    ex->set_wakeup([this](bool) {
-      std::lock_guard<std::mutex> g(mu);
-      cv.notify_all();
-    });
-  }
-  ~Harness() {
-    ex->shutdown();
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  std::string path(const std::string& name) const { return (root / name).string(); }
-  std::string dir(const std::string& key) const { return (root / "attempts" / key).string(); }
-
-  const exec::ExecEvent* find_exit(const std::string& key) const {
-    for (const auto& ev : seen)
-      if (ev.key == key && ev.kind == exec::ExecEvent::Kind::Exited) return &ev;
-    return nullptr;
-  }
-  // Drains events for `wait`, or until the exit of `key` when given.
-  const exec::ExecEvent* exit_of(const std::string& key, std::chrono::milliseconds wait = 10s) {
-    auto until = std::chrono::steady_clock::now() + wait;
-    for (;;) {
-      for (auto& ev : ex->drain()) seen.push_back(std::move(ev));
-      if (const auto* ev = find_exit(key)) return ev;
-      std::unique_lock<std::mutex> lk(mu);
-      if (cv.wait_until(lk, until) == std::cv_status::timeout) {
-        for (auto& ev : ex->drain()) seen.push_back(std::move(ev));
-        return find_exit(key);
-      }
-    }
-  }
-};
+using Harness = test::Supervised;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

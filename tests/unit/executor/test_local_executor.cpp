@@ -12,47 +12,14 @@
 #include <thread>
 
 #include "scheduler/executor/local/local_executor.hpp"
+#include "tests/unit/executor/supervised.hpp"
 
 using namespace ctflow;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Harness {
-  fs::path root;
-  std::unique_ptr<exec::LocalExecutor> ex;
-  std::mutex mu;
-  std::condition_variable cv;
-
-  Harness() {
-    char tmpl[] = "/tmp/ctflow-localexec.XXXXXX";
-    root = ::mkdtemp(tmpl);
-    auto r = exec::LocalExecutor::create(std::string(CTFLOW_BINARY_DIR) + "/ctflow",
-                                         (root / "attempts").string(), "test");
-    REQUIRE(r);
-    ex = std::move(r.value());
-    ex->set_wakeup([this](bool) {
-      std::lock_guard<std::mutex> g(mu);
-      cv.notify_all();
-    });
-  }
-  ~Harness() {
-    ex->shutdown();
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-
-  // The exit event of `key` (waits up to 10 s).
-  exec::ExecEvent exit_of(const std::string& key) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      for (auto& ev : ex->drain())
-        if (ev.key == key && ev.kind == exec::ExecEvent::Kind::Exited) return ev;
-      std::unique_lock<std::mutex> lk(mu);
-      if (cv.wait_until(lk, until) == std::cv_status::timeout) FAIL("no exit event for " + key);
-    }
-  }
-};
+using Harness = test::Supervised;
 
 std::string slurp_file(const std::string& path) {
   std::ifstream in(path);
@@ -86,7 +53,7 @@ TEST_CASE("local executor: inputs files small and too big for a message both rea
                                  " && test -d ../work"});
     req.files = {{"inputs.json", std::string(size, 'x')}};
     h.ex->start(req);
-    auto ev = h.exit_of(key);
+    auto ev = h.exit_event(key);
     INFO(size << " bytes: " << ev.error);
     CHECK(ev.error.empty());
     CHECK(ev.exit_code == 0);
@@ -97,12 +64,12 @@ TEST_CASE("local executor: inputs files small and too big for a message both rea
 TEST_CASE("local executor: a command not on the task's PATH fails as not found", "[executor]") {
   Harness h;
   h.ex->start(request("1-1", {"ctflow-no-such-command"}));
-  auto ev = h.exit_of("1-1");
+  auto ev = h.exit_event("1-1");
   CHECK(ev.error == "command not found: ctflow-no-such-command");
   CHECK_FALSE(ev.exit_code);
   // Found through PATH: runs.
   h.ex->start(request("2-1", {"true"}));
-  auto ok = h.exit_of("2-1");
+  auto ok = h.exit_event("2-1");
   CHECK(ok.error.empty());
   CHECK(ok.exit_code == 0);
 }
@@ -121,12 +88,12 @@ TEST_CASE(
   auto req = request("7-1", {"sh", "-c", "echo hi; test \"$(cat ../inputs.json)\" = '{\"a\":1}'"});
   req.files = {{"inputs.json", "{\"a\":1}"}};
   h.ex->start(req);
-  auto ev = h.exit_of("7-1");
+  auto ev = h.exit_event("7-1");
   CHECK(ev.exit_code == 0);
   // Prepared again once it ran (a late hint): the claim, the inputs and the log stay as they are.
   h.ex->prepare({"7-1"});
   h.ex->start(request("8-1", {"true"}));  // handled after the hint, by the same supervisor
-  h.exit_of("8-1");
+  h.exit_event("8-1");
   CHECK(slurp_file((dir / "inputs.json").string()) == "{\"a\":1}");
   CHECK(slurp_file((dir / "task.log").string()) == "hi\n");
   CHECK(slurp_file((dir / "claim").string()).find("\"exit\"") != std::string::npos);
