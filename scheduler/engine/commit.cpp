@@ -44,6 +44,7 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
           upstream_cache_[{a.run_id, a.spec_index}] = i->second;
     active_.erase(it);
   }
+  update_limit();  // before the starts below
   std::set<int64_t> dispatched;
   for (const auto& p : to_spawn) {
     dispatched.insert(p.active.task_run_id);
@@ -88,6 +89,21 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
       woken_ = true;
       break;
     }
+}
+
+void Engine::update_limit() {
+  // The slots less the adopted attempts still running (not started by this executor).
+  int limit = -1;
+  if (opt_.dispatch_ahead > 0) {
+    limit = opt_.max_parallel;
+    for (const auto& [k, a] : active_)
+      if (!a.run) --limit;  // adopted
+    limit = std::max(limit, 0);
+  }
+  if (limit != limit_sent_) {
+    executor_.limit(limit);
+    limit_sent_ = limit;
+  }
 }
 
 int Engine::free_slots(size_t ending) const {

@@ -31,7 +31,7 @@ void Engine::start() {
       started_pending_ = true;
     cv_.notify_one();
   });
-  executor_.limit(opt_.dispatch_ahead > 0 ? opt_.max_parallel : 0);
+  update_limit();
   thread_ = std::thread([this] { thread_main(); });
   listener_ = std::thread([this] { listen_main(); });
 }
@@ -369,8 +369,9 @@ void Engine::pass() {
     known_ready_.clear();
     known_priority_.clear();
   }
-  after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
+  // Adopted first: they count against the executor's limit (after_commit) before any start.
   for (auto& [k, a] : adopted) active_[k] = std::move(a);
+  after_commit(now_s, finished_keys, fresh, applied.changed, finishes, to_spawn);
   for (const auto& [k, off] : offsets)
     if (auto it = active_.find(k); it != active_.end()) it->second.metrics_offset = off;
   if (sweep) {

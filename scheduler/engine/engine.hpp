@@ -245,6 +245,9 @@ class Engine {
   // Slots for new attempts: max_parallel less active_, where the `ending` attempts this pass
   // finishes still are until after its commit (they are free for what it dispatches).
   int free_slots(size_t ending) const;
+  // Tells the executor how many of its own attempts may run (Executor::limit): max_parallel less
+  // the adopted ones still running, with dispatch_ahead; no limit without.
+  void update_limit();
   // Claims ready tasks into free_slots(ending) less what to_spawn already holds.
   void claim_and_dispatch(store::Tx& tx, std::vector<Prepared>& to_spawn, size_t ending,
                           bool& claimed_full);
@@ -289,6 +292,7 @@ class Engine {
   std::vector<exec::ExecEvent> deferred_;  // events of armed children not dispatched yet
   std::set<std::string> discard_;          // killed before any record (kill_unrecorded)
   int64_t discarded_ = 0;                  // folders moved aside so far
+  std::optional<int> limit_sent_;          // the last Executor::limit
   std::atomic<bool> models_changed_{true};
   std::unordered_map<int64_t, std::vector<int64_t>> task_ids_;  // run -> ids by spec index
   int early_starts_ = 0;

@@ -92,8 +92,8 @@ class Executor {
     (void)child;
     return false;
   }
-  // At most `n` attempts run at once; attempts started beyond that wait for a running one to end
-  // (the engine dispatches ahead of its slots). 0: no limit.
+  // At most `n` attempts started here run at once; attempts started beyond that wait for a
+  // running one to end (the engine dispatches ahead of its slots). Negative: no limit.
   virtual void limit(int n) { (void)n; }
   // Drops what is armed on `parent_key`, and on those, recursively. cancel() does it too.
   virtual void disarm(const std::string& parent_key) { (void)parent_key; }

@@ -68,3 +68,41 @@ TEST_CASE("a task dispatched ahead times out from its start, not from its dispat
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK_FALSE(fs::exists(marker));
 }
+
+TEST_CASE("a restarted server counts the running tasks it adopted against its slots",
+          "[integration][engine]") {
+  // Two slots, both taken by long tasks when the server is killed: the restarted server adopts
+  // them (still running under the old supervisor) and starts nothing more until they end, though
+  // it dispatches ahead (its supervisor's limit is the slots less the adopted).
+  TempDir dir;
+  Db db(PgCluster::shared().create_database());
+  ServerConfig cfg;
+  cfg.database_url = db.url();
+  cfg.data_dir = dir / "server";
+  cfg.log_path = dir / "server.log";
+  cfg.max_parallel = 2;
+  std::string running = dir / "running", counts = dir / "counts";
+  fs::create_directories(running);
+  auto task = [&](const std::string& name, const std::string& secs) {
+    return "  - {name: " + name +
+           ", run: [sh, -c, 'mkdir \"$1/$2\"; ls \"$1\" | wc -l >> \"$3\"; sleep " + secs +
+           "; rmdir \"$1/$2\"', x, \"" + running + "\", " + name + ", \"" + counts + "\"]}\n";
+  };
+  std::string spec = "name: adopted\ntasks:\n" + task("long1", "2") + task("long2", "2");
+  for (int i = 0; i < 4; ++i) spec += task("s" + std::to_string(i), "0.1");
+  ServerProcess first(cfg);
+  first.start();
+  std::string id = submit_run(first, spec);
+  REQUIRE(poll_until([&] { return read_lines(counts).size() >= 2; }, std::chrono::seconds(30)));
+  first.kill9();
+  ServerProcess second(cfg);
+  second.start();
+  auto run = wait_run(second, id, std::chrono::seconds(60));
+  INFO(second.log());
+  CHECK(str(run, "state") == "succeeded");
+  auto lines = read_lines(counts);
+  int most = 0;
+  for (const auto& l : lines) most = std::max(most, std::stoi(l));
+  CHECK(most <= 2);
+  CHECK(lines.size() == 6);  // each task ran once
+}

@@ -113,7 +113,10 @@ class Supervisor {
     const auto& o = v.get_object();
     std::string op = get_string(o, "op");
     if (op == "spawn") queue_or_spawn(o);
-    if (op == "limit") limit_ = static_cast<size_t>(std::max<int64_t>(0, get_int(o, "n")));
+    if (op == "limit") {
+      limit_ = get_int(o, "n");
+      if (server_alive_) start_queued();  // room may have grown
+    }
     if (op == "prepare") prepare(o);
     if (op == "arm") arm(o);
     if (op == "disarm") drop(get_string(o, "after"));
@@ -178,13 +181,13 @@ class Supervisor {
   // Attempts dispatched ahead wait here until one of the `limit_` running ends (the engine
   // dispatches up to twice its slots, so that a slot never waits for its statement).
   void queue_or_spawn(const json::object& o) {
-    if (limit_ > 0 && running_.size() >= limit_)
+    if (limit_ >= 0 && running_.size() >= static_cast<size_t>(limit_))
       queue_.push_back(o);
     else
       spawn(o);
   }
   void start_queued() {
-    while (!queue_.empty() && (limit_ == 0 || running_.size() < limit_)) {
+    while (!queue_.empty() && (limit_ < 0 || running_.size() < static_cast<size_t>(limit_))) {
       json::object o = std::move(queue_.front());
       queue_.pop_front();
       spawn(o);
@@ -329,7 +332,7 @@ class Supervisor {
   // Armed: parent key -> the spawn messages of what starts when it succeeds; all their keys.
   std::map<std::string, std::vector<json::object>> armed_;
   std::set<std::string> armed_keys_;
-  size_t limit_ = 0;  // attempts running at once (0: no limit); more wait in queue_
+  int64_t limit_ = -1;  // attempts of this supervisor running at once (-1: no limit)
   std::deque<json::object> queue_;
 };
 
