@@ -58,6 +58,10 @@ run_make() {  # $1 = makefile, $2 = -j
 
 run_ctflow "$WORK/chain.yaml" >/dev/null  # warm-up (stores the versions, warms caches)
 run_ctflow "$WORK/fan.yaml" >/dev/null
+# The CPU time the hypervisor took from this VM while the runs went on (/proc/stat "steal"): on
+# a shared host it comes and goes by the minute and slows ctflow (two cores busy) more than make.
+cpu_stat() { head -1 /proc/stat; }
+STAT0=($(cpu_stat))
 declare -A S
 for _ in $(seq 1 "$REPEAT"); do
   S[mk_chain]+="$(run_make "$WORK/chain.mk" 1) "
@@ -66,11 +70,15 @@ for _ in $(seq 1 "$REPEAT"); do
   S[ct_fan]+="$(run_ctflow "$WORK/fan.yaml") "
 done
 m() { echo "${S[$1]}" | tr ' ' '\n' | grep . | median; }
+STAT1=($(cpu_stat))
+TOTAL=0
+for i in 1 2 3 4 5 6 7 8; do TOTAL=$((TOTAL + STAT1[i] - STAT0[i])); done
 printf "%-8s %-10s %12s %12s %8s   (median of %d, %d tasks)\n" graph "" "make s" "ctflow s" ratio "$REPEAT" "$N"
 for g in chain fan; do
   mk=$(m "mk_$g"); ct=$(m "ct_$g")
   printf "%-8s %-10s %12.3f %12.3f %7.2fx\n" "$g" "" "$mk" "$ct" "$(echo "$ct / $mk" | bc -l)"
 done
+echo "steal: $((100 * (STAT1[8] - STAT0[8]) / (TOTAL > 0 ? TOTAL : 1)))% of the CPU time during the runs (taken by the host)"
 # The local executor alone (no database): N `true` one after another through the supervisor,
 # against raw posix_spawn + waitpid in the same process.
 EXEC_CHAIN=${EXEC_CHAIN:-$(dirname "$CTFLOW")/exec-chain}
