@@ -82,17 +82,20 @@ TEST_CASE("what is armed on a task that does not succeed plainly never starts", 
   Harness h;
   std::string log = h.path("ran.log"), go = h.path("go");
   std::string wait = "while [ ! -f '" + go + "' ]; do sleep 0.01; done; ";
-  std::string script = end == End::Fails               ? wait + "exit 3"
-                       : end == End::WritesOutputs     ? wait + "echo '{}' > ../outputs.json"
-                       : end == End::EndedBeforeArming ? "true"
-                                                       // exits 0 on the cancel's SIGTERM
-                                                       : "trap 'exit 0' TERM; " + wait;
+  std::string script = end == End::Fails           ? wait + "exit 3"
+                       : end == End::WritesOutputs ? wait + "echo '{}' > ../outputs.json"
+                       : end == End::EndedBeforeArming
+                           ? "true"
+                           // exits 0 on the cancel's SIGTERM
+                           : "trap 'exit 0' TERM; touch '" + h.path("trapped") + "'; " + wait;
   h.ex->start(request("1-1", script));
   if (end == End::EndedBeforeArming) REQUIRE(h.exit_of("1-1"));
   h.ex->arm("1-1", request("2-1", "echo child >> '" + log + "'"));
   h.ex->arm("2-1", request("3-1", "echo grandchild >> '" + log + "'"));
   if (end == End::CancelledButExitsZero) {
-    std::this_thread::sleep_for(100ms);  // the trap is set
+    auto until = std::chrono::steady_clock::now() + 10s;  // the trap is set
+    while (!fs::exists(h.path("trapped")) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(5ms);
     h.ex->cancel("1-1", 5s);
   } else {
     std::ofstream(go).close();
