@@ -18,6 +18,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "scheduler/common/log.hpp"
 #include "scheduler/engine/engine.hpp"
 #include "scheduler/executor/executor.hpp"
@@ -121,13 +123,6 @@ void Engine::take_fired(int& room, std::vector<DirectPlan>& direct, std::vector<
   }
 }
 
-bool Engine::links_pending() const {
-  for (const auto& key : fired_now_)
-    for (const auto& ev : deferred_)
-      if (ev.key == key && ev.kind == exec::ExecEvent::Kind::Exited) return true;
-  return false;
-}
-
 void Engine::build_segment(std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
                            std::vector<Step>& steps) {
   if (!models_) return;
@@ -183,17 +178,17 @@ void Engine::build_segment(std::vector<DirectPlan>& direct, std::vector<Prepared
   }
 }
 
-void Engine::drop_armed(const std::string& key) {
+void Engine::unlink_armed(const std::string& key) {
   auto it = armed_.find(key);
   if (it == armed_.end()) return;
-  if (auto on = armed_on_.find(key); on != armed_on_.end()) {
-    std::string child = on->second;
-    armed_on_.erase(on);
-    drop_armed(child);
-  }
   if (auto up = armed_on_.find(it->second.parent); up != armed_on_.end() && up->second == key)
     armed_on_.erase(up);
   armed_.erase(it);
+}
+
+void Engine::drop_armed(const std::string& key) {
+  if (auto on = armed_on_.find(key); on != armed_on_.end()) drop_armed(on->second);
+  unlink_armed(key);
 }
 
 void Engine::kill_unrecorded(const std::string& key) {
@@ -201,6 +196,14 @@ void Engine::kill_unrecorded(const std::string& key) {
   executor_.cancel(key, Millis(0));  // disarms what is armed on it, too
   discard_.insert(key);
   drop_armed(key);
+}
+
+void Engine::move_aside(const std::string& key) {
+  std::string dir = executor_.attempt_dir(key);
+  std::string aside =
+      dir + ".discarded-" + std::to_string(::getpid()) + "-" + std::to_string(++discarded_);
+  if (::rename(dir.c_str(), aside.c_str()) != 0)
+    log::warn("engine: cannot move {} aside: {}", dir, std::strerror(errno));
 }
 
 void Engine::disarm_all() {

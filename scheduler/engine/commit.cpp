@@ -54,14 +54,8 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
   // The executor creates the attempt's folder after this commit; after a crash in between,
   // adoption finds no claim there, fences it and dispatches the task again.
   for (auto& p : to_spawn) {
-    if (p.started)  // an armed child it dispatched: no longer armed
-      if (auto n = armed_.find(p.req.key); n != armed_.end()) {
-        if (auto up = armed_on_.find(n->second.parent);
-            up != armed_on_.end() && up->second == p.req.key)
-          armed_on_.erase(up);
-        armed_.erase(n);
-      }
-    if (p.done) continue;  // finished in the same transaction
+    if (p.started) unlink_armed(p.req.key);  // an armed child it dispatched: no longer armed
+    if (p.done) continue;                    // finished in the same transaction
     bool redo = !p.active.redo.empty();
     active_[p.req.key] = std::move(p.active);
     if (!p.started) executor_.start(p.req);

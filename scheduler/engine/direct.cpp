@@ -133,8 +133,8 @@ store::DirectArgs Engine::direct_args(const std::vector<DirectPlan>& plans) cons
       args.ready.push_back({d.task_run_id, d.cmd.argv, timeout});
     else
       args.children.push_back({d.run_id, d.spec_index, d.cmd.argv, timeout, d.early >= 0, d.done});
-    if (models_) args.models = *models_;
   }
+  if (models_) args.models = *models_;
   return args;
 }
 

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <set>
 
 #include "scheduler/common/json_util.hpp"
@@ -68,13 +67,7 @@ void Engine::process_events(const std::vector<exec::ExecEvent>& events,
       }
       if (ev.kind == exec::ExecEvent::Kind::Exited) {  // not ours (any more)
         for (const auto& c : ev.fired) kill_unrecorded(c);
-        if (discard_.erase(ev.key)) {  // a later start of this attempt is a fresh one
-          std::string dir = executor_.attempt_dir(ev.key);
-          std::string aside =
-              dir + ".discarded-" + std::to_string(::getpid()) + "-" + std::to_string(++discarded_);
-          if (::rename(dir.c_str(), aside.c_str()) != 0)
-            log::warn("engine: cannot move {} aside: {}", dir, std::strerror(errno));
-        }
+        if (discard_.erase(ev.key)) move_aside(ev.key);
       }
       continue;
     }
@@ -149,24 +142,25 @@ void Engine::process_events(const std::vector<exec::ExecEvent>& events,
     res.metrics = read_metrics(dir + "/metrics.jsonl", off);
     res.task_run_id = a.task_run_id;
     res.run_id = a.run_id;
+    bool plain = false;  // succeeded, its outputs all its children need (`fresh`)
     if (tr && t.state == "succeeded") {
       f.outputs = tr->outputs;
       res.artifacts = std::move(tr->artifacts);
       res.registry = std::move(tr->registry);
       // What its children's templates and inputs need (direct.cpp); with artifacts or registry
       // operations the store decides what they become, so those children go through the claim.
-      if (res.artifacts.empty() && res.registry.empty() && !a.maybe_trial)
-        fresh[a.run_id][a.spec_index] = {a.name, "succeeded", f.outputs, {}};
+      plain = res.artifacts.empty() && res.registry.empty() && !a.maybe_trial;
+      if (plain) fresh[a.run_id][a.spec_index] = {a.name, "succeeded", f.outputs, {}};
     }
     // What was armed on it: started if it succeeded (fired), else dropped by the executor.
-    bool success =
-        fresh.count(a.run_id) && fresh[a.run_id].count(a.spec_index) && t.state == "succeeded";
     for (const auto& c : ev.fired) {
       auto n = armed_.find(c);
-      if (success && n != armed_.end() && n->second.parent == ev.key)
+      if (plain && n != armed_.end() && n->second.parent == ev.key) {
+        n->second.fired = true;
         fired_now_.push_back(c);
-      else
+      } else {
         kill_unrecorded(c);
+      }
     }
     if (auto on = armed_on_.find(ev.key); on != armed_on_.end())
       if (std::find(ev.fired.begin(), ev.fired.end(), on->second) == ev.fired.end())

@@ -252,7 +252,7 @@ void Engine::pass() {
     // Children it dispatches that ended already (the supervisor ran a chain ahead) are
     // recorded as ended by the same statement: a segment of the chain per commit.
     std::vector<Step> steps;
-    if (links_pending()) build_segment(direct, early, steps);
+    build_segment(direct, early, steps);
     auto drop_steps = [&] {
       for (const auto& s : steps) active_.erase(s.key);
     };

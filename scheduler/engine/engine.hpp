@@ -207,8 +207,6 @@ class Engine {
   // Children that this pass's exits started (fired_now_) into `direct` and `early`.
   void take_fired(int& room, std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
                   size_t from = 0);
-  // Whether a child this pass dispatches has exited already (its events deferred_).
-  bool links_pending() const;
   // A step of a chain that the executor ran ahead: a fired child that ended well before the
   // statement that dispatches it. build_segment marks such children in `direct` (`done`: the
   // statement records them dispatched and succeeded at once, store::DirectDispatch::Done),
@@ -224,9 +222,12 @@ class Engine {
   static constexpr size_t kMaxSegment = 256;  // steps per statement
   // Forgets an armed child and what is armed below it (the executor dropped them, or will).
   void drop_armed(const std::string& key);
-  // Stops a process started before any record of it, and moves its folder aside once it ended
-  // so that a later start of that attempt is a fresh one.
+  // Forgets one armed child, leaving what is armed below it (its dispatch committed).
+  void unlink_armed(const std::string& key);
+  // Stops a process started before any record of it; its folder is moved aside once it ended
+  // (move_aside, at its exit event) so that a later start of that attempt is a fresh one.
   void kill_unrecorded(const std::string& key);
+  void move_aside(const std::string& key);
   void disarm_all();  // the deployments changed
   Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);

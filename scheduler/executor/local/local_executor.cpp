@@ -126,9 +126,7 @@ void LocalExecutor::start(const SpawnRequest& req) {
   // writes them, while the supervisor spawns the tasks sent before (a fan-out's batch: with one
   // process doing both, the spawns waited for the file system). Files too big for one message
   // are always written here.
-  size_t bytes = 0;
-  for (const auto& f : req.files) bytes += f.second.size();
-  bool inline_files = prepared_.erase(req.key) > 0 && bytes <= kInlineFileBytes;
+  bool inline_files = prepared_.erase(req.key) > 0 && files_fit(req);
   std::error_code ec;
   if (!inline_files) {
     make_attempt_dir(dir, ec);
@@ -166,16 +164,17 @@ json::object LocalExecutor::spawn_message(const SpawnRequest& req, bool inline_f
           {"files", std::move(files)}};
 }
 
-bool LocalExecutor::arm(const std::string& parent_key, const SpawnRequest& child) {
+bool LocalExecutor::files_fit(const SpawnRequest& req) {
   size_t bytes = 0;
-  for (const auto& f : child.files) bytes += f.second.size();
-  if (bytes > kInlineFileBytes) return false;
+  for (const auto& f : req.files) bytes += f.second.size();
+  return bytes <= kInlineFileBytes;
+}
+
+bool LocalExecutor::arm(const std::string& parent_key, const SpawnRequest& child) {
+  if (!files_fit(child)) return false;
   // A claim there already: someone else's attempt (as in note_early_start).
   if (exists(attempt_dir(child.key) + "/claim")) return false;
-  json::object msg{{"op", "arm"},
-                   {"after", parent_key},
-                   {"parent_dir", attempt_dir(parent_key)},
-                   {"spawn", spawn_message(child, true)}};
+  json::object msg{{"op", "arm"}, {"after", parent_key}, {"spawn", spawn_message(child, true)}};
   std::string s = json::serialize(msg);
   return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) >= 0;
 }

@@ -58,6 +58,7 @@ class LocalExecutor : public Executor {
 
   // Inputs files up to this size travel in the spawn message; bigger ones are written by start().
   static constexpr size_t kInlineFileBytes = 64 * 1024;
+  static bool files_fit(const SpawnRequest& req);  // within kInlineFileBytes
 
   // Constant after construction.
   const std::string root_, host_;

@@ -130,11 +130,17 @@ class Supervisor {
     if (!sp || !sp->is_object()) return;
     std::string key = get_string(sp->get_object(), "key");
     if (key.empty() || armed_keys_.count(key)) return;
-    if (!running_.count(after) && !armed_keys_.count(after)) return;
+    if (!running(after) && !armed_keys_.count(after)) return;
     armed_[after].push_back(sp->get_object());
     armed_keys_.insert(key);
     json::object dirs{{"dirs", json::array{sp->get_object().at("dir")}}};
     prepare(dirs);  // its folder now, while `after` runs
+  }
+
+  bool running(const std::string& key) const {  // at most max-parallel children: a walk
+    for (const auto& [pid, c] : children_)
+      if (c.key == key) return true;
+    return false;
   }
 
   // Drops what is armed on `key`, recursively.
@@ -181,13 +187,13 @@ class Supervisor {
   // Attempts dispatched ahead wait here until one of the `limit_` running ends (the engine
   // dispatches up to twice its slots, so that a slot never waits for its statement).
   void queue_or_spawn(const json::object& o) {
-    if (limit_ >= 0 && running_.size() >= static_cast<size_t>(limit_))
+    if (limit_ >= 0 && children_.size() >= static_cast<size_t>(limit_))
       queue_.push_back(o);
     else
       spawn(o);
   }
   void start_queued() {
-    while (!queue_.empty() && (limit_ < 0 || running_.size() < static_cast<size_t>(limit_))) {
+    while (!queue_.empty() && (limit_ < 0 || children_.size() < static_cast<size_t>(limit_))) {
       json::object o = std::move(queue_.front());
       queue_.pop_front();
       spawn(o);
@@ -263,7 +269,6 @@ class Supervisor {
     auto now = now_utc();
     write_pid(claim, {pid, now});
     children_[pid] = {key, dir, claim};
-    running_.insert(key);
     send({{"ev", "started"}, {"key", key}, {"pid", pid}, {"at", format_iso8601(now)}});
   }
 
@@ -315,7 +320,6 @@ class Supervisor {
         msg["fired"] = std::move(keys);
       }
       send(msg);
-      running_.erase(it->second.key);
       children_.erase(it);
       for (const auto& m : fire) spawn(m);  // in the slot its parent leaves
     }
@@ -328,7 +332,6 @@ class Supervisor {
   bool server_alive_ = true;
   pid_t server_pid_ = 0;
   std::map<pid_t, Child> children_;
-  std::set<std::string> running_;  // children_'s keys
   // Armed: parent key -> the spawn messages of what starts when it succeeds; all their keys.
   std::map<std::string, std::vector<json::object>> armed_;
   std::set<std::string> armed_keys_;

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
+#include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
 #include "tests/unit/executor/supervised.hpp"
@@ -25,10 +25,7 @@ namespace {
 using Harness = test::Supervised;
 
 std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_file(path).value_or("");
 }
 
 exec::SpawnRequest request(const std::string& key, const std::string& script) {

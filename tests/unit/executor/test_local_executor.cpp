@@ -6,11 +6,10 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
+#include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
 #include "tests/unit/executor/supervised.hpp"
 
@@ -22,10 +21,7 @@ namespace {
 using Harness = test::Supervised;
 
 std::string slurp_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_file(path).value_or("");
 }
 
 exec::SpawnRequest request(const std::string& key, std::vector<std::string> argv) {
