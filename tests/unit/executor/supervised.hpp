@@ -15,6 +15,16 @@
 
 namespace ctflow::test {
 
+// A request to run `argv` with this process's PATH.
+inline exec::SpawnRequest request(const std::string& key, std::vector<std::string> argv) {
+  exec::SpawnRequest req;
+  req.key = key;
+  req.argv = std::move(argv);
+  const char* path = std::getenv("PATH");
+  req.env = {std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+  return req;
+}
+
 struct Supervised {
   std::filesystem::path root;
   std::unique_ptr<exec::LocalExecutor> ex;

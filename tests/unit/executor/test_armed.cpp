@@ -28,12 +28,9 @@ std::string slurp(const std::string& path) {
   return read_file(path).value_or("");
 }
 
+// `sh -c script`, with an inputs file naming the attempt.
 exec::SpawnRequest request(const std::string& key, const std::string& script) {
-  exec::SpawnRequest req;
-  req.key = key;
-  req.argv = {"sh", "-c", script};
-  const char* path = std::getenv("PATH");
-  req.env = {std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+  auto req = test::request(key, {"sh", "-c", script});
   req.files = {{"inputs.json", "{\"from\":\"" + key + "\"}"}};
   return req;
 }

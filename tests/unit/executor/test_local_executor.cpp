@@ -24,14 +24,7 @@ std::string slurp_file(const std::string& path) {
   return read_file(path).value_or("");
 }
 
-exec::SpawnRequest request(const std::string& key, std::vector<std::string> argv) {
-  exec::SpawnRequest req;
-  req.key = key;
-  req.argv = std::move(argv);
-  const char* path = std::getenv("PATH");
-  req.env = {std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
-  return req;
-}
+using test::request;
 
 }  // namespace
 
