@@ -48,6 +48,30 @@ std::optional<std::string> version_spec(Tx& tx, int64_t version_id) {
   return std::string(r[0][0].c_str());
 }
 
+namespace {
+
+// A PostgreSQL array literal ("{\"a\",\"b\\\"c\",NULL}") for a $n::text[] parameter; an empty
+// string is NULL when `empty_null`.
+std::string text_array(const std::vector<std::string>& items, bool empty_null) {
+  std::string arr = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) arr += ',';
+    if (empty_null && items[i].empty()) {
+      arr += "NULL";
+      continue;
+    }
+    arr += '"';
+    for (char ch : items[i]) {
+      if (ch == '"' || ch == '\\') arr += '\\';
+      arr += ch;
+    }
+    arr += '"';
+  }
+  return arr + "}";
+}
+
+}  // namespace
+
 int64_t insert_run(Tx& tx, const NewRun& run) {
   std::optional<std::string> ld, dis, die, timeout;
   if (run.logical_date) ld = format_iso8601(*run.logical_date);
@@ -55,16 +79,21 @@ int64_t insert_run(Tx& tx, const NewRun& run) {
   if (run.data_interval_end) die = format_iso8601(*run.data_interval_end);
   if (run.run_timeout_ms) timeout = std::to_string(*run.run_timeout_ms);
   bool start_now = run.concurrency == 0;
-  boost::json::array tasks, edges;
+  // The tasks and edges as arrays, one per column: PostgreSQL reads them in a fraction of the
+  // time it takes to parse the same as JSON objects (a 1000-task run: 1000 tasks, 999 edges).
+  std::vector<std::string> names, pools;
+  std::vector<int> index, attempts, priority, deps, parents, children;
   for (const auto& t : run.tasks) {
-    boost::json::object o{{"name", t.name},
-                          {"spec_index", t.spec_index},
-                          {"max_attempts", t.max_attempts},
-                          {"priority", t.priority},
-                          {"pending_deps", static_cast<int>(t.needs.size())}};
-    if (!t.pool.empty()) o["pool"] = t.pool;
-    tasks.push_back(std::move(o));
-    for (int p : t.needs) edges.push_back({{"parent", p}, {"child", t.spec_index}});
+    names.push_back(t.name);
+    pools.push_back(t.pool);
+    index.push_back(t.spec_index);
+    attempts.push_back(t.max_attempts);
+    priority.push_back(t.priority);
+    deps.push_back(static_cast<int>(t.needs.size()));
+    for (int p : t.needs) {
+      parents.push_back(p);
+      children.push_back(t.spec_index);
+    }
   }
   // One statement (prepared once per connection): the run, its tasks and edges, its first event,
   // and the engine's wake-up.
@@ -87,14 +116,14 @@ t AS (
   SELECT r.id, name, spec_index,
          CASE WHEN pending_deps = 0 AND $2 = 'running' THEN 'ready' ELSE 'pending' END,
          max_attempts, priority, pending_deps, pool
-  FROM r, jsonb_to_recordset($11::jsonb) AS x(name text, spec_index int, max_attempts int,
-                                               priority int, pending_deps int, pool text)
+  FROM r, unnest($11::text[], $12::int[], $13::int[], $14::int[], $15::int[], $16::text[])
+          AS x(name, spec_index, max_attempts, priority, pending_deps, pool)
   ORDER BY spec_index
   RETURNING id, spec_index
 ),
 e AS (
   INSERT INTO task_edges(parent_id, child_id)
-  SELECT p.id, c.id FROM jsonb_to_recordset($12::jsonb) AS x(parent int, child int)
+  SELECT p.id, c.id FROM unnest($17::int[], $18::int[]) AS x(parent, child)
   JOIN t p ON p.spec_index = x.parent JOIN t c ON c.spec_index = x.child
 ),
 ev AS (
@@ -105,7 +134,9 @@ ev AS (
 SELECT r.id, pg_notify('ctflow_wake', r.id::text) FROM r)SQL",
                   run.pipeline_version_id, start_now ? "running" : "queued", serialize(run.params),
                   opt(ld), opt(dis), opt(die), run.trigger, run.concurrency, opt(timeout),
-                  static_cast<int>(run.tasks.size()), serialize(tasks), serialize(edges))[0][0]
+                  static_cast<int>(run.tasks.size()), text_array(names, false), id_array(index),
+                  id_array(attempts), id_array(priority), id_array(deps), text_array(pools, true),
+                  id_array(parents), id_array(children))[0][0]
           .as<int64_t>();
   return id;
 }
@@ -213,13 +244,14 @@ ORDER BY r.id DESC LIMIT $6)SQL",
   return {{"runs", std::move(runs)}, {"next_cursor", next}};
 }
 
-std::optional<boost::json::object> get_run(Tx& tx, int64_t run_id) {
+std::optional<boost::json::object> get_run(Tx& tx, int64_t run_id, bool with_tasks) {
   auto r = exec_cached(tx, "get_run", std::string("SELECT ") + kRunCols + R"SQL(
 FROM runs r JOIN pipelines p ON p.id = r.pipeline_id
 JOIN pipeline_versions v ON v.id = r.pipeline_version_id WHERE r.id = $1)SQL",
                        run_id);
   if (r.empty()) return std::nullopt;
   auto run = run_json(r[0]);
+  if (!with_tasks) return run;
   boost::json::array tasks;
   auto ts = W(tx).exec_params(std::string("SELECT ") + kTaskJson +
                                   "::text, t.id FROM task_runs t WHERE t.run_id = $1 "
