@@ -2,6 +2,7 @@
 
 #include "scheduler/api/schedule_ops.hpp"
 #include "scheduler/common/json_util.hpp"
+#include "scheduler/common/sha256.hpp"
 #include "scheduler/spec/canonical.hpp"
 #include "scheduler/spec/params.hpp"
 #include "scheduler/spec/parse.hpp"
@@ -24,9 +25,12 @@ std::variant<spec::Pipeline, SubmitError> parse(const std::string& text) {
   return e;
 }
 
-store::StoredVersion store_spec(store::Tx& tx, const spec::Pipeline& p) {
+// Stores the version (and its pools and schedule); `digest` receives its content address. The
+// canonical form is built once here (spec::digest would build it again: ~4 ms a 1000-task spec).
+store::StoredVersion store_spec(store::Tx& tx, const spec::Pipeline& p, std::string& digest) {
   std::string canon = canonical_json(spec::to_json(p));
-  auto v = store::upsert_pipeline_version(tx, p.name, spec::digest(p), canon);
+  digest = sha256_hex(canon);
+  auto v = store::upsert_pipeline_version(tx, p.name, digest, canon);
   std::vector<std::pair<std::string, int>> pools(p.pools.begin(), p.pools.end());
   store::upsert_pools(tx, pools);
   store_schedule(tx, v.pipeline_id, v.version_id, p);  // schedule_ops.hpp
@@ -68,9 +72,8 @@ std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
   const auto& p = std::get<spec::Pipeline>(parsed);
   SubmitResult out;
   store::with_tx(c, [&](store::Tx& tx) {
-    auto v = store_spec(tx, p);
+    auto v = store_spec(tx, p, out.digest);
     out.pipeline = p.name;
-    out.digest = spec::digest(p);
     out.version_created = v.created;
   });
   return out;
@@ -120,13 +123,12 @@ std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const Submi
   }
   SubmitResult out;
   store::with_tx(c, [&](store::Tx& tx) {
-    auto v = store_spec(tx, *pipeline);
+    auto v = store_spec(tx, *pipeline, out.digest);
     version_id = v.version_id;
     out.version_created = v.created;
     out.run_id = create_run(tx, v.version_id, *pipeline, *params, req.trigger, req.logical_date);
   });
   out.pipeline = pipeline->name;
-  out.digest = spec::digest(*pipeline);
   return out;
 }
 
