@@ -191,18 +191,28 @@ void add_run_routes(http::Router& r, Services& s) {
                    {"limit", "integer", "page size, 1-500 (default 50)"}}});
   r.add({.method = "GET",
          .pattern = "/api/v1/runs/{id}",
-         .summary = "A run with its tasks",
+         .summary = "A run with its tasks (`tasks=false`: the run alone)",
          .min_role = Role::Viewer,
-         .handler = [&s](const Request& req, const PathParams& pp, const Principal&) {
-           auto id = pp.get_int("id");
-           if (!id) return bad_id(req);
-           auto lease = s.pool.acquire();
-           std::optional<boost::json::object> out;
-           store::with_read(*lease, [&](store::Tx& tx) { out = store::get_run(tx, *id); });
-           if (!out)
-             return http::not_found("run " + std::to_string(*id) + " does not exist", req.path);
-           return http::json_response(200, *out);
-         }});
+         .handler =
+             [&s](const Request& req, const PathParams& pp, const Principal&) {
+               auto id = pp.get_int("id");
+               if (!id) return bad_id(req);
+               bool with_tasks = true;
+               if (auto v = req.query_value("tasks")) {
+                 if (*v == "false" || *v == "0")
+                   with_tasks = false;
+                 else if (*v != "true" && *v != "1")
+                   return http::bad_request("tasks: expected true or false", req.path);
+               }
+               auto lease = s.pool.acquire();
+               std::optional<boost::json::object> out;
+               store::with_read(*lease,
+                                [&](store::Tx& tx) { out = store::get_run(tx, *id, with_tasks); });
+               if (!out)
+                 return http::not_found("run " + std::to_string(*id) + " does not exist", req.path);
+               return http::json_response(200, *out);
+             },
+         .query = {{"tasks", "boolean", "include the tasks (default true)"}}});
   r.add({.method = "POST",
          .pattern = "/api/v1/runs/{id}/cancel",
          .summary = "Cancel a run: pending tasks are cancelled, running ones get SIGTERM",

@@ -1,5 +1,7 @@
 #include "scheduler/store/events.hpp"
 
+#include <algorithm>
+
 #include "scheduler/store/internal.hpp"
 
 namespace ctflow::store {
@@ -27,6 +29,16 @@ EventReader::Batch EventReader::read(Connection& c, int limit) {
   Batch out;
   std::optional<std::string> rid;
   if (run_) rid = std::to_string(*run_);
+  if (from_run_start_) {
+    with_read(c, [&](Tx& tx) {
+      auto r =
+          exec_cached(tx, "run_first_event", "SELECT min(id) FROM events WHERE run_id = $1", *run_);
+      if (!r[0][0].is_null()) {  // not yet: the run is not committed (or does not exist)
+        cursor_ = std::max(cursor_, r[0][0].as<int64_t>() - 1);
+        from_run_start_ = false;
+      }
+    });
+  }
   // A gap seen for the first time gets its horizon and one immediate second look: an old gap
   // (a rollback long ago, ids a crash skipped) is settled at once instead of after a wait.
   for (int look = 0; look < 2; ++look) {

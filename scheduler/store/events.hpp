@@ -24,8 +24,12 @@ class EventReader {
  public:
   static constexpr std::chrono::seconds kGapWait{30};
 
-  // Events after `after` (an id handed out before, or 0), all of them or one run's.
-  EventReader(int64_t after, std::optional<int64_t> run) : cursor_(after), run_(run) {}
+  // Events after `after` (an id handed out before, or 0), all of them or one run's. One run's
+  // from 0 start at the run's first event: the statement that creates a run writes its first
+  // event, and every later one is written by a transaction that saw the run, so none has a
+  // smaller id (instead of reading every id in the table up to the run's).
+  EventReader(int64_t after, std::optional<int64_t> run)
+      : cursor_(after), run_(run), from_run_start_(run && after == 0) {}
 
   struct Batch {
     boost::json::array events;  // {id, ts, kind, run_id, task_run_id, payload}, in id order
@@ -46,6 +50,7 @@ class EventReader {
   };
   int64_t cursor_;
   std::optional<int64_t> run_;
+  bool from_run_start_;  // move the cursor to the run's first event at the next read
   std::optional<Gap> gap_;
 };
 

@@ -35,7 +35,8 @@ struct RunFilter {
 };
 // {"runs": [...], "next_cursor": "123" | null}
 boost::json::object list_runs(Tx& tx, const RunFilter& f);
-std::optional<boost::json::object> get_run(Tx& tx, int64_t run_id);  // with its tasks
+// A run, with its tasks unless `with_tasks` is false (the run's own columns only).
+std::optional<boost::json::object> get_run(Tx& tx, int64_t run_id, bool with_tasks = true);
 std::optional<boost::json::object> get_task(Tx& tx, int64_t run_id, const std::string& task);
 boost::json::array list_pipelines(Tx& tx);
 std::optional<boost::json::object> get_pipeline(Tx& tx, const std::string& name);

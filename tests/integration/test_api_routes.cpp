@@ -187,6 +187,21 @@ TEST_CASE("retry-failed gives failed tasks a new attempt", "[integration][api]")
   auto s = seed(h);
   write_text(h.path("flaky-ok"), "");
   auto c = client(h.server(), s.operator_token);
+  // The run alone (what `ctflow submit --wait` asks for), and a bad value of `tasks`.
+  auto alone = c.request("GET", "/api/v1/runs/" + s.failed_run + "?tasks=false");
+  REQUIRE(alone);
+  REQUIRE(alone->status == 200);
+  auto ro = json::parse(alone->body).as_object();
+  CHECK(str(ro, "state") == "failed");
+  CHECK(str(ro, "tasks_total") == "4");
+  CHECK_FALSE(ro.contains("tasks"));
+  auto full = c.request("GET", "/api/v1/runs/" + s.failed_run + "?tasks=true");
+  REQUIRE(full);
+  CHECK(json::parse(full->body).as_object().at("tasks").as_array().size() == 4);
+  auto bad = c.request("GET", "/api/v1/runs/" + s.failed_run + "?tasks=maybe");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("tasks: expected true or false") != std::string::npos);
   auto r = c.request("POST", "/api/v1/runs/" + s.failed_run + "/retry");
   REQUIRE(r);
   REQUIRE(r->status == 202);

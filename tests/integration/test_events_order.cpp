@@ -118,3 +118,40 @@ TEST_CASE("events: a reader waits for a lower id that commits late and skips a r
   REQUIRE(got.size() == 2);
   CHECK(got[1] == got[0] + 2);
 }
+
+TEST_CASE("events: one run's reader from 0 starts at that run's first event", "[events]") {
+  auto url = it::PgCluster::shared().create_database();
+  auto conn = store::connect(url, 1);
+  REQUIRE(conn);
+  auto& c = *conn.value();
+  REQUIRE(store::migrate(c));
+  pqxx::connection a(url);
+  auto insert_run_events = [&](int64_t run, int n) {
+    pqxx::work w(a);
+    std::vector<int64_t> out;
+    for (int i = 0; i < n; ++i)
+      out.push_back(w.exec_params1("INSERT INTO events(kind, run_id) VALUES ('task', $1) "
+                                   "RETURNING id",
+                                   run)[0]
+                        .as<int64_t>());
+    w.commit();
+    return out;
+  };
+  insert_run_events(1, 300);  // an older run's events come first
+  auto mine = insert_run_events(2, 3);
+  insert_run_events(1, 5);
+  auto more = insert_run_events(2, 2);
+  mine.insert(mine.end(), more.begin(), more.end());
+
+  // Its first read of a single id is its run's first event, not the table's first id.
+  store::EventReader reader(0, 2);
+  auto first = reader.read(c, 1);
+  CHECK(ids(first.events) == std::vector<int64_t>{mine[0]});
+  CHECK(read_n(reader, c, 4) == std::vector<int64_t>(mine.begin() + 1, mine.end()));
+
+  // A run without events yet (not committed): the reader walks from 0 and still gets them.
+  store::EventReader later(0, 3);
+  CHECK(later.read(c, 1000).events.empty());
+  auto third = insert_run_events(3, 2);
+  CHECK(read_n(later, c, 2) == third);
+}
