@@ -11,7 +11,8 @@ EventHub::~EventHub() {
 void EventHub::start() {
   thread_ = std::thread([this] {
     store::listen_loop(
-        url_, {"ctflow_events"}, [this](const std::string&, const std::string&) { poke(); },
+        url_, {"ctflow_events"},
+        [this](const std::string&, const std::string& payload) { poke(payload == "run"); },
         [this] { poke(); }, [this] { return stop_.load(); });
   });
 }
@@ -22,10 +23,16 @@ void EventHub::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void EventHub::poke() {
+void EventHub::poke(bool urgent) {
   std::lock_guard<std::mutex> g(mu_);
   ++gen_;
+  if (urgent) urgent_ = gen_;
   cv_.notify_all();
+}
+
+void EventHub::settle(uint64_t seen, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait_for(lk, timeout, [&] { return urgent_ > seen || stop_.load(); });
 }
 
 uint64_t EventHub::generation() const {

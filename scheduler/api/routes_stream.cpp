@@ -1,6 +1,5 @@
 // Logs (range reads and follow) and the event stream (SSE with Last-Event-ID resume).
 #include <fstream>
-#include <thread>
 
 #include "scheduler/api/http/message.hpp"
 #include "scheduler/api/http/sse.hpp"
@@ -164,8 +163,9 @@ void add_stream_routes(http::Router& r, Services& s) {
                gen = s.events.wait(gen, std::chrono::milliseconds(b.blocked ? 20 : 2000));
                // Let the commits of the next few milliseconds join this read: a busy engine
                // commits every millisecond or two, and one read per commit cost the stream's
-               // connection more CPU than the engine's own statements (make bench-sched).
-               if (gen != seen) std::this_thread::sleep_for(kCoalesce);
+               // connection more CPU than the engine's own statements (make bench-sched). Not
+               // once a run ended: whoever follows it is waiting for that event.
+               if (gen != seen) s.events.settle(seen, kCoalesce);
              }
            });
          },

@@ -31,13 +31,17 @@ class EventHub {
   // current generation (pass it back as `seen` next time).
   uint64_t wait(uint64_t seen, std::chrono::milliseconds timeout);
   uint64_t generation() const;
-  void poke();  // in-process notification (after a local commit)
+  // Waits `timeout` for more notifications to join one read, less when one newer than `seen`
+  // says that a run ended (payload "run"): whoever follows that run waits for its last event.
+  void settle(uint64_t seen, std::chrono::milliseconds timeout);
+  void poke(bool urgent = false);  // in-process notification (after a local commit)
 
  private:
   const std::string url_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t gen_ = 0;  // guarded by mu_
+  uint64_t gen_ = 0;     // guarded by mu_
+  uint64_t urgent_ = 0;  // the generation of the last urgent notification; guarded by mu_
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

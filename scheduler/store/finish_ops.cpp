@@ -314,7 +314,8 @@ SELECT 2, NULL, NULL, NULL,
          FROM deployments d JOIN models m ON m.id = d.model_id
          JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
          WHERE d.superseded_at IS NULL AND d.alias = 'production')::text END
-FROM q, (SELECT pg_notify('ctflow_events', '')) n
+FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHERE state IN
+  ('succeeded','failed','cancelled')) THEN 'run' ELSE '' END)) n  -- 'run': streams read at once
 )SQL";
   for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
   bool by_id = direct && !direct->ready.empty();
