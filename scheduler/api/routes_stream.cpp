@@ -149,12 +149,11 @@ void add_stream_routes(http::Router& r, Services& s) {
                  auto lease = s.pool.acquire();
                  b = reader.read(*lease, 500);
                }
-               for (const auto& e : b.events) {
-                 const auto& o = e.as_object();
+               for (auto& e : b.events) {
                  http::SseEvent se;
-                 se.id = get_string(o, "id");
-                 se.event = get_string(o, "kind");
-                 se.data = boost::json::serialize(o);
+                 se.id = std::to_string(e.id);
+                 se.event = std::move(e.kind);
+                 se.data = std::move(e.data);
                  if (!sink.write(http::format_sse(se))) return;
                }
                if (b.full && !b.blocked) continue;

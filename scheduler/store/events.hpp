@@ -10,11 +10,11 @@
 // is above the horizon, an id still missing never comes and is skipped. The oldest running xid is
 // cluster-wide, so a long write transaction elsewhere would hold a gap open: after kGapWait the
 // gap is skipped anyway (an event-writing transaction of ctflow never runs that long).
-#include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "scheduler/store/db.hpp"
 
@@ -31,8 +31,13 @@ class EventReader {
   EventReader(int64_t after, std::optional<int64_t> run)
       : cursor_(after), run_(run), from_run_start_(run && after == 0) {}
 
+  struct Event {
+    int64_t id = 0;
+    std::string kind;
+    std::string data;  // JSON: {id, ts, kind, run_id, task_run_id, payload}
+  };
   struct Batch {
-    boost::json::array events;  // {id, ts, kind, run_id, task_run_id, payload}, in id order
+    std::vector<Event> events;  // in id order
     bool blocked = false;  // stopped at an unsettled gap: read again soon (a rolled-back writer
                            // sends no notification)
     bool full = false;     // `limit` ids were scanned: more may follow right away

@@ -1,5 +1,6 @@
 // store::EventReader against a real PostgreSQL: ids are handed out at insert, so they can commit
 // out of order; the reader must wait for a late-committing lower id and skip a rolled-back one.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
@@ -23,9 +24,15 @@ int64_t insert_event(pqxx::work& w, const std::string& tag) {
       .as<int64_t>();
 }
 
-std::vector<int64_t> ids(const boost::json::array& evs) {
+// The events' ids, each checked against the id inside its document.
+std::vector<int64_t> ids(const std::vector<store::EventReader::Event>& evs) {
   std::vector<int64_t> out;
-  for (const auto& e : evs) out.push_back(std::stoll(std::string(e.at("id").as_string())));
+  for (const auto& e : evs) {
+    auto doc = boost::json::parse(e.data).as_object();
+    CHECK(std::stoll(std::string(doc.at("id").as_string())) == e.id);
+    CHECK(doc.at("kind").as_string() == e.kind);
+    out.push_back(e.id);
+  }
   return out;
 }
 
