@@ -121,6 +121,19 @@ void make_attempt_dir(const std::string& dir, std::error_code& ec) {
     }
 }
 
+bool write_attempt_file(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && (st.st_size == 0 || ::ftruncate(fd, 0) == 0);
+  for (size_t off = 0; ok && off < data.size();) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    ok = n > 0;
+    if (ok) off += static_cast<size_t>(n);
+  }
+  return ::close(fd) == 0 && ok;
+}
+
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;

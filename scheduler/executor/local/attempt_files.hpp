@@ -42,6 +42,11 @@ struct PidRecord {
   TimePoint started_at{};
 };
 
+// Writes a file of an attempt's folder, which may exist already, empty (prepared ahead). Never
+// truncates an empty file: ext4 then writes the file's blocks out when it is closed
+// (auto_da_alloc), a synchronous submission to the disk per task (make bench-sched).
+bool write_attempt_file(const std::string& path, const std::string& data);
+
 // Creates `dir`/claim exclusively and returns it open for writing; -1 if it existed already.
 int open_claim(const std::string& dir);
 // Creates `dir`/claim exclusively, empty or with an exit record; false if it existed already.

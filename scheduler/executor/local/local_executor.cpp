@@ -131,7 +131,7 @@ void LocalExecutor::start(const SpawnRequest& req) {
   if (!inline_files) {
     make_attempt_dir(dir, ec);
     for (const auto& [name, content] : req.files)
-      if (!ec && !write_file(dir + "/" + name, content))
+      if (!ec && !write_attempt_file(dir + "/" + name, content))
         ec = std::error_code(errno, std::generic_category());
   }
   std::string s = json::serialize(spawn_message(req, inline_files));

@@ -218,7 +218,8 @@ class Supervisor {
     if (made) make_attempt_dir(dir, ec);  // its work/ too
     if (auto* f = o.if_contains("files"); f && f->is_object())
       for (const auto& [name, content] : f->get_object())
-        if (!ec && !write_file(dir + "/" + std::string(name), std::string(content.as_string())))
+        if (!ec &&
+            !write_attempt_file(dir + "/" + std::string(name), std::string(content.as_string())))
           ec = std::error_code(errno, std::generic_category());
     if (ec) {
       fail(key, claim, "cannot create " + dir + ": " + ec.message());

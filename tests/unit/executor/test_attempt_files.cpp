@@ -1,4 +1,4 @@
-// The attempt folder's claim file: the claim, the pid and the exit status as JSON lines.
+// The attempt folder's files: the claim (the pid and the exit status as JSON lines), the others.
 #include <fcntl.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
 
 using namespace ctflow::exec;
@@ -97,4 +98,20 @@ TEST_CASE("claim file: a line still being written is not read, a bad line is ski
   auto y = read_exit(b.str());
   REQUIRE(y);
   CHECK(*y->exit_code == 0);
+}
+
+TEST_CASE("attempt files: written whole into a new, a prepared empty or an old longer file",
+          "[executor]") {
+  TempAttempt t;
+  std::string fresh = t.str() + "/fresh.json", prepared = t.str() + "/inputs.json",
+              longer = t.str() + "/old.json";
+  std::ofstream(prepared).close();  // as the supervisor prepares a folder: empty
+  std::ofstream(longer) << "a much longer old content than the new one";
+  CHECK(write_attempt_file(fresh, "{\"a\":1}"));
+  CHECK(write_attempt_file(prepared, "{\"b\":2}"));
+  CHECK(write_attempt_file(longer, "{}"));
+  CHECK(ctflow::read_file(fresh) == "{\"a\":1}");
+  CHECK(ctflow::read_file(prepared) == "{\"b\":2}");
+  CHECK(ctflow::read_file(longer) == "{}");
+  CHECK_FALSE(write_attempt_file(t.str() + "/missing/x.json", "{}"));
 }
