@@ -22,6 +22,7 @@ struct ServerFlags {
   bool no_early_start = false;        // start children only after their dispatch commits
   int crash_after_early_starts = 0;   // test-only: EngineOptions::crash_after_early_starts
   int arm_depth = 8;                  // EngineOptions::arm_depth
+  int fired_wait_ms = 6;              // EngineOptions::fired_wait
   int dispatch_ahead = -1;            // EngineOptions::dispatch_ahead; -1: max_parallel
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify

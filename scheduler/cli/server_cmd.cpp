@@ -175,6 +175,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   eo.start_early = !f.no_early_start;
   eo.crash_after_early_starts = f.crash_after_early_starts;
   eo.arm_depth = f.arm_depth;
+  eo.fired_wait = Millis(std::max(0, f.fired_wait_ms));
   eo.dispatch_ahead = f.dispatch_ahead < 0 ? f.max_parallel : f.dispatch_ahead;
   eo.pass_delay = Millis(f.pass_delay_ms);
   eo.ignore_models_notify = f.ignore_models_notify;

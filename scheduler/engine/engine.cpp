@@ -23,10 +23,12 @@ Engine::~Engine() {
 }
 
 void Engine::start() {
-  executor_.set_wakeup([this](bool urgent) {
+  executor_.set_wakeup([this](exec::Wake w) {
     std::lock_guard<std::mutex> g(mu_);
-    if (urgent)
+    if (w == exec::Wake::Exited)
       woken_ = true;
+    else if (w == exec::Wake::Fired)
+      fired_pending_ = true;
     else
       started_pending_ = true;
     cv_.notify_one();
@@ -89,15 +91,22 @@ void Engine::thread_main() {
     {
       std::unique_lock<std::mutex> lk(mu_);
       auto until = next_wake_time();
-      cv_.wait_until(lk, until, [&] { return woken_ || started_pending_ || stopping_; });
+      cv_.wait_until(lk, until,
+                     [&] { return woken_ || started_pending_ || fired_pending_ || stopping_; });
       if (stopping_) return;
-      if (!woken_ && started_pending_) {
+      if (!woken_ && fired_pending_) {
+        // Only exits whose armed children started: the chain goes on in the executor, so let
+        // more of its steps end and be recorded by one statement (any other event ends this).
+        cv_.wait_for(lk, opt_.fired_wait, [&] { return woken_ || stopping_; });
+        if (stopping_) return;
+      } else if (!woken_ && started_pending_) {
         // Only "started" events: give the exit a moment to arrive so both share one commit.
         cv_.wait_for(lk, opt_.started_debounce, [&] { return woken_ || stopping_; });
         if (stopping_) return;
       }
       woken_ = false;
       started_pending_ = false;
+      fired_pending_ = false;
     }
     // Several attempts running: let the exits of the next moment join this pass, so that one
     // statement and one commit serve several tasks (a lone chain step never waits).

@@ -52,8 +52,14 @@ struct EngineOptions {
   bool start_early = true;
   // With start_early: how many steps of a chain below a running task the executor may start by
   // itself (Executor::arm; arm.cpp), each when the one above exits 0 without outputs, before
-  // this engine has recorded anything. 0: none (only start_early).
+  // this engine has recorded anything; kFiredDepthFactor times as many below an attempt that
+  // started so (a chain that already runs by itself). 0: none (only start_early).
   int arm_depth = 8;
+  // When the only news are exits that started what was armed on them, how long the engine lets
+  // more of them come before recording them in one statement; any other event ends the wait.
+  // make bench-sched: a 1000-step chain takes ~200 statements instead of ~700, in the same
+  // wall time (paired, 12 pairs: 0.985 of no wait). 0: record at once.
+  Millis fired_wait{6};
   // Test-only (tests/integration/test_crash.cpp): SIGKILL this process right after the Nth
   // early start, before the statement that would dispatch it commits. 0: never.
   int crash_after_early_starts = 0;
@@ -103,6 +109,7 @@ class Engine {
     std::shared_ptr<const RunCtx> run;  // null when adopted
     std::string redo;                   // stopped to be dispatched again (AttemptOutcome::redo)
     bool arm_tried = false;             // arm_ahead found nothing to arm below it
+    bool fired = false;                 // started by the executor when its armed parent succeeded
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
@@ -220,6 +227,11 @@ class Engine {
   void build_segment(std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
                      std::vector<Step>& steps);
   static constexpr size_t kMaxSegment = 256;  // steps per statement
+  // Below an attempt that the executor started by itself (Active::fired), arm_ahead arms this
+  // many times arm_depth: the chain runs without outputs, and the engine records it in batches
+  // (EngineOptions::fired_wait) while the executor must not run out of armed steps (make
+  // bench-sched, paired: 128 deep 0.89 of 64, 64 deep 0.89 of 32).
+  static constexpr int kFiredDepthFactor = 16;
   // Forgets an armed child and what is armed below it (the executor dropped them, or will).
   void drop_armed(const std::string& key);
   // Forgets one armed child, leaving what is armed below it (its dispatch committed).
@@ -315,6 +327,7 @@ class Engine {
   std::condition_variable cv_;
   bool woken_ = false;            // guarded by mu_
   bool started_pending_ = false;  // guarded by mu_
+  bool fired_pending_ = false;    // an exit that fired armed children (exec::Wake::Fired); mu_
   bool check_runs_ = true;        // cancellations/queued runs to look at; guarded by mu_
   bool stopping_ = false;         // guarded by mu_
   std::atomic<bool> stop_listen_{false};

@@ -42,6 +42,13 @@ struct ExecEvent {
   std::vector<std::string> fired;
 };
 
+// What an event that wakes the engine is (Executor::set_wakeup).
+enum class Wake {
+  Started,  // a process started
+  Fired,    // an exit that started the attempts armed on it: the work goes on without the engine
+  Exited,   // any other exit (or error)
+};
+
 // The error of an attempt whose process and exit record are both gone.
 inline constexpr const char* kLostError =
     "lost: the process and its exit record are gone (its machine or supervisor died)";
@@ -99,9 +106,10 @@ class Executor {
   virtual void disarm(const std::string& parent_key) { (void)parent_key; }
   // Moves pending events out. Thread-safe.
   virtual std::vector<ExecEvent> drain() = 0;
-  // Called (from any thread) whenever events are pending; `urgent` is false when the only new
-  // event is a start (the engine may coalesce those into its next pass).
-  virtual void set_wakeup(std::function<void(bool urgent)> fn) = 0;
+  // Called (from any thread) whenever events are pending, with what the new event is: the
+  // engine may coalesce starts, and the exits that started what was armed on them, into a
+  // later pass.
+  virtual void set_wakeup(std::function<void(Wake)> fn) = 0;
   virtual void shutdown() = 0;
 };
 

@@ -333,7 +333,7 @@ std::vector<ExecEvent> LocalExecutor::drain() {
   return out;
 }
 
-void LocalExecutor::set_wakeup(std::function<void(bool)> fn) {
+void LocalExecutor::set_wakeup(std::function<void(Wake)> fn) {
   std::lock_guard<std::mutex> g(mu_);
   wakeup_ = std::move(fn);
 }
@@ -342,8 +342,10 @@ void LocalExecutor::push(ExecEvent ev) {
   static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
   if (trace)
     log::info("exec: {} {}", ev.kind == ExecEvent::Kind::Started ? "started" : "exited", ev.key);
-  std::function<void(bool)> wake;
-  bool urgent = ev.kind != ExecEvent::Kind::Started;
+  std::function<void(Wake)> wake;
+  Wake what = ev.kind == ExecEvent::Kind::Started ? Wake::Started
+              : ev.fired.empty()                  ? Wake::Exited
+                                                  : Wake::Fired;
   {
     std::lock_guard<std::mutex> g(mu_);
     auto pending = pending_cancels_.find(ev.key);
@@ -358,7 +360,7 @@ void LocalExecutor::push(ExecEvent ev) {
     events_.push_back(std::move(ev));
     wake = wakeup_;
   }
-  if (wake) wake(urgent);
+  if (wake) wake(what);
 }
 
 void LocalExecutor::reader_loop() {

@@ -36,7 +36,7 @@ class LocalExecutor : public Executor {
   void disarm(const std::string& parent_key) override;
   void limit(int n) override;
   std::vector<ExecEvent> drain() override;
-  void set_wakeup(std::function<void(bool urgent)> fn) override;
+  void set_wakeup(std::function<void(Wake)> fn) override;
   void shutdown() override;
 
   // Resolves argv[0] like execvp with the PATH given (empty if not found or not executable).
@@ -69,7 +69,7 @@ class LocalExecutor : public Executor {
 
   std::mutex mu_;
   std::vector<ExecEvent> events_;       // guarded by mu_
-  std::function<void(bool)> wakeup_;    // guarded by mu_
+  std::function<void(Wake)> wakeup_;    // guarded by mu_
   std::map<int, std::string> watches_;  // inotify wd -> attempt dir; guarded by mu_
   std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>>
       kill_timers_;                  // when -> (pgid, key); guarded by mu_

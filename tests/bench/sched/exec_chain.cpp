@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   std::mutex mu;
   std::condition_variable cv;
   bool pending = false;
-  e.set_wakeup([&](bool urgent) {
-    if (!urgent) return;
+  e.set_wakeup([&](ctflow::exec::Wake w) {
+    if (w == ctflow::exec::Wake::Started) return;
     std::lock_guard<std::mutex> g(mu);
     pending = true;
     cv.notify_one();

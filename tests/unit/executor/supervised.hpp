@@ -39,7 +39,7 @@ struct Supervised {
                                          (root / "attempts").string(), "test");
     REQUIRE(r);
     ex = std::move(r.value());
-    ex->set_wakeup([this](bool) {
+    ex->set_wakeup([this](exec::Wake) {
       std::lock_guard<std::mutex> g(mu);
       cv.notify_all();
     });
