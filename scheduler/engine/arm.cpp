@@ -39,7 +39,7 @@ std::optional<Engine::DirectPlan> Engine::plan_armed(
       if (assumed.count(pi)) continue;
       auto c = upstream_cache_.find({root.run_id, pi});
       if (c == upstream_cache_.end() ||
-          (c->second.state != "succeeded" && c->second.state != "cached"))
+          (c->second.info.state != "succeeded" && c->second.info.state != "cached"))
         parents_done = false;
     }
     if (!parents_done) continue;

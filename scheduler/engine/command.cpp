@@ -9,41 +9,64 @@ namespace ctflow::engine {
 
 constexpr size_t kMaxAncestorsInInputs = 64;
 
+namespace {
+
+// "NAME":{"outputs":...,"artifacts":...}
+std::string inputs_entry(const store::UpstreamInfo& u) {
+  return boost::json::serialize(boost::json::string(u.name)) +
+         ":{\"outputs\":" + boost::json::serialize(u.outputs) +
+         ",\"artifacts\":" + boost::json::serialize(u.artifacts) + "}";
+}
+
+}  // namespace
+
 bool Engine::gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
-                             const std::map<int, store::UpstreamInfo>* extra,
-                             spec::TemplateContext& ctx, boost::json::object& tasks_in,
+                             const std::map<int, store::UpstreamInfo>* extra, bool reads,
+                             spec::TemplateContext& ctx, std::string& tasks_json,
                              std::vector<std::string>& input_digests) {
   auto anc = ancestors(g.parents, index, kMaxAncestorsInInputs);
   if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
-  auto find = [&](int i) -> const store::UpstreamInfo* {
+  // The cached entry when the ancestor is final here; `extra` (assumed or fresh) comes first.
+  auto find = [&](int i) -> std::pair<const store::UpstreamInfo*, Upstream*> {
     if (extra)
-      if (auto it = extra->find(i); it != extra->end()) return &it->second;
+      if (auto it = extra->find(i); it != extra->end()) return {&it->second, nullptr};
     auto it = upstream_cache_.find({run_id, i});
-    return it == upstream_cache_.end() ? nullptr : &it->second;
+    if (it == upstream_cache_.end()) return {nullptr, nullptr};
+    return {&it->second.info, &it->second};
   };
   std::vector<int> missing;
   for (int i : anc)
-    if (!find(i)) missing.push_back(i);
+    if (!find(i).first) missing.push_back(i);
   if (!missing.empty()) {
     if (!tx) return false;
     for (auto& [idx, info] : store::load_upstream(*tx, run_id, missing))
-      upstream_cache_[{run_id, idx}] = std::move(info);
+      upstream_cache_[{run_id, idx}] = {std::move(info), ""};
   }
+  // The inputs file's "tasks" as text: each final ancestor's entry is serialized once, not
+  // once per descendant (a chain step lists its 64 nearest ancestors).
+  tasks_json = "{";
   for (int i : anc) {
-    const store::UpstreamInfo* u = find(i);
+    auto [u, cached] = find(i);
     if (!u) continue;
-    ctx.outputs[u->name] = u->outputs;
-    tasks_in[u->name] = {{"outputs", u->outputs}, {"artifacts", u->artifacts}};
+    if (reads) ctx.outputs[u->name] = u->outputs;
+    if (tasks_json.size() > 1) tasks_json += ',';
+    if (cached) {
+      if (cached->entry.empty()) cached->entry = inputs_entry(*u);
+      tasks_json += cached->entry;
+    } else {
+      tasks_json += inputs_entry(*u);
+    }
     for (const auto& kv : u->artifacts)
       input_digests.push_back(u->name + "/" + std::string(kv.key()) + "=" +
                               get_string(kv.value().as_object(), "digest"));
   }
+  tasks_json += '}';
   return true;
 }
 
 std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64_t run_id,
                                                  const std::string& name, const RunCtx& run,
-                                                 boost::json::object tasks_in, Command& out) {
+                                                 std::string tasks_json, Command& out) {
   std::vector<std::string>& env = out.env;
   auto keep = [&](const char* n) {
     if (const char* v = std::getenv(n)) env.push_back(std::string(n) + "=" + v);
@@ -76,8 +99,8 @@ std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64
                   {"pipeline", run.pipeline},
                   {"pipeline_version", run.digest},
                   {"logical_date", run.logical_date}}},
-                {"params", run.params},
-                {"tasks", std::move(tasks_in)}};
+                {"params", run.params}};
+  out.tasks_json = std::move(tasks_json);
   return std::nullopt;
 }
 
@@ -95,7 +118,9 @@ Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, 
   out.req.env.push_back("CTFLOW_METRICS=" + dir + "/metrics.jsonl");
   cmd.inputs["models"] = models;
   out.models = models;
-  out.req.files.emplace_back("inputs.json", boost::json::serialize(cmd.inputs));
+  std::string inputs = boost::json::serialize(cmd.inputs);  // {"run":..,"params":..,"models":..}
+  inputs.insert(inputs.size() - 1, ",\"tasks\":" + cmd.tasks_json);
+  out.req.files.emplace_back("inputs.json", std::move(inputs));
   out.active = std::move(a);
   out.active.has_input_artifacts = !cmd.input_digests.empty();
   out.active.timeout = timeout;  // the deadline counts from the start (it may wait its turn)

@@ -41,7 +41,7 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
     if (applied.count(a.task_run_id))
       if (auto f = fresh.find(a.run_id); f != fresh.end())
         if (auto i = f->second.find(a.spec_index); i != f->second.end())
-          upstream_cache_[{a.run_id, a.spec_index}] = i->second;
+          upstream_cache_[{a.run_id, a.spec_index}] = {i->second, ""};
     active_.erase(it);
   }
   update_limit();  // before the starts below

@@ -36,11 +36,12 @@ std::optional<Engine::DirectPlan> Engine::plan_task(
   ctx.params = run->params;
   ctx.run = {std::to_string(run_id), run->logical_date, run->data_interval_start,
              run->data_interval_end};
-  boost::json::object tasks_in;
+  std::string tasks_json;
   std::vector<std::string> digests;
   // A parent not known here has not finished in this engine: the task is not ready yet, or
   // another server finished it and the claim will find the task.
-  if (!gather_upstream(nullptr, run_id, g, index, extra, ctx, tasks_in, digests))
+  if (!gather_upstream(nullptr, run_id, g, index, extra, reads_upstream(t), ctx, tasks_json,
+                       digests))
     return std::nullopt;
   if (g.any_hpo) add_best_values(p, ctx);
   DispatchPlan plan = plan_dispatch(t, ctx);
@@ -52,7 +53,7 @@ std::optional<Engine::DirectPlan> Engine::plan_task(
   d.name = t.name;
   d.timeout = t.timeout;
   d.run = run;
-  if (build_command(plan, run_id, t.name, *run, std::move(tasks_in), d.cmd)) return std::nullopt;
+  if (build_command(plan, run_id, t.name, *run, std::move(tasks_json), d.cmd)) return std::nullopt;
   d.cmd.input_digests = std::move(digests);
   return d;
 }
@@ -76,7 +77,7 @@ void Engine::plan_direct(const Active& a, const std::map<int, store::UpstreamInf
         const store::UpstreamInfo* u = nullptr;
         if (auto f = finished.find(pi); f != finished.end()) u = &f->second;
         if (auto c = upstream_cache_.find({a.run_id, pi}); !u && c != upstream_cache_.end())
-          u = &c->second;
+          u = &c->second.info;
         if (!u || (u->state != "succeeded" && u->state != "cached")) d->parents_done = false;
       }
       out.push_back(std::move(*d));

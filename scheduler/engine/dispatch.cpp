@@ -264,11 +264,12 @@ bool Engine::prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pip
   spec::TemplateContext ctx;
   ctx.params = c.params;
   ctx.run = {std::to_string(c.run_id), c.logical_date, c.data_interval_start, c.data_interval_end};
-  for (const auto& [idx, info] : c.parents) upstream_cache_[{c.run_id, idx}] = info;
+  for (const auto& [idx, info] : c.parents) upstream_cache_[{c.run_id, idx}] = {info, ""};
   const Graph& g = graph(c.pipeline_version_id, p);
-  boost::json::object tasks_in;
+  std::string tasks_json;
   std::vector<std::string> input_digests;
-  gather_upstream(&tx, c.run_id, g, c.spec_index, nullptr, ctx, tasks_in, input_digests);
+  // Every output in the context: a study's trials are rendered from it too (prepare_hpo).
+  gather_upstream(&tx, c.run_id, g, c.spec_index, nullptr, true, ctx, tasks_json, input_digests);
   if (g.any_hpo) add_best_values(p, ctx);  // {{tasks.X.best.K}} of upstream studies
   // A cacheable study is a cache hit as a whole (its outputs carry the best values), or records
   // its key on the driver (prepare_hpo passes finish.cache_* on) for the next run to find.
@@ -306,7 +307,7 @@ bool Engine::prepare(store::Tx& tx, const store::ClaimedTask& c, const spec::Pip
     return false;
   }
   Command cmd;
-  if (auto err = build_command(plan, c.run_id, c.name, *run, std::move(tasks_in), cmd)) {
+  if (auto err = build_command(plan, c.run_id, c.name, *run, std::move(tasks_json), cmd)) {
     finish.state = "failed";
     finish.attempt_state = "failed";
     finish.error = *err;

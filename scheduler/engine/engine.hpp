@@ -120,7 +120,8 @@ class Engine {
   };
   struct Command {                       // a task's process before its attempt is known
     std::vector<std::string> argv, env;  // env: without the attempt's number and paths
-    boost::json::object inputs;          // the inputs file, without "models"
+    boost::json::object inputs;          // the inputs file, without "tasks" and "models"
+    std::string tasks_json;              // its "tasks": the ancestors' outputs, as JSON text
     std::vector<std::string> input_digests;
     std::string command_hash;  // argv, env and secret digests (cache keys)
   };
@@ -243,15 +244,17 @@ class Engine {
   void disarm_all();  // the deployments changed
   Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);
-  // dispatch.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one
-  // is not cached and `tx` is null), and the command with its environment (an error names a
-  // missing secret).
+  // command.cpp, shared by prepare() and plan_direct(): the ancestors' outputs (false when one
+  // is not cached and `tx` is null) as the inputs file's "tasks" (JSON text), and in `ctx`
+  // when `reads` (the task's templates or condition may read them); the command with its
+  // environment (an error names a missing secret).
   bool gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
-                       const std::map<int, store::UpstreamInfo>* extra, spec::TemplateContext& ctx,
-                       boost::json::object& tasks_in, std::vector<std::string>& input_digests);
+                       const std::map<int, store::UpstreamInfo>* extra, bool reads,
+                       spec::TemplateContext& ctx, std::string& tasks_json,
+                       std::vector<std::string>& input_digests);
   std::optional<std::string> build_command(const DispatchPlan& plan, int64_t run_id,
                                            const std::string& name, const RunCtx& run,
-                                           boost::json::object tasks_in, Command& out);
+                                           std::string tasks_json, Command& out);
   // The process request and the Active record of attempt `a` (its key, paths, deadline).
   Prepared make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                          const boost::json::object& models);
@@ -316,7 +319,11 @@ class Engine {
   std::vector<exec::ExecEvent> pending_events_;  // drained, not yet committed
   std::vector<exec::ExecEvent> held_started_;    // starts younger than started_debounce
   std::optional<SteadyTime> held_until_;         // when the held starts are looked at again
-  std::map<std::pair<int64_t, int>, store::UpstreamInfo> upstream_cache_;  // final tasks only
+  struct Upstream {  // a final task's outputs, as read, and as its entry in an inputs file
+    store::UpstreamInfo info;
+    std::string entry;  // "NAME":{"outputs":...,"artifacts":...}; built at its first use
+  };
+  std::map<std::pair<int64_t, int>, Upstream> upstream_cache_;  // final tasks only
   SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{}, next_stats_{};
   std::optional<SteadyTime> next_ready_;         // a retry's not_before
   std::optional<SteadyTime> next_run_deadline_;  // the earliest run timeout

@@ -71,6 +71,16 @@ Transition plan_completion(const TaskFacts& f, const AttemptOutcome& o, TimePoin
   return t;
 }
 
+bool reads_upstream(const spec::Task& t) {
+  auto templated = [](const std::string& s) { return s.find("{{") != std::string::npos; };
+  if (t.when) return true;
+  for (const auto& a : t.run)
+    if (templated(a)) return true;
+  for (const auto& e : t.env)
+    if (templated(e.value)) return true;
+  return false;
+}
+
 DispatchPlan plan_dispatch(const spec::Task& t, const spec::TemplateContext& ctx) {
   DispatchPlan d;
   if (t.when) {

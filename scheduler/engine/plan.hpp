@@ -57,6 +57,9 @@ struct DispatchPlan {
   std::string reason;                                        // Skip: the condition; Fail: the error
 };
 DispatchPlan plan_dispatch(const spec::Task& t, const spec::TemplateContext& ctx);
+// Whether plan_dispatch may read the upstream outputs of the context: the task has a `when`, or
+// a template in its command or environment.
+bool reads_upstream(const spec::Task& t);
 
 // Cache key parts: digests of the rendered command (argv + env, secret values included as
 // digests), of the input artifacts (sorted ancestor artifact digests) and of the executable.

@@ -130,6 +130,27 @@ tasks:
   CHECK(f.reason.rfind("when: ", 0) == 0);
 }
 
+TEST_CASE("a task reads upstream outputs only through a condition or a template",
+          "[engine][plan]") {
+  auto p = parse(R"(
+name: p
+params: {who: {type: string, default: x}}
+tasks:
+  - {name: a, run: ["true"]}
+  - {name: plain, needs: [a], run: [echo, hello], env: {X: "1"}}
+  - {name: argv, needs: [a], run: [echo, "{{tasks.a.outputs.n}}"]}
+  - {name: env, needs: [a], run: ["true"], env: {N: "{{tasks.a.outputs.n}}"}}
+  - {name: param, needs: [a], run: [echo, "{{params.who}}"]}
+  - {name: cond, needs: [a], when: "{{tasks.a.outputs.ok}} == true", run: ["true"]}
+)");
+  CHECK_FALSE(reads_upstream(*p.task("a")));
+  CHECK_FALSE(reads_upstream(*p.task("plain")));
+  CHECK(reads_upstream(*p.task("argv")));
+  CHECK(reads_upstream(*p.task("env")));
+  CHECK(reads_upstream(*p.task("param")));  // any template: its context is filled whole
+  CHECK(reads_upstream(*p.task("cond")));
+}
+
 TEST_CASE("cache keys change with any component and misses say which", "[engine][plan]") {
   CacheComponents a{"cmd", "in", "bin"};
   CacheComponents b = a;
