@@ -112,56 +112,9 @@ seg AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name, N
         WHERE false AND $6::jsonb IS NOT NULL),  -- $6 still typed
 )SQL";
 
-FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {
-  FinishResult out;
-  if (ops.empty()) return out;
-  boost::json::array a;
-  for (const auto& o : ops) {
-    boost::json::object j;
-    j["task_run_id"] = o.task_run_id;
-    j["attempt_id"] = o.attempt_id;
-    j["attempt"] = o.attempt;
-    j["state"] = o.state;
-    j["attempt_state"] = o.attempt_state;
-    if (o.error) j["error"] = *o.error;
-    if (o.exit_code) j["exit_code"] = *o.exit_code;
-    j["outputs"] = o.outputs;
-    if (o.not_before) j["not_before"] = format_iso8601(*o.not_before);
-    if (o.started_at) j["started_at"] = format_iso8601(*o.started_at);
-    if (o.finished_at) j["finished_at"] = format_iso8601(*o.finished_at);
-    if (o.cache_key) j["cache_key"] = *o.cache_key;
-    if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
-    if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
-    j["refund"] = o.refund;
-    j["live"] = boost::json::array{"dispatched", "running"};
-    a.push_back(std::move(j));
-  }
-  boost::json::array kids, ready;
-  if (direct)
-    for (const auto& d : direct->ready) {
-      boost::json::object j{
-          {"id", d.task_run_id}, {"argv", boost::json::value_from(d.argv)}, {"want", "ready"}};
-      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
-      ready.push_back(std::move(j));
-    }
-  if (direct)
-    for (const auto& d : direct->children) {
-      boost::json::object j{{"run_id", d.run_id},
-                            {"spec_index", d.spec_index},
-                            {"argv", boost::json::value_from(d.argv)}};
-      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
-      if (d.pre) j["pre"] = true;
-      if (d.done) {
-        j["id"] = d.done->task_run_id;
-        j["after_id"] = d.done->after;
-        j["seq"] = d.done->seq;
-        j["fin"] = "succeeded";
-        if (d.done->exit_code) j["exit_code"] = *d.done->exit_code;
-        if (d.done->started_at) j["started_at"] = format_iso8601(*d.done->started_at);
-        if (d.done->finished_at) j["finished_at"] = format_iso8601(*d.done->finished_at);
-      }
-      kids.push_back(std::move(j));
-    }
+// The statement of finish_tasks, in its four forms (with known ready tasks to dispatch by id,
+// with a segment), each put together once.
+std::string build_finish_sql(bool by_id, bool segment) {
   // A child is dispatched directly when this finish readies it and `fast` holds (fc: the
   // children the engine prepared; q: no other ready task waits, unless the engine already
   // started the child's first attempt: `pre`).
@@ -318,14 +271,74 @@ FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHE
   ('succeeded','failed','cancelled')) THEN 'run' ELSE '' END)) n  -- 'run': streams read at once
 )SQL";
   for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
+  sql.replace(sql.find("@SEG"), 4, segment ? kSegCtes : kNoSegCtes);
+  sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
+  return sql;
+}
+
+const std::string& finish_sql(bool by_id, bool segment) {
+  static const std::string all[4] = {build_finish_sql(false, false), build_finish_sql(false, true),
+                                     build_finish_sql(true, false), build_finish_sql(true, true)};
+  return all[(by_id ? 2 : 0) + (segment ? 1 : 0)];
+}
+
+FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const DirectArgs* direct) {
+  FinishResult out;
+  if (ops.empty()) return out;
+  boost::json::array a;
+  for (const auto& o : ops) {
+    boost::json::object j;
+    j["task_run_id"] = o.task_run_id;
+    j["attempt_id"] = o.attempt_id;
+    j["attempt"] = o.attempt;
+    j["state"] = o.state;
+    j["attempt_state"] = o.attempt_state;
+    if (o.error) j["error"] = *o.error;
+    if (o.exit_code) j["exit_code"] = *o.exit_code;
+    j["outputs"] = o.outputs;
+    if (o.not_before) j["not_before"] = format_iso8601(*o.not_before);
+    if (o.started_at) j["started_at"] = format_iso8601(*o.started_at);
+    if (o.finished_at) j["finished_at"] = format_iso8601(*o.finished_at);
+    if (o.cache_key) j["cache_key"] = *o.cache_key;
+    if (o.cache_reason) j["cache_reason"] = *o.cache_reason;
+    if (o.cache_components) j["cache_components"] = boost::json::parse(*o.cache_components);
+    j["refund"] = o.refund;
+    j["live"] = boost::json::array{"dispatched", "running"};
+    a.push_back(std::move(j));
+  }
+  boost::json::array kids, ready;
+  if (direct)
+    for (const auto& d : direct->ready) {
+      boost::json::object j{
+          {"id", d.task_run_id}, {"argv", boost::json::value_from(d.argv)}, {"want", "ready"}};
+      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
+      ready.push_back(std::move(j));
+    }
+  if (direct)
+    for (const auto& d : direct->children) {
+      boost::json::object j{{"run_id", d.run_id},
+                            {"spec_index", d.spec_index},
+                            {"argv", boost::json::value_from(d.argv)}};
+      if (d.timeout_ms) j["timeout_ms"] = *d.timeout_ms;
+      if (d.pre) j["pre"] = true;
+      if (d.done) {
+        j["id"] = d.done->task_run_id;
+        j["after_id"] = d.done->after;
+        j["seq"] = d.done->seq;
+        j["fin"] = "succeeded";
+        if (d.done->exit_code) j["exit_code"] = *d.done->exit_code;
+        if (d.done->started_at) j["started_at"] = format_iso8601(*d.done->started_at);
+        if (d.done->finished_at) j["finished_at"] = format_iso8601(*d.done->finished_at);
+      }
+      kids.push_back(std::move(j));
+    }
   bool by_id = direct && !direct->ready.empty();
   bool segment = false;
   if (direct)
     for (const auto& d : direct->children) segment = segment || d.done.has_value();
-  sql.replace(sql.find("@SEG"), 4, segment ? kSegCtes : kNoSegCtes);
+  const std::string& sql = finish_sql(by_id, segment);
   std::string name =
       std::string("finish_tasks") + (by_id ? "_by_id" : "") + (segment ? "_seg" : "");
-  sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
   int64_t lease = direct ? direct->lease_ms : 0;
