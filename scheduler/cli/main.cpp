@@ -40,8 +40,8 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
                   "(default: as many as --max-parallel; 0: none)");
   cmd->add_option("--arm-depth", f.arm_depth,
                   "chain steps below a running task that the supervisor may start by itself when "
-                  "the one above succeeds (default 8, and 16 times as many below a step that "
-                  "started so; 0: none)");
+                  "the one above succeeds (default 8, and 16 times as many in a run whose armed "
+                  "steps start so; 0: none)");
   cmd->add_option("--fired-wait-ms", f.fired_wait_ms,
                   "when the only news are chain steps the supervisor started by itself, how "
                   "long to let more end before recording them in one statement (default 6)");

@@ -62,7 +62,8 @@ void Engine::arm_ahead() {
     std::string k = key;
     int index = a.spec_index;
     std::map<int, store::UpstreamInfo> assumed;  // the chain above: succeeded, outputs {}
-    int max_depth = a.fired ? kFiredDepthFactor * opt_.arm_depth : opt_.arm_depth;
+    int max_depth =
+        chain_runs_.count(a.run_id) ? kFiredDepthFactor * opt_.arm_depth : opt_.arm_depth;
     for (int depth = 0; depth < max_depth; ++depth) {
       assumed[index] = {p.tasks[static_cast<size_t>(index)].name, "succeeded", {}, {}};
       if (auto on = armed_on_.find(k); on != armed_on_.end()) {
@@ -112,7 +113,6 @@ void Engine::take_fired(int& room, std::vector<DirectPlan>& direct, std::vector<
     d.parent_key = n.parent;
     d.early = static_cast<int>(early.size());
     Prepared p = n.prep;
-    p.active.fired = true;
     if (d.timeout) p.active.deadline = now + *d.timeout;  // from its start, not its arming
     direct.push_back(std::move(d));
     early.push_back(std::move(p));

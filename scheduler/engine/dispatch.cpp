@@ -158,13 +158,17 @@ void Engine::process_events(const std::vector<exec::ExecEvent>& events,
       if (plain && n != armed_.end() && n->second.parent == ev.key) {
         n->second.fired = true;
         fired_now_.push_back(c);
+        if (chain_runs_.size() > 10'000) chain_runs_.clear();  // runs long finished
+        chain_runs_.insert(a.run_id);
       } else {
         kill_unrecorded(c);
       }
     }
     if (auto on = armed_on_.find(ev.key); on != armed_on_.end())
-      if (std::find(ev.fired.begin(), ev.fired.end(), on->second) == ev.fired.end())
+      if (std::find(ev.fired.begin(), ev.fired.end(), on->second) == ev.fired.end()) {
         drop_armed(on->second);
+        chain_runs_.erase(a.run_id);  // its chain does not run by itself: arm it shallow
+      }
     finishes.push_back(std::move(f));
     if (!res.metrics.empty() || !res.artifacts.empty() || !res.registry.empty() ||
         (t.state == "succeeded" && a.has_input_artifacts)) {

@@ -52,8 +52,8 @@ struct EngineOptions {
   bool start_early = true;
   // With start_early: how many steps of a chain below a running task the executor may start by
   // itself (Executor::arm; arm.cpp), each when the one above exits 0 without outputs, before
-  // this engine has recorded anything; kFiredDepthFactor times as many below an attempt that
-  // started so (a chain that already runs by itself). 0: none (only start_early).
+  // this engine has recorded anything; kFiredDepthFactor times as many in a run whose armed
+  // children fire (its chain runs by itself). 0: none (only start_early).
   int arm_depth = 8;
   // When the only news are exits that started what was armed on them, how long the engine lets
   // more of them come before recording them in one statement; any other event ends the wait.
@@ -109,7 +109,6 @@ class Engine {
     std::shared_ptr<const RunCtx> run;  // null when adopted
     std::string redo;                   // stopped to be dispatched again (AttemptOutcome::redo)
     bool arm_tried = false;             // arm_ahead found nothing to arm below it
-    bool fired = false;                 // started by the executor when its armed parent succeeded
   };
   struct Prepared {  // a claimed task to start after commit
     exec::SpawnRequest req;
@@ -228,8 +227,8 @@ class Engine {
   void build_segment(std::vector<DirectPlan>& direct, std::vector<Prepared>& early,
                      std::vector<Step>& steps);
   static constexpr size_t kMaxSegment = 256;  // steps per statement
-  // Below an attempt that the executor started by itself (Active::fired), arm_ahead arms this
-  // many times arm_depth: the chain runs without outputs, and the engine records it in batches
+  // In a run whose armed children fire (chain_runs_), arm_ahead arms this many times arm_depth:
+  // its chain runs without outputs, and the engine records it in batches
   // (EngineOptions::fired_wait) while the executor must not run out of armed steps (make
   // bench-sched, paired: 128 deep 0.89 of 64, 64 deep 0.89 of 32).
   static constexpr int kFiredDepthFactor = 16;
@@ -324,6 +323,8 @@ class Engine {
     std::string entry;  // "NAME":{"outputs":...,"artifacts":...}; built at its first use
   };
   std::map<std::pair<int64_t, int>, Upstream> upstream_cache_;  // final tasks only
+  // Runs whose last armed child to end or start fired: their chains run by themselves.
+  std::set<int64_t> chain_runs_;
   SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{}, next_stats_{};
   std::optional<SteadyTime> next_ready_;         // a retry's not_before
   std::optional<SteadyTime> next_run_deadline_;  // the earliest run timeout
