@@ -382,6 +382,15 @@ void LocalExecutor::reader_loop() {
     if (get_string(o, "ev") == "started") {
       ev.kind = ExecEvent::Kind::Started;
     } else {
+      // Its start comes with its exit when it ended before the supervisor announced it.
+      if (auto s = parse_iso8601(get_string(o, "started_at")); s && ev.pid > 0) {
+        ExecEvent st;
+        st.kind = ExecEvent::Kind::Started;
+        st.key = ev.key;
+        st.pid = ev.pid;
+        st.at = *s;
+        push(std::move(st));
+      }
       if (o.contains("exit_code")) ev.exit_code = static_cast<int>(get_int(o, "exit_code"));
       if (o.contains("signal")) ev.signal = static_cast<int>(get_int(o, "signal"));
       ev.error = get_string(o, "error");

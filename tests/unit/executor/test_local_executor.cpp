@@ -87,3 +87,34 @@ TEST_CASE(
   CHECK(slurp_file((dir / "task.log").string()) == "hi\n");
   CHECK(slurp_file((dir / "claim").string()).find("\"exit\"") != std::string::npos);
 }
+
+TEST_CASE("local executor: a short task's start comes with its exit, a long one's while it runs",
+          "[executor]") {
+  Harness h;
+  auto started = [&](const std::string& key) -> const exec::ExecEvent* {
+    for (const auto& ev : h.seen)
+      if (ev.key == key && ev.kind == exec::ExecEvent::Kind::Started) return &ev;
+    return nullptr;
+  };
+  // Short: one message from the supervisor, still a start (with its time) before the exit.
+  h.ex->start(request("1-1", {"true"}));
+  auto exit = h.exit_event("1-1");
+  const auto* s = started("1-1");
+  REQUIRE(s);
+  CHECK(s->pid > 0);
+  CHECK(s->pid == exit.pid);
+  CHECK(s->at <= exit.at);
+  CHECK(&*s < h.find_exit("1-1"));  // in order: the start first
+
+  // Long: its start is reported while it runs (a cancel, a timeout and the UI need it).
+  h.ex->start(request("2-1", {"sleep", "2"}));
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!started("2-1") && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (auto& ev : h.ex->drain()) h.seen.push_back(std::move(ev));
+  }
+  CHECK(started("2-1"));
+  CHECK_FALSE(h.find_exit("2-1"));
+  h.ex->cancel("2-1", std::chrono::milliseconds(100));
+  CHECK(h.exit_event("2-1").signal);
+}
