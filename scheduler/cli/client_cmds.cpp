@@ -160,13 +160,18 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
     slot = state;
     count(slot, 1);
   };
+  // The lines of one chunk of the stream, written at once (std::cerr is unbuffered: a write
+  // per line was a system call per event, three per task).
+  std::string lines;
   auto progress = [&](const std::string& task, const std::string& state, const std::string& err) {
     total = std::max(total, static_cast<int>(states.size()));  // hpo trials join as they start
-    // One write per line (std::cerr is unbuffered: each << would be a system call).
-    std::string line = "[" + std::to_string(done) + "/" + std::to_string(total) + " done, " +
-                       std::to_string(running) + " running] " + task + ": " + state +
-                       (err.empty() || err == "-" ? "" : " (" + err + ")") + "\n";
-    std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+    lines += "[" + std::to_string(done) + "/" + std::to_string(total) + " done, " +
+             std::to_string(running) + " running] " + task + ": " + state +
+             (err.empty() || err == "-" ? "" : " (" + err + ")") + "\n";
+  };
+  auto flush_lines = [&] {
+    std::cerr.write(lines.data(), static_cast<std::streamsize>(lines.size()));
+    lines.clear();
   };
   std::string run_state = str(run, "state");
   std::string last_id;
@@ -202,10 +207,13 @@ int wait_for_run(const ClientFlags& c, const std::string& run_id) {
           progress(task, state, str(p->as_object(), "error"));
         } else if (kind == "run") {
           run_state = str(p->as_object(), "state");
-          if (run_state == "succeeded" || run_state == "failed" || run_state == "cancelled")
+          if (run_state == "succeeded" || run_state == "failed" || run_state == "cancelled") {
+            flush_lines();
             return false;
+          }
         }
       }
+      flush_lines();
       buffer.erase(0, start);
       return true;
     });
