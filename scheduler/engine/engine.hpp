@@ -143,6 +143,7 @@ class Engine {
 
   void thread_main();
   void listen_main();
+  void stats_main();  // store::refresh_stats once a second, on its own connection
   void pass();
   bool connect_db();
   SteadyTime next_wake_time() const;
@@ -325,7 +326,7 @@ class Engine {
   std::map<std::pair<int64_t, int>, Upstream> upstream_cache_;  // final tasks only
   // Runs whose last armed child to end or start fired: their chains run by themselves.
   std::set<int64_t> chain_runs_;
-  SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{}, next_stats_{};
+  SteadyTime next_sweep_{}, next_renew_{}, next_metrics_{};
   std::optional<SteadyTime> next_ready_;         // a retry's not_before
   std::optional<SteadyTime> next_run_deadline_;  // the earliest run timeout
   bool adopt_now_ = true;
@@ -341,7 +342,8 @@ class Engine {
   std::atomic<bool> stop_listen_{false};
 
   EngineStats stats_;
-  std::thread thread_, listener_;
+  std::thread thread_, listener_, stats_thread_;
+  std::condition_variable cv_stats_;  // with mu_: wakes stats_main to stop
 };
 
 }  // namespace ctflow::engine
