@@ -120,7 +120,7 @@ void Engine::thread_main() {
       cv_.wait_until(lk, until,
                      [&] { return woken_ || started_pending_ || fired_pending_ || stopping_; });
       if (stopping_) return;
-      if (!woken_ && fired_pending_) {
+      if (!woken_ && fired_pending_ && fired_wait_ok_) {
         // Only exits whose armed children started: the chain goes on in the executor, so let
         // more of its steps end and be recorded by one statement (any other event ends this).
         cv_.wait_for(lk, opt_.fired_wait, [&] { return woken_ || stopping_; });
@@ -416,6 +416,18 @@ void Engine::pass() {
   if (renew) next_renew_ = now_s + opt_.lease / 3;
   if (metrics_due) next_metrics_ = now_s + Millis(1000);
   stats_.active = static_cast<int>(active_.size());
+  // An exit that fires may wait for more (fired_wait) only where recording it readies nothing
+  // else: no running task with something armed on it has other children (a fan-out's root
+  // readies hundreds of tasks when it is recorded).
+  bool only_chains = true;
+  for (const auto& [key, a] : active_) {
+    if (!armed_on_.count(key)) continue;
+    auto sp = specs_.find(a.version_id);
+    only_chains =
+        only_chains && sp != specs_.end() &&
+        graph(a.version_id, *sp->second).children[static_cast<size_t>(a.spec_index)].size() <= 1;
+  }
+  fired_wait_ok_ = only_chains;
 }
 
 }  // namespace ctflow::engine

@@ -89,6 +89,28 @@ TEST_CASE("a chain run ahead by the supervisor: each task once, in order, with i
                      "IS DISTINCT FROM 0 OR started_at > finished_at") == 0);
 }
 
+TEST_CASE("a root whose exit fires one child does not hold back its other children",
+          "[integration][engine]") {
+  // The fired wait lets a chain's steps pile up before they are recorded; recording this root
+  // readies nine more children, so it must not wait (3 s here, to make a wait plain).
+  ServerConfig cfg;
+  cfg.extra_args = {"--fired-wait-ms", "3000"};
+  Harness h(cfg);
+  // c1, armed on the root, runs long: its exit would end a wait at once.
+  std::string spec =
+      "name: fan\ntasks:\n  - {name: root, run: [\"true\"]}\n"
+      "  - {name: c1, needs: [root], run: [sleep, \"3.5\"]}\n";
+  for (int i = 2; i <= 10; ++i)
+    spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"true\"]}\n";
+  auto run = h.wait(h.submit(spec));
+  CHECK(str(run, "state") == "succeeded");
+  CHECK(supervisor_started_a_child(h.server().data_dir()));  // one child fired
+  // Every child started well within the wait after the root ended.
+  CHECK(h.db().count("SELECT (1000 * extract(epoch FROM max(c.started_at) - r.finished_at))::int "
+                     "FROM task_runs c, task_runs r WHERE r.name = 'root' AND c.name <> 'root' "
+                     "GROUP BY r.finished_at") < 1500);
+}
+
 TEST_CASE("nothing armed below a task that does not succeed runs", "[integration][engine]") {
   enum class End { Fails, TimesOutThenSucceeds, Cancelled };
   End end = GENERATE(End::Fails, End::TimesOutThenSucceeds, End::Cancelled);
