@@ -52,6 +52,26 @@ std::string id_array(const std::vector<Int>& ids) {
   return arr + "}";
 }
 
+// A PostgreSQL array literal ("{\"a\",\"b\\\"c\",NULL}") for a $n::text[] parameter; an empty
+// string is NULL when `empty_null`.
+inline std::string text_array(const std::vector<std::string>& items, bool empty_null = false) {
+  std::string arr = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) arr += ',';
+    if (empty_null && items[i].empty()) {
+      arr += "NULL";
+      continue;
+    }
+    arr += '"';
+    for (char ch : items[i]) {
+      if (ch == '"' || ch == '\\') arr += '\\';
+      arr += ch;
+    }
+    arr += '"';
+  }
+  return arr + "}";
+}
+
 // The events of the tasks a statement ended (CTE `t`: id, run_id, name, state) and of the runs
 // that ended with them (CTE `r`: id, state): task events first, each group in id order.
 constexpr const char* kEndedEvents = R"SQL(

@@ -290,10 +290,6 @@ void renew_leases(Tx& tx, const std::string& owner, const std::string& host, int
 std::vector<ActiveAttempt> adopt_expired(Tx& tx, const std::string& owner, Millis lease,
                                          const std::vector<std::string>& dead_owners, int limit,
                                          const std::vector<int64_t>& own_known) {
-  std::string arr = "{";
-  for (size_t i = 0; i < dead_owners.size(); ++i)
-    arr += (i ? "," : "") + std::string("\"") + dead_owners[i] + "\"";
-  arr += "}";
   auto res = W(tx).exec_params(std::string(R"SQL(
 WITH c AS (
   SELECT id FROM task_runs
@@ -310,7 +306,8 @@ u AS (
 )
 SELECT )SQL") + kActiveColumns + R"SQL(
 FROM task_runs t JOIN runs r ON r.id = t.run_id WHERE t.id IN (SELECT id FROM u) ORDER BY t.id)SQL",
-                               owner, lease.count(), arr, limit, id_array(own_known));
+                               owner, lease.count(), text_array(dead_owners), limit,
+                               id_array(own_known));
   std::vector<ActiveAttempt> out;
   for (const auto& row : res) out.push_back(active_from_row(row));
   return out;

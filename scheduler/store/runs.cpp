@@ -48,30 +48,6 @@ std::optional<std::string> version_spec(Tx& tx, int64_t version_id) {
   return std::string(r[0][0].c_str());
 }
 
-namespace {
-
-// A PostgreSQL array literal ("{\"a\",\"b\\\"c\",NULL}") for a $n::text[] parameter; an empty
-// string is NULL when `empty_null`.
-std::string text_array(const std::vector<std::string>& items, bool empty_null) {
-  std::string arr = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) arr += ',';
-    if (empty_null && items[i].empty()) {
-      arr += "NULL";
-      continue;
-    }
-    arr += '"';
-    for (char ch : items[i]) {
-      if (ch == '"' || ch == '\\') arr += '\\';
-      arr += ch;
-    }
-    arr += '"';
-  }
-  return arr + "}";
-}
-
-}  // namespace
-
 int64_t insert_run(Tx& tx, const NewRun& run) {
   std::optional<std::string> ld, dis, die, timeout;
   if (run.logical_date) ld = format_iso8601(*run.logical_date);
