@@ -197,17 +197,12 @@ void add_run_routes(http::Router& r, Services& s) {
              [&s](const Request& req, const PathParams& pp, const Principal&) {
                auto id = pp.get_int("id");
                if (!id) return bad_id(req);
-               bool with_tasks = true;
-               if (auto v = req.query_value("tasks")) {
-                 if (*v == "false" || *v == "0")
-                   with_tasks = false;
-                 else if (*v != "true" && *v != "1")
-                   return http::bad_request("tasks: expected true or false", req.path);
-               }
+               auto with_tasks = req.query_bool("tasks", true);
+               if (!with_tasks) return http::bad_request("tasks: expected true or false", req.path);
                auto lease = s.pool.acquire();
                std::optional<boost::json::object> out;
                store::with_read(*lease,
-                                [&](store::Tx& tx) { out = store::get_run(tx, *id, with_tasks); });
+                                [&](store::Tx& tx) { out = store::get_run(tx, *id, *with_tasks); });
                if (!out)
                  return http::not_found("run " + std::to_string(*id) + " does not exist", req.path);
                return http::json_response(200, *out);

@@ -64,6 +64,8 @@ void add_stream_routes(http::Router& r, Services& s) {
            auto attempt = int_param(req, "attempt");
            if (offset < 0 || (attempt && *attempt < 1))
              return http::bad_request("offset/attempt: expected non-negative integers", req.path);
+           auto follow = req.query_bool("follow", false);
+           if (!follow) return http::bad_request("follow: expected true or false", req.path);
            std::optional<store::LogRef> ref;
            {
              auto lease = s.pool.acquire();
@@ -78,9 +80,7 @@ void add_stream_routes(http::Router& r, Services& s) {
                                         std::to_string(*id) + " (not started yet?)",
                                     req.path);
            std::string file = log_file(ref->path);
-           bool follow = req.query_value("follow").value_or("") == "true" ||
-                         req.query_value("follow").value_or("") == "1";
-           if (!follow) {
+           if (!*follow) {
              auto r = http::text_response(200, read_range(file, offset, 4 << 20));
              r.headers["X-Task-State"] = ref->state;
              return r;

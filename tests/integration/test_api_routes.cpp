@@ -202,6 +202,11 @@ TEST_CASE("retry-failed gives failed tasks a new attempt", "[integration][api]")
   REQUIRE(bad);
   CHECK(bad->status == 400);
   CHECK(bad->body.find("tasks: expected true or false") != std::string::npos);
+  auto bad_follow =
+      c.request("GET", "/api/v1/runs/" + s.failed_run + "/tasks/flaky/logs?follow=yes");
+  REQUIRE(bad_follow);
+  CHECK(bad_follow->status == 400);
+  CHECK(bad_follow->body.find("follow: expected true or false") != std::string::npos);
   auto r = c.request("POST", "/api/v1/runs/" + s.failed_run + "/retry");
   REQUIRE(r);
   REQUIRE(r->status == 202);

@@ -32,6 +32,14 @@ std::optional<std::string> Request::query_value(std::string_view key) const {
   return std::nullopt;
 }
 
+std::optional<bool> Request::query_bool(std::string_view key, bool def) const {
+  auto v = query_value(key);
+  if (!v) return def;
+  if (*v == "true" || *v == "1") return true;
+  if (*v == "false" || *v == "0") return false;
+  return std::nullopt;
+}
+
 std::vector<std::string> Request::query_values(std::string_view key) const {
   std::vector<std::string> out;
   for (const auto& [k, v] : query)

@@ -43,6 +43,9 @@ struct Request {
 
   // First value of a query parameter, or nullopt when absent.
   std::optional<std::string> query_value(std::string_view key) const;
+  // A boolean query parameter: true/1 or false/0, `def` when absent, nullopt for anything else
+  // (the route answers 400).
+  std::optional<bool> query_bool(std::string_view key, bool def) const;
   // Every value of a query parameter, in order.
   std::vector<std::string> query_values(std::string_view key) const;
   // A header value or nullopt.

@@ -22,6 +22,13 @@ TEST_CASE("split_target decodes the query and keeps the path encoded", "[http][m
   r.query = q;
   CHECK(r.query_values("state") == std::vector<std::string>{"queued", "running"});
   CHECK(!r.query_value("missing"));
+  // Booleans: the default when absent, true/1 and false/0, nothing else.
+  r.query = {{"a", "true"}, {"b", "0"}, {"c", "yes"}, {"d", ""}};
+  CHECK(r.query_bool("a", false) == true);
+  CHECK(r.query_bool("b", true) == false);
+  CHECK(r.query_bool("missing", true) == true);
+  CHECK_FALSE(r.query_bool("c", true));
+  CHECK_FALSE(r.query_bool("d", false));
   CHECK_FALSE(split_target("http://host/x", path, q));
   CHECK_FALSE(split_target("/x?a=%4", path, q));
   CHECK_FALSE(split_target("/x?a=%00", path, q));
