@@ -337,9 +337,9 @@ class Engine {
   bool woken_ = false;            // guarded by mu_
   bool started_pending_ = false;  // guarded by mu_
   bool fired_pending_ = false;    // an exit that fired armed children (exec::Wake::Fired); mu_
-  std::atomic<bool> fired_wait_ok_{false};  // set by pass(): see there
-  bool check_runs_ = true;                  // cancellations/queued runs to look at; guarded by mu_
-  bool stopping_ = false;                   // guarded by mu_
+  bool fired_wait_ok_ = false;    // engine thread: set at the end of pass(), read before the next
+  bool check_runs_ = true;        // cancellations/queued runs to look at; guarded by mu_
+  bool stopping_ = false;         // guarded by mu_
   std::atomic<bool> stop_listen_{false};
 
   EngineStats stats_;

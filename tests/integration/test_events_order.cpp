@@ -47,15 +47,21 @@ std::vector<int64_t> read_n(store::EventReader& r, store::Connection& c, size_t 
   return got;
 }
 
+// A connection to `url`'s database, migrated.
+std::unique_ptr<store::Connection> migrated(const std::string& url) {
+  auto conn = store::connect(url, 1);
+  REQUIRE(conn);
+  REQUIRE(store::migrate(*conn.value()));
+  return std::move(conn.value());
+}
+
 }  // namespace
 
 TEST_CASE("events: a reader waits for a lower id that commits late and skips a rolled-back one",
           "[events]") {
   auto url = it::PgCluster::shared().create_database();
-  auto conn = store::connect(url, 1);
-  REQUIRE(conn);
-  auto& c = *conn.value();
-  REQUIRE(store::migrate(c));
+  auto conn = migrated(url);
+  auto& c = *conn;
   pqxx::connection a(url), b(url);
 
   store::EventReader reader(0, std::nullopt);
@@ -128,10 +134,8 @@ TEST_CASE("events: a reader waits for a lower id that commits late and skips a r
 
 TEST_CASE("events: one run's reader from 0 starts at that run's first event", "[events]") {
   auto url = it::PgCluster::shared().create_database();
-  auto conn = store::connect(url, 1);
-  REQUIRE(conn);
-  auto& c = *conn.value();
-  REQUIRE(store::migrate(c));
+  auto conn = migrated(url);
+  auto& c = *conn;
   pqxx::connection a(url);
   auto insert_run_events = [&](int64_t run, int n) {
     pqxx::work w(a);
