@@ -62,8 +62,8 @@ byid AS (
     executor_ref = $5 || c.id || '-' || (c.attempt + 1),
     deadline = CASE WHEN b.timeout_ms IS NULL THEN NULL
                     ELSE now() + make_interval(secs => b.timeout_ms / 1000.0) END
-  FROM bsel b
-  WHERE c.id = b.id AND c.state = b.want AND c.not_before <= now() AND c.pool IS NULL
+  FROM bsel b  -- by key: with stale statistics the planner scanned all of task_runs per row
+  WHERE c.id = ANY (ARRAY(SELECT id FROM bsel)) AND c.id = b.id AND c.state = b.want AND c.not_before <= now() AND c.pool IS NULL
   RETURNING c.id, c.run_id, c.name, c.spec_index, c.attempt, c.max_attempts, b.argv
 ),
 )SQL";
