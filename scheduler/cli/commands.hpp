@@ -24,6 +24,7 @@ struct ServerFlags {
   int arm_depth = 8;                  // EngineOptions::arm_depth
   int fired_wait_ms = 6;              // EngineOptions::fired_wait
   int dispatch_ahead = -1;            // EngineOptions::dispatch_ahead; -1: max_parallel
+  int spare_folders = 1024;           // LocalExecutor's SpareFolders; 0: none
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
   size_t body_limit = 4 << 20;

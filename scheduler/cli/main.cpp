@@ -38,6 +38,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--dispatch-ahead", f.dispatch_ahead,
                   "tasks dispatched beyond --max-parallel, waiting to start as running ones end "
                   "(default: as many as --max-parallel; 0: none)");
+  cmd->add_option("--spare-folders", f.spare_folders,
+                  "attempt folders made ahead while the machine is idle (default: 1024; 0: none)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--arm-depth", f.arm_depth,
                   "chain steps below a running task that the supervisor may start by itself when "
                   "the one above succeeds (default 8, and 16 times as many in a run whose armed "

@@ -155,7 +155,8 @@ int cmd_server(ServerFlags f, bool embedded) {
 
   std::string host = hostname();
   std::string server_id = host + ":" + std::to_string(::getpid()) + ":" + random_hex(4);
-  auto executor = exec::LocalExecutor::create(self_exe(), f.data_dir + "/attempts", host);
+  auto executor = exec::LocalExecutor::create(self_exe(), f.data_dir + "/attempts", host,
+                                              static_cast<size_t>(f.spare_folders));
   if (!executor) {
     std::cerr << "error: " << executor.error() << "\n";
     return 1;

@@ -25,7 +25,8 @@ namespace fs = std::filesystem;
 
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& self_exe,
                                                              const std::string& root,
-                                                             const std::string& host) {
+                                                             const std::string& host,
+                                                             size_t spare_folders) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return Error{"attempts folder " + root + ": " + ec.message()};
@@ -51,11 +52,16 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& 
     ::close(sv[0]);
     return Error{"cannot start the supervisor: " + std::string(strerror(rc))};
   }
-  return std::unique_ptr<LocalExecutor>(new LocalExecutor(root, host, sv[0], pid));
+  return std::unique_ptr<LocalExecutor>(new LocalExecutor(root, host, sv[0], pid, spare_folders));
 }
 
-LocalExecutor::LocalExecutor(std::string root, std::string host, int fd, pid_t supervisor)
-    : root_(std::move(root)), host_(std::move(host)), fd_(fd), supervisor_(supervisor) {
+LocalExecutor::LocalExecutor(std::string root, std::string host, int fd, pid_t supervisor,
+                             size_t spares)
+    : root_(std::move(root)),
+      host_(std::move(host)),
+      fd_(fd),
+      supervisor_(supervisor),
+      spares_(root_, spares) {
   inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
   reader_ = std::thread([this] { reader_loop(); });
@@ -129,7 +135,7 @@ void LocalExecutor::start(const SpawnRequest& req) {
   bool inline_files = prepared_.erase(req.key) > 0 && files_fit(req);
   std::error_code ec;
   if (!inline_files) {
-    make_attempt_dir(dir, ec);
+    if (!spares_.take(dir)) make_attempt_dir(dir, ec);
     for (const auto& [name, content] : req.files)
       if (!ec && !write_attempt_file(dir + "/" + name, content))
         ec = std::error_code(errno, std::generic_category());

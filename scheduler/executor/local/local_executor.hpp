@@ -14,6 +14,7 @@
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/result.hpp"
 #include "scheduler/executor/executor.hpp"
+#include "scheduler/executor/local/spare_folders.hpp"
 
 namespace ctflow::exec {
 
@@ -22,7 +23,8 @@ class LocalExecutor : public Executor {
   // Starts the supervisor (`self_exe __supervise FD`). `root` is the attempts folder.
   static Result<std::unique_ptr<LocalExecutor>> create(const std::string& self_exe,
                                                        const std::string& root,
-                                                       const std::string& host);
+                                                       const std::string& host,
+                                                       size_t spare_folders = 0);
   ~LocalExecutor() override;
 
   std::string attempt_dir(const std::string& key) const override { return root_ + "/" + key; }
@@ -43,7 +45,7 @@ class LocalExecutor : public Executor {
   static std::string resolve(const std::string& cmd, const std::string& path);
 
  private:
-  LocalExecutor(std::string root, std::string host, int fd, pid_t supervisor);
+  LocalExecutor(std::string root, std::string host, int fd, pid_t supervisor, size_t spares);
   void reader_loop();   // supervisor events -> queue
   void watcher_loop();  // adopted attempts (inotify on their folders) and kill timers
   void push(ExecEvent ev);
@@ -85,6 +87,7 @@ class LocalExecutor : public Executor {
   bool stopping_ = false;  // guarded by mu_
 
   std::thread reader_, watcher_;
+  SpareFolders spares_;  // folders made ahead for start()
 };
 
 }  // namespace ctflow::exec

@@ -32,11 +32,12 @@ struct Supervised {
   std::condition_variable cv;
   std::vector<exec::ExecEvent> seen;  // every event drained so far
 
-  Supervised() {
+  // `spares`: LocalExecutor's spare folders (none unless asked for).
+  explicit Supervised(size_t spares = 0) {
     char tmpl[] = "/tmp/ctflow-localexec.XXXXXX";
     root = ::mkdtemp(tmpl);
     auto r = exec::LocalExecutor::create(std::string(CTFLOW_BINARY_DIR) + "/ctflow",
-                                         (root / "attempts").string(), "test");
+                                         (root / "attempts").string(), "test", spares);
     REQUIRE(r);
     ex = std::move(r.value());
     ex->set_wakeup([this](exec::Wake) {

@@ -1,5 +1,6 @@
 // The local executor end to end without a database: a real supervisor (the built `ctflow
 // __supervise`), real attempt folders under a temporary root.
+#include <sys/stat.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "scheduler/common/json_util.hpp"
@@ -117,4 +119,32 @@ TEST_CASE("local executor: a short task's start comes with its exit, a long one'
   CHECK_FALSE(h.find_exit("2-1"));
   h.ex->cancel("2-1", std::chrono::milliseconds(100));
   CHECK(h.exit_event("2-1").signal);
+}
+
+TEST_CASE("local executor: a task started without a prepared folder gets a spare one",
+          "[executor]") {
+  Harness h(16);
+  fs::path spares = h.root / "attempts" / ".spares";
+  std::set<ino_t> made;
+  for (int i = 0; i < 3000 && made.size() < 16; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    made.clear();
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(spares, ec))
+      if (fs::exists(e.path() / "inputs.json")) {
+        struct stat st;
+        if (::stat(e.path().c_str(), &st) == 0) made.insert(st.st_ino);
+      }
+  }
+  REQUIRE(made.size() == 16);
+  auto req = request("5-1", {"sh", "-c", "test \"$(cat ../inputs.json)\" = abc && pwd"});
+  req.files = {{"inputs.json", "abc"}};
+  h.ex->start(req);
+  auto ev = h.exit_event("5-1");
+  CHECK(ev.error.empty());
+  CHECK(ev.exit_code == 0);
+  struct stat st;
+  REQUIRE(::stat(h.dir("5-1").c_str(), &st) == 0);
+  CHECK(made.count(st.st_ino) == 1);
+  CHECK(slurp_file(h.dir("5-1") + "/task.log") == h.dir("5-1") + "/work\n");
 }

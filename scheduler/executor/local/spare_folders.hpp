@@ -1,0 +1,56 @@
+#pragma once
+// SpareFolders: attempt folders made ahead, while the machine has nothing else to do, under
+// <attempts>/.spares/; LocalExecutor::start renames one to the attempt's folder instead of making
+// it (two folders and two files: on ext4 each new inode costs 30-100 us, more while the inodes of
+// a deleted tree are fresh, make bench-sched). A spare holds what every attempt folder starts
+// with: work/, an empty task.log and an empty inputs.json; the claim is never made ahead (it is
+// the attempt's fence, created exclusively at the start).
+//
+// A thread at SCHED_IDLE keeps some of them: it runs only on a core that would otherwise be
+// idle, so under full load start() finds none and makes the folder itself, as without spares.
+// It keeps 16 at first and twice as many each time take() found none, up to `most`: a server
+// that starts a task now and then keeps few (each spare is four inodes and two blocks).
+// Spares left by an earlier process (or made by another server on the same data dir) are taken
+// too; a rename is atomic, so two takers never get the same one. Thread-safe.
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace ctflow::exec {
+
+class SpareFolders {
+ public:
+  // `root`: the attempts folder. most == 0: no thread, take() always returns false.
+  SpareFolders(std::string root, size_t most);
+  ~SpareFolders();
+  SpareFolders(const SpareFolders&) = delete;
+  SpareFolders& operator=(const SpareFolders&) = delete;
+
+  // Renames a spare to `dest` (which must not exist); false when none is ready or `dest` exists.
+  bool take(const std::string& dest);
+  // Spares ready now, and how many the thread keeps (for tests).
+  size_t ready() const;
+  size_t wanted() const;
+  // A complete spare, as the thread makes it: `path` and its contents (false if one failed).
+  static bool make(const std::string& path);
+
+ private:
+  void loop();
+  void adopt_leftovers();  // spares of earlier processes, when complete
+
+  const std::string dir_;  // <root>/.spares
+  const size_t most_;
+  size_t want_;      // guarded by mu_
+  std::string tag_;  // this process's spare names: <pid>-<start ns>-<n>
+  unsigned long next_ = 0;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> ready_;  // guarded by mu_
+  bool stop_ = false;              // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace ctflow::exec

@@ -1,0 +1,135 @@
+// Spare attempt folders: made ahead by an idle-priority thread, taken by rename.
+#include <sys/stat.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "scheduler/executor/local/spare_folders.hpp"
+
+using namespace ctflow::exec;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempRoot {
+  fs::path root;
+  TempRoot() {
+    std::string tmpl = (fs::temp_directory_path() / "ctflow-spares-XXXXXX").string();
+    root = ::mkdtemp(tmpl.data());
+  }
+  ~TempRoot() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  std::string str() const { return root.string(); }
+  std::string dest(const std::string& name) const { return (root / name).string(); }
+};
+
+// Polls until the pool holds `n` (the thread runs only when a core is idle: allow for a busy
+// machine running other tests).
+bool wait_ready(const SpareFolders& s, size_t n) {
+  for (int i = 0; i < 3000 && s.ready() < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return s.ready() >= n;
+}
+
+bool empty_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) && fs::file_size(p, ec) == 0;
+}
+
+size_t entries(const fs::path& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("spare folders: made ahead, taken whole by rename, then made again", "[executor]") {
+  TempRoot t;
+  SpareFolders s(t.str(), 64);
+  REQUIRE(wait_ready(s, 16));
+  CHECK(s.ready() == 16);  // 16 at first, not the most
+  CHECK(entries(t.root / ".spares") == 16);
+  REQUIRE(s.take(t.dest("7-1")));
+  fs::path d = t.root / "7-1";
+  CHECK(fs::is_directory(d / "work"));
+  CHECK(empty_file(d / "task.log"));
+  CHECK(empty_file(d / "inputs.json"));
+  CHECK(fs::is_empty(d / "work"));
+  REQUIRE(wait_ready(s, 16));  // the one taken is replaced
+  CHECK(entries(t.root / ".spares") == 16);
+}
+
+TEST_CASE("spare folders: a folder that exists is never replaced, and the spare is kept",
+          "[executor]") {
+  TempRoot t;
+  SpareFolders s(t.str(), 16);
+  REQUIRE(wait_ready(s, 16));
+  fs::create_directory(t.root / "8-1");  // as a cancel's fence makes it
+  std::ofstream(t.root / "8-1" / "claim") << "{}\n";
+  CHECK_FALSE(s.take(t.dest("8-1")));
+  CHECK(s.ready() == 16);
+  CHECK(fs::exists(t.root / "8-1" / "claim"));
+  CHECK_FALSE(fs::exists(t.root / "8-1" / "work"));
+  // An empty folder is not replaced either (rename would, for a directory).
+  fs::create_directory(t.root / "9-1");
+  CHECK_FALSE(s.take(t.dest("9-1")));
+  CHECK(s.ready() == 16);
+  CHECK(fs::is_empty(t.root / "9-1"));
+}
+
+TEST_CASE("spare folders: each miss doubles how many are kept, up to the most", "[executor]") {
+  TempRoot t;
+  SpareFolders s(t.str(), 40);
+  CHECK(s.wanted() == 16);
+  int n = 0;
+  auto take_until_miss = [&] {
+    for (int i = 0; i < 100000; ++i)
+      if (!s.take(t.dest(std::to_string(n++) + "-1"))) return true;
+    return false;
+  };
+  REQUIRE(take_until_miss());
+  CHECK(s.wanted() == 32);
+  REQUIRE(take_until_miss());
+  CHECK(s.wanted() == 40);
+  REQUIRE(take_until_miss());
+  CHECK(s.wanted() == 40);
+  REQUIRE(wait_ready(s, 40));
+}
+
+TEST_CASE("spare folders: complete leftovers of an earlier process are taken, others left",
+          "[executor]") {
+  TempRoot t;
+  fs::create_directory(t.root / ".spares");
+  REQUIRE(SpareFolders::make((t.root / ".spares" / "old").string()));
+  fs::create_directory(t.root / ".spares" / "half");  // its maker died before its work/
+  {
+    SpareFolders s(t.str(), 1);
+    REQUIRE(wait_ready(s, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(s.ready() == 1);  // the leftover is the one wanted: none made
+    REQUIRE(s.take(t.dest("3-1")));
+  }
+  CHECK(fs::is_directory(t.root / "3-1" / "work"));
+  CHECK_FALSE(fs::exists(t.root / ".spares" / "old"));
+  CHECK(fs::is_directory(t.root / ".spares" / "half"));
+}
+
+TEST_CASE("spare folders: none kept when none are asked for", "[executor]") {
+  TempRoot t;
+  SpareFolders s(t.str(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(s.take(t.dest("1-1")));
+  CHECK(s.wanted() == 0);
+  CHECK_FALSE(fs::exists(t.root / ".spares"));
+  CHECK_FALSE(fs::exists(t.root / "1-1"));
+}
