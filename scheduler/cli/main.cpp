@@ -69,8 +69,9 @@ void add_client_flags(CLI::App* cmd, ClientFlags& c, bool output) {
 
 int main(int argc, char** argv) {
   // The supervisor is this binary re-executed; dispatch before anything else starts.
-  if (argc == 3 && std::strcmp(argv[1], "__supervise") == 0)
-    return ctflow::exec::supervisor_main(std::atoi(argv[2]));
+  if ((argc == 3 || argc == 5) && std::strcmp(argv[1], "__supervise") == 0)
+    return ctflow::exec::supervisor_main(std::atoi(argv[2]), argc == 5 ? argv[3] : "",
+                                         argc == 5 ? std::strtoul(argv[4], nullptr, 10) : 0);
 
   CLI::App app{"ctflow: continuous-training orchestrator"};
   app.require_subcommand(1);

@@ -1,6 +1,7 @@
 #include "scheduler/executor/local/attempt_files.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,7 +43,14 @@ void each_record(const std::string& dir, Fn fn) {
 }  // namespace
 
 int open_claim(const std::string& dir) {
-  return ::open((dir + "/claim").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  std::string claim = dir + "/claim";
+  // A spare folder brings an empty claim.new: renaming it without replacing is as exclusive as
+  // O_EXCL (it fails if the claim exists) and allocates no inode.
+  if (::renameat2(AT_FDCWD, (dir + "/claim.new").c_str(), AT_FDCWD, claim.c_str(),
+                  RENAME_NOREPLACE) == 0)
+    return ::open(claim.c_str(), O_WRONLY | O_CLOEXEC);
+  if (errno == EEXIST) return -1;
+  return ::open(claim.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 }
 
 bool create_claim(const std::string& dir, const std::optional<ExitRecord>& exit) {

@@ -17,6 +17,8 @@
 //               watch for IN_CLOSE_WRITE. A line without its newline is not there yet. One file
 //               for the claim, the pid and the exit status: three inodes and a rename fewer per
 //               task than separate files (make bench-sched).
+//   claim.new   an empty file in a spare folder (spare_folders.hpp): open_claim renames it to
+//               claim (without replacing one), so that the start allocates no inode
 //   inputs.json the inputs file the engine hands the task, written before the spawn: by the
 //               server, or, in a folder made ahead (Executor::prepare), by the supervisor after
 //               it created the claim
@@ -47,7 +49,8 @@ struct PidRecord {
 // (auto_da_alloc), a synchronous submission to the disk per task (make bench-sched).
 bool write_attempt_file(const std::string& path, const std::string& data);
 
-// Creates `dir`/claim exclusively and returns it open for writing; -1 if it existed already.
+// Creates `dir`/claim exclusively (from claim.new if there) and returns it open for writing; -1
+// with errno EEXIST if it existed already.
 int open_claim(const std::string& dir);
 // Creates `dir`/claim exclusively, empty or with an exit record; false if it existed already.
 bool create_claim(const std::string& dir, const std::optional<ExitRecord>& exit = std::nullopt);

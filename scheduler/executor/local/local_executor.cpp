@@ -36,9 +36,13 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& 
   // The child's end must survive exec: dup it without CLOEXEC.
   int child_fd = ::fcntl(sv[1], F_DUPFD, 10);
   ::close(sv[1]);
-  std::string fd_arg = std::to_string(child_fd);
-  std::vector<char*> argv{const_cast<char*>(self_exe.c_str()), const_cast<char*>("__supervise"),
-                          fd_arg.data(), nullptr};
+  std::string fd_arg = std::to_string(child_fd), spares_arg = std::to_string(spare_folders);
+  std::vector<char*> argv{const_cast<char*>(self_exe.c_str()),
+                          const_cast<char*>("__supervise"),
+                          fd_arg.data(),
+                          const_cast<char*>(root.c_str()),
+                          spares_arg.data(),
+                          nullptr};
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);
   // Own process group: a Ctrl-C for the server's terminal must not reach the supervisor.
@@ -164,6 +168,7 @@ json::object LocalExecutor::spawn_message(const SpawnRequest& req, bool inline_f
   return {{"op", "spawn"},
           {"key", req.key},
           {"dir", attempt_dir(req.key)},
+          {"made", !inline_files},  // by start(); otherwise the supervisor makes or takes it
           {"path", path},
           {"argv", std::move(argv)},
           {"env", std::move(env)},

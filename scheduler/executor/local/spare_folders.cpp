@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 namespace ctflow::exec {
@@ -23,6 +26,14 @@ bool is_empty_file(const std::string& path) {
 bool is_dir(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The process whose pool a spare is in, from its name (<pid>-...), is running.
+bool maker_alive(const std::string& name) {
+  char* end = nullptr;
+  long pid = std::strtol(name.c_str(), &end, 10);
+  if (pid <= 0 || end == name.c_str() || *end != '-') return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
 }  // namespace
@@ -46,7 +57,7 @@ SpareFolders::~SpareFolders() {
 bool SpareFolders::make(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) != 0 || ::mkdir((path + "/work").c_str(), 0755) != 0)
     return false;
-  for (const char* f : {"/task.log", "/inputs.json"}) {
+  for (const char* f : {"/task.log", "/inputs.json", "/claim.new"}) {
     int fd = ::open((path + f).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return false;
     ::close(fd);
@@ -96,7 +107,8 @@ void SpareFolders::adopt_leftovers() {
   std::deque<std::string> found;
   for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
     std::string p = e.path().string();
-    // Complete ones only: one still being made by another server is left to it.
+    if (maker_alive(e.path().filename().string())) continue;  // its maker keeps count of it
+    // Complete ones only: a half-made one, its maker dead, is left.
     if (is_dir(p + "/work") && is_empty_file(p + "/task.log") && is_empty_file(p + "/inputs.json"))
       found.push_back(std::move(p));
   }

@@ -3,15 +3,15 @@
 // <attempts>/.spares/; LocalExecutor::start renames one to the attempt's folder instead of making
 // it (two folders and two files: on ext4 each new inode costs 30-100 us, more while the inodes of
 // a deleted tree are fresh, make bench-sched). A spare holds what every attempt folder starts
-// with: work/, an empty task.log and an empty inputs.json; the claim is never made ahead (it is
-// the attempt's fence, created exclusively at the start).
+// with: work/, an empty task.log and an empty inputs.json, and an empty claim.new that the start
+// renames to claim without replacing one (attempt_files.hpp: as exclusive as creating it).
 //
 // A thread at SCHED_IDLE keeps some of them: it runs only on a core that would otherwise be
 // idle, so under full load start() finds none and makes the folder itself, as without spares.
 // It keeps 16 at first and twice as many each time take() found none, up to `most`: a server
 // that starts a task now and then keeps few (each spare is four inodes and two blocks).
-// Spares left by an earlier process (or made by another server on the same data dir) are taken
-// too; a rename is atomic, so two takers never get the same one. Thread-safe.
+// Spares left by a process that is gone (named <pid>-...) are taken too; a rename is atomic, so
+// two takers never get the same one. Thread-safe.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>

@@ -24,6 +24,7 @@
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
+#include "scheduler/executor/local/spare_folders.hpp"
 
 namespace ctflow::exec {
 
@@ -56,7 +57,8 @@ bool no_outputs(const std::string& dir) {
 
 class Supervisor {
  public:
-  explicit Supervisor(int fd) : fd_(fd) {}
+  Supervisor(int fd, std::string root, size_t spares)
+      : fd_(fd), root_(std::move(root)), spare_count_(spares) {}
 
   int run() {
     server_pid_ = ::getppid();
@@ -79,6 +81,8 @@ class Supervisor {
         sigaddset(&ignored_, sig);
     }
     sfd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    // After the mask: its thread inherits SIGCHLD blocked, so the signalfd gets every one.
+    if (!root_.empty()) spares_ = std::make_unique<SpareFolders>(root_, spare_count_);
     std::vector<char> buf(1 << 20);
     while (server_alive_ || !children_.empty()) {
       pollfd p[2] = {{sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}};
@@ -210,7 +214,7 @@ class Supervisor {
     for (const auto& d : dirs->get_array()) {
       if (!d.is_string()) continue;
       std::string dir(d.get_string());
-      if (::mkdir(dir.c_str(), 0755) != 0) continue;
+      if (take_spare(dir) || ::mkdir(dir.c_str(), 0755) != 0) continue;
       ::mkdir((dir + "/work").c_str(), 0755);
       for (const char* f : {"/task.log", "/inputs.json"}) {
         int fd = ::open((dir + f).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -237,11 +241,14 @@ class Supervisor {
 
   void spawn(const json::object& o) {
     std::string key = get_string(o, "key"), dir = get_string(o, "dir");
-    // The folder is there (made by the server or prepared) unless the server lost a race with
-    // a cancel's fence, which makes it too; a missing root is made here.
+    // The folder is there (made by the server, or prepared) unless the server lost a race with
+    // a cancel's fence, which makes it too, or it was armed: then a spare one, or one made here
+    // (and a missing root with it).
     std::error_code ec;
-    bool made = ::mkdir(dir.c_str(), 0755) == 0;
-    if (!made && errno == ENOENT) make_attempt_dir(dir, ec);
+    const auto* by_server = o.if_contains("made");
+    bool spare = !(by_server && by_server->is_bool() && by_server->get_bool()) && take_spare(dir);
+    bool made = !spare && ::mkdir(dir.c_str(), 0755) == 0;
+    if (!spare && !made && errno == ENOENT) make_attempt_dir(dir, ec);
     int claim = open_claim(dir);
     if (claim < 0) {
       std::string error = errno == EEXIST ? "attempt was fenced by an adopter"
@@ -362,7 +369,12 @@ class Supervisor {
     if (server_alive_) start_queued();
   }
 
+  bool take_spare(const std::string& dir) { return spares_ && spares_->take(dir); }
+
   int fd_;
+  const std::string root_;  // the attempts folder: spare folders are made under it
+  const size_t spare_count_;
+  std::unique_ptr<SpareFolders> spares_;
   int sfd_ = -1;
   sigset_t ignored_;  // signals this process ignores: reset to default in tasks
   bool server_alive_ = true;
@@ -377,8 +389,8 @@ class Supervisor {
 
 }  // namespace
 
-int supervisor_main(int fd) {
-  return Supervisor(fd).run();
+int supervisor_main(int fd, const std::string& root, size_t spares) {
+  return Supervisor(fd, root, spares).run();
 }
 
 }  // namespace ctflow::exec

@@ -1,5 +1,6 @@
 #pragma once
-// The supervisor: one long-lived process per server (`ctflow __supervise FD`) that spawns every
+// The supervisor: one long-lived process per server (`ctflow __supervise FD [ROOT SPARES]`) that
+// spawns every
 // task of that server and records each exit durably (the `exit` file of the attempt folder), so
 // that a server killed with -9 loses nothing: the supervisor outlives it, keeps reaping, and a
 // restarted server (or another replica) adopts the attempts from their files.
@@ -11,8 +12,13 @@
 //                        {"ev":"exited","key":K,"pid":N,"exit_code":C | "signal":S | "error":E}
 // When the server's end closes, the supervisor stops accepting work, waits for its running tasks
 // to end (recording their exits), then exits.
+#include <cstddef>
+#include <string>
+
 namespace ctflow::exec {
 
-int supervisor_main(int fd);
+// `root` (the attempts folder) and `spares`: the supervisor's own SpareFolders, for the folders
+// it makes (prepared, armed); none when root is empty.
+int supervisor_main(int fd, const std::string& root = "", size_t spares = 0);
 
 }  // namespace ctflow::exec

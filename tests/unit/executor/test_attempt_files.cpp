@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -114,4 +115,29 @@ TEST_CASE("attempt files: written whole into a new, a prepared empty or an old l
   CHECK(ctflow::read_file(prepared) == "{\"b\":2}");
   CHECK(ctflow::read_file(longer) == "{}");
   CHECK_FALSE(write_attempt_file(t.str() + "/missing/x.json", "{}"));
+}
+
+TEST_CASE("claim file: a spare folder's claim.new becomes the claim, exclusively", "[executor]") {
+  TempAttempt a;
+  std::ofstream(a.dir / "claim.new").close();
+  int fd = open_claim(a.str());
+  REQUIRE(fd >= 0);
+  CHECK(write_pid(fd, {42, ctflow::now_utc()}));
+  ::close(fd);
+  CHECK_FALSE(fs::exists(a.dir / "claim.new"));
+  REQUIRE(read_pid(a.str()));
+  CHECK(read_pid(a.str())->pid == 42);
+  errno = 0;
+  CHECK(open_claim(a.str()) == -1);
+  CHECK(errno == EEXIST);
+  // Fenced first (an adopter's create_claim): the spare claim.new never replaces that claim.
+  TempAttempt b;
+  REQUIRE(create_claim(b.str(), ExitRecord{std::nullopt, std::nullopt, "fenced"}));
+  std::ofstream(b.dir / "claim.new").close();
+  errno = 0;
+  CHECK(open_claim(b.str()) == -1);
+  CHECK(errno == EEXIST);
+  CHECK(fs::exists(b.dir / "claim.new"));
+  REQUIRE(read_exit(b.str()));
+  CHECK(read_exit(b.str())->error == "fenced");
 }

@@ -121,22 +121,35 @@ TEST_CASE("local executor: a short task's start comes with its exit, a long one'
   CHECK(h.exit_event("2-1").signal);
 }
 
-TEST_CASE("local executor: a task started without a prepared folder gets a spare one",
-          "[executor]") {
-  Harness h(16);
-  fs::path spares = h.root / "attempts" / ".spares";
+// Inodes of the complete spare folders under `spares`, of this process (the server's pool) or of
+// the supervisor's; waits until there are `n` (their threads run when a core is idle).
+std::set<ino_t> spare_inodes(const fs::path& spares, bool ours, size_t n) {
+  std::string mine = std::to_string(::getpid()) + "-";
   std::set<ino_t> made;
-  for (int i = 0; i < 3000 && made.size() < 16; ++i) {
+  for (int i = 0; i < 3000 && made.size() < n; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     made.clear();
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(spares, ec))
-      if (fs::exists(e.path() / "inputs.json")) {
-        struct stat st;
-        if (::stat(e.path().c_str(), &st) == 0) made.insert(st.st_ino);
-      }
+    for (const auto& e : fs::directory_iterator(spares, ec)) {
+      bool is_mine = e.path().filename().string().rfind(mine, 0) == 0;
+      struct stat st;
+      if (is_mine == ours && fs::exists(e.path() / "claim.new") &&
+          ::stat(e.path().c_str(), &st) == 0)
+        made.insert(st.st_ino);
+    }
   }
+  return made;
+}
+
+TEST_CASE("local executor: folders come from the spares, the server's or the supervisor's",
+          "[executor]") {
+  Harness h(16);
+  fs::path spares = h.root / "attempts" / ".spares";
+  bool prepared = GENERATE(false, true);  // prepared: the supervisor makes the folder
+  INFO((prepared ? "prepared" : "made at the start"));
+  std::set<ino_t> made = spare_inodes(spares, !prepared, 16);
   REQUIRE(made.size() == 16);
+  if (prepared) h.ex->prepare({"5-1"});
   auto req = request("5-1", {"sh", "-c", "test \"$(cat ../inputs.json)\" = abc && pwd"});
   req.files = {{"inputs.json", "abc"}};
   h.ex->start(req);
@@ -146,5 +159,7 @@ TEST_CASE("local executor: a task started without a prepared folder gets a spare
   struct stat st;
   REQUIRE(::stat(h.dir("5-1").c_str(), &st) == 0);
   CHECK(made.count(st.st_ino) == 1);
+  CHECK_FALSE(fs::exists(h.dir("5-1") + "/claim.new"));  // renamed to the claim
+  CHECK(fs::exists(h.dir("5-1") + "/claim"));
   CHECK(slurp_file(h.dir("5-1") + "/task.log") == h.dir("5-1") + "/work\n");
 }

@@ -64,6 +64,8 @@ TEST_CASE("spare folders: made ahead, taken whole by rename, then made again", "
   CHECK(fs::is_directory(d / "work"));
   CHECK(empty_file(d / "task.log"));
   CHECK(empty_file(d / "inputs.json"));
+  CHECK(empty_file(d / "claim.new"));
+  CHECK_FALSE(fs::exists(d / "claim"));
   CHECK(fs::is_empty(d / "work"));
   REQUIRE(wait_ready(s, 16));  // the one taken is replaced
   CHECK(entries(t.root / ".spares") == 16);
@@ -112,6 +114,9 @@ TEST_CASE("spare folders: complete leftovers of an earlier process are taken, ot
   fs::create_directory(t.root / ".spares");
   REQUIRE(SpareFolders::make((t.root / ".spares" / "old").string()));
   fs::create_directory(t.root / ".spares" / "half");  // its maker died before its work/
+  // One of a live process's pool (the server's and its supervisor's share the folder).
+  std::string live = std::to_string(::getppid()) + "-1-1";
+  REQUIRE(SpareFolders::make((t.root / ".spares" / live).string()));
   {
     SpareFolders s(t.str(), 1);
     REQUIRE(wait_ready(s, 1));
@@ -122,6 +127,7 @@ TEST_CASE("spare folders: complete leftovers of an earlier process are taken, ot
   CHECK(fs::is_directory(t.root / "3-1" / "work"));
   CHECK_FALSE(fs::exists(t.root / ".spares" / "old"));
   CHECK(fs::is_directory(t.root / ".spares" / "half"));
+  CHECK(fs::is_directory(t.root / ".spares" / live / "work"));
 }
 
 TEST_CASE("spare folders: none kept when none are asked for", "[executor]") {
