@@ -1,5 +1,6 @@
 #include "scheduler/engine/engine.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -34,9 +35,18 @@ void Engine::start() {
     cv_.notify_one();
   });
   update_limit();
-  thread_ = std::thread([this] { thread_main(); });
-  listener_ = std::thread([this] { listen_main(); });
-  stats_thread_ = std::thread([this] { stats_main(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ctflow-engine");
+    thread_main();
+  });
+  listener_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ctflow-listen");
+    listen_main();
+  });
+  stats_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ctflow-stats");
+    stats_main();
+  });
 }
 
 void Engine::stop() {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/inotify.h>
@@ -68,8 +69,14 @@ LocalExecutor::LocalExecutor(std::string root, std::string host, int fd, pid_t s
       spares_(root_, spares) {
   inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
-  reader_ = std::thread([this] { reader_loop(); });
-  watcher_ = std::thread([this] { watcher_loop(); });
+  reader_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ctflow-reader");
+    reader_loop();
+  });
+  watcher_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ctflow-watcher");
+    watcher_loop();
+  });
 }
 
 LocalExecutor::~LocalExecutor() {

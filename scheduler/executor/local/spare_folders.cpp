@@ -119,6 +119,7 @@ void SpareFolders::adopt_leftovers() {
 void SpareFolders::loop() {
   sched_param sp{};
   pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+  pthread_setname_np(pthread_self(), "ctflow-spares");
   ::mkdir(dir_.c_str(), 0755);
   adopt_leftovers();
   std::unique_lock<std::mutex> lk(mu_);
