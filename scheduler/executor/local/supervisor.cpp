@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "scheduler/common/json_util.hpp"
@@ -272,7 +273,7 @@ class Supervisor {
       for (const auto& s : a->as_array()) argv.emplace_back(s.as_string());
     if (auto* e = o.if_contains("env"))
       for (const auto& s : e->as_array()) env.emplace_back(s.as_string());
-    std::string exe = argv.empty() ? "" : LocalExecutor::resolve(argv[0], get_string(o, "path"));
+    std::string exe = argv.empty() ? "" : resolve(argv[0], get_string(o, "path"));
     if (exe.empty()) {
       fail(key, claim, "command not found: " + (argv.empty() ? std::string() : argv[0]));
       return;
@@ -304,6 +305,7 @@ class Supervisor {
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
+      resolved_.clear();  // gone since it was looked up, perhaps: look again next time
       fail(key, claim,
            std::string(rc == ENOENT ? "command not found: " : "cannot start ") + argv[0] +
                (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
@@ -370,6 +372,25 @@ class Supervisor {
   }
 
   bool take_spare(const std::string& dir) { return spares_ && spares_->take(dir); }
+
+  // LocalExecutor::resolve, remembered for a second: a PATH search is a stat and an access per
+  // folder tried (make bench-sched: an eighth of this process's time). A command found is
+  // looked up again after that second, so one installed earlier in the PATH is used from then
+  // on; one not found is looked up every time.
+  std::string resolve(const std::string& cmd, const std::string& path) {
+    auto now = std::chrono::steady_clock::now();
+    std::string key = cmd + '\n' + path;
+    if (auto it = resolved_.find(key);
+        it != resolved_.end() && now - it->second.second < kResolveFor)
+      return it->second.first;
+    std::string exe = LocalExecutor::resolve(cmd, path);
+    if (resolved_.size() > 1024) resolved_.clear();
+    if (!exe.empty()) resolved_[key] = {exe, now};
+    return exe;
+  }
+  static constexpr std::chrono::seconds kResolveFor{1};
+  std::unordered_map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>
+      resolved_;
 
   int fd_;
   const std::string root_;  // the attempts folder: spare folders are made under it

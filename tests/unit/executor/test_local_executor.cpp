@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -63,6 +64,35 @@ TEST_CASE("local executor: a command not on the task's PATH fails as not found",
   auto ok = h.exit_event("2-1");
   CHECK(ok.error.empty());
   CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE(
+    "local executor: the PATH is searched again after a second, and a removed command is not found",
+    "[executor]") {
+  Harness h;
+  fs::create_directories(h.root / "a");
+  fs::create_directories(h.root / "b");
+  auto install = [](const fs::path& p, const std::string& says) {
+    std::ofstream(p) << "#!/bin/sh\necho " << says << "\n";
+    fs::permissions(p, fs::perms::owner_all);
+  };
+  auto run = [&](const std::string& key) {
+    auto req = request(key, {"ctflow-test-cmd"});
+    req.env = {"PATH=" + h.path("a") + ":" + h.path("b")};
+    h.ex->start(req);
+    auto ev = h.exit_event(key);
+    return ev.error.empty() ? slurp_file(h.dir(key) + "/task.log") : ev.error;
+  };
+  install(h.root / "b" / "ctflow-test-cmd", "b");
+  CHECK(run("1-1") == "b\n");
+  install(h.root / "a" / "ctflow-test-cmd", "a");  // earlier in the PATH
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(run("2-1") == "a\n");
+  fs::remove(h.root / "a" / "ctflow-test-cmd");
+  fs::remove(h.root / "b" / "ctflow-test-cmd");
+  CHECK(run("3-1") == "command not found: ctflow-test-cmd");
+  install(h.root / "b" / "ctflow-test-cmd", "b again");
+  CHECK(run("4-1") == "b again\n");
 }
 
 TEST_CASE(
