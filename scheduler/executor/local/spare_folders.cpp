@@ -70,6 +70,7 @@ bool SpareFolders::take(const std::string& dest) {
     std::string src;
     {
       std::lock_guard<std::mutex> g(mu_);
+      if (unsupported_) return false;
       if (ready_.empty()) {
         if (want_ < most_) {
           want_ = std::min(most_, want_ * 2);
@@ -85,9 +86,14 @@ bool SpareFolders::take(const std::string& dest) {
       return true;
     if (errno == ENOENT && is_dir(dest.substr(0, dest.find_last_of('/'))))
       continue;  // taken by another process sharing the folder
-    // dest exists (a cancel's fence made it), or this file system cannot rename so: keep it.
+    int err = errno;
     std::lock_guard<std::mutex> g(mu_);
-    ready_.push_front(std::move(src));
+    if (err == EINVAL || err == ENOSYS) {  // a file system that cannot rename without replacing
+      unsupported_ = true;                 // (NFS): no spares from now on
+      cv_.notify_one();
+      return false;
+    }
+    ready_.push_front(std::move(src));  // dest exists (a cancel's fence made it): keep it
     return false;
   }
 }
@@ -124,7 +130,7 @@ void SpareFolders::loop() {
   adopt_leftovers();
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
-    if (ready_.size() >= want_) {
+    if (ready_.size() >= want_ || unsupported_) {
       cv_.wait(lk);
       continue;
     }

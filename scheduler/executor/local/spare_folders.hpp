@@ -50,6 +50,7 @@ class SpareFolders {
   std::condition_variable cv_;
   std::deque<std::string> ready_;  // guarded by mu_
   bool stop_ = false;              // guarded by mu_
+  bool unsupported_ = false;       // renameat2 cannot keep from replacing here; guarded by mu_
   std::thread thread_;
 };
 
