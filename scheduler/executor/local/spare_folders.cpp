@@ -28,13 +28,15 @@ bool is_dir(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The process whose pool a spare is in, from its name (<pid>-...), is running.
+// The process whose slot this is, from its name (<pid>-...), is running.
 bool maker_alive(const std::string& name) {
   char* end = nullptr;
   long pid = std::strtol(name.c_str(), &end, 10);
   if (pid <= 0 || end == name.c_str() || *end != '-') return false;
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
+
+const char* const kFiles[] = {"/task.log", "/inputs.json", "/claim.new"};
 
 }  // namespace
 
@@ -57,7 +59,7 @@ SpareFolders::~SpareFolders() {
 bool SpareFolders::make(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) != 0 || ::mkdir((path + "/work").c_str(), 0755) != 0)
     return false;
-  for (const char* f : {"/task.log", "/inputs.json", "/claim.new"}) {
+  for (const char* f : kFiles) {
     int fd = ::open((path + f).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return false;
     ::close(fd);
@@ -65,37 +67,48 @@ bool SpareFolders::make(const std::string& path) {
   return true;
 }
 
+bool SpareFolders::complete(const std::string& path) {
+  if (!is_dir(path + "/work")) return false;
+  for (const char* f : kFiles)
+    if (!is_empty_file(path + f)) return false;
+  return true;
+}
+
 bool SpareFolders::take(const std::string& dest) {
-  for (;;) {
-    std::string src;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      if (unsupported_) return false;
-      if (ready_.empty()) {
-        if (want_ < most_) {
-          want_ = std::min(most_, want_ * 2);
-          cv_.notify_one();
-        }
-        return false;
-      }
-      src = std::move(ready_.front());
-      ready_.pop_front();
-    }
-    cv_.notify_one();
-    if (::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0)
-      return true;
-    if (errno == ENOENT && is_dir(dest.substr(0, dest.find_last_of('/'))))
-      continue;  // taken by another process sharing the folder
-    int err = errno;
+  std::string slot;
+  {
     std::lock_guard<std::mutex> g(mu_);
-    if (err == EINVAL || err == ENOSYS) {  // a file system that cannot rename without replacing
-      unsupported_ = true;                 // (NFS): no spares from now on
-      cv_.notify_one();
+    if (unsupported_) return false;
+    if (ready_.empty()) {
+      if (want_ < most_) {
+        want_ = std::min(most_, want_ * 2);
+        cv_.notify_one();
+      }
       return false;
     }
-    ready_.push_front(std::move(src));  // dest exists (a cancel's fence made it): keep it
+    slot = std::move(ready_.front());
+    ready_.pop_front();
+  }
+  int rc = ::renameat2(AT_FDCWD, (slot + "/d").c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
+  int err = errno;
+  std::lock_guard<std::mutex> g(mu_);
+  if (rc == 0) {
+    free_.push_back(std::move(slot));
+    cv_.notify_one();
+    return true;
+  }
+  if (err == EINVAL || err == ENOSYS) {  // a file system that cannot rename without replacing
+    unsupported_ = true;                 // (NFS): no spares from now on
+    cv_.notify_one();
     return false;
   }
+  if (err == ENOENT && !is_dir(slot + "/d")) {  // removed by hand: make it again
+    free_.push_back(std::move(slot));
+    cv_.notify_one();
+    return false;
+  }
+  ready_.push_front(std::move(slot));  // dest exists (a cancel's fence made it): keep it
+  return false;
 }
 
 size_t SpareFolders::wanted() const {
@@ -108,18 +121,26 @@ size_t SpareFolders::ready() const {
   return ready_.size();
 }
 
-void SpareFolders::adopt_leftovers() {
+std::string SpareFolders::new_slot() {
+  return dir_ + "/" + tag_ + std::to_string(next_++);
+}
+
+void SpareFolders::take_over_leftovers() {
+  std::vector<std::string> dead;
   std::error_code ec;
-  std::deque<std::string> found;
-  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-    std::string p = e.path().string();
-    if (maker_alive(e.path().filename().string())) continue;  // its maker keeps count of it
-    // Complete ones only: a half-made one, its maker dead, is left.
-    if (is_dir(p + "/work") && is_empty_file(p + "/task.log") && is_empty_file(p + "/inputs.json"))
-      found.push_back(std::move(p));
+  for (const auto& e : std::filesystem::directory_iterator(dir_, ec))
+    if (!maker_alive(e.path().filename().string())) dead.push_back(e.path().string());
+  for (const auto& old : dead) {
+    std::string slot = new_slot();
+    if (::rename(old.c_str(), slot.c_str()) != 0) continue;  // another process took it over
+    bool whole = complete(slot + "/d");
+    if (!whole) std::filesystem::remove_all(slot + "/d", ec);  // half made: made again
+    std::lock_guard<std::mutex> g(mu_);
+    if (whole)
+      ready_.push_back(slot);
+    else
+      free_.push_back(slot);
   }
-  std::lock_guard<std::mutex> g(mu_);
-  for (auto& p : found) ready_.push_back(std::move(p));
 }
 
 void SpareFolders::loop() {
@@ -127,22 +148,33 @@ void SpareFolders::loop() {
   pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
   pthread_setname_np(pthread_self(), "ctflow-spares");
   ::mkdir(dir_.c_str(), 0755);
-  adopt_leftovers();
+  take_over_leftovers();
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
     if (ready_.size() >= want_ || unsupported_) {
       cv_.wait(lk);
       continue;
     }
-    std::string path = dir_ + "/" + tag_ + std::to_string(next_++);
+    std::string slot;
+    if (!free_.empty()) {
+      slot = std::move(free_.back());
+      free_.pop_back();
+    }
     lk.unlock();
-    bool ok = make(path);
+    if (slot.empty()) {
+      slot = new_slot();
+      if (::mkdir(slot.c_str(), 0755) != 0) slot.clear();
+    }
+    bool ok = !slot.empty() && make(slot + "/d");
+    if (!ok && !slot.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(slot + "/d", ec);
+    }
     lk.lock();
     if (ok) {
-      ready_.push_back(std::move(path));
+      ready_.push_back(std::move(slot));
     } else {  // a full disk, a missing folder: try again later, never spin
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
+      if (!slot.empty()) free_.push_back(std::move(slot));
       cv_.wait_for(lk, std::chrono::seconds(1));
     }
   }

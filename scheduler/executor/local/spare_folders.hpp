@@ -1,23 +1,29 @@
 #pragma once
 // SpareFolders: attempt folders made ahead, while the machine has nothing else to do, under
 // <attempts>/.spares/; LocalExecutor::start renames one to the attempt's folder instead of making
-// it (two folders and two files: on ext4 each new inode costs 30-100 us, more while the inodes of
-// a deleted tree are fresh, make bench-sched). A spare holds what every attempt folder starts
+// it (two folders and three files: on ext4 each new inode costs 30-100 us, more while the inodes
+// of a deleted tree are fresh, make bench-sched). A spare holds what every attempt folder starts
 // with: work/, an empty task.log and an empty inputs.json, and an empty claim.new that the start
 // renames to claim without replacing one (attempt_files.hpp: as exclusive as creating it).
 //
 // A thread at SCHED_IDLE keeps some of them: it runs only on a core that would otherwise be
 // idle, so under full load start() finds none and makes the folder itself, as without spares.
 // It keeps 16 at first and twice as many each time take() found none, up to `most`: a server
-// that starts a task now and then keeps few (each spare is four inodes and two blocks).
-// Spares left by a process that is gone (named <pid>-...) are taken too; a rename is atomic, so
-// two takers never get the same one. Thread-safe.
+// that starts a task now and then keeps few (each spare is five inodes and two blocks).
+//
+// Each spare is made in a slot of its own, .spares/<pid>-<n>/d, and the slot is used again once
+// its spare is taken: a taker locks only the slot's folder (and the attempts folder), never one
+// that the thread is writing in, so a thread at idle priority, preempted in a system call, never
+// holds a lock that a start waits for. Slots of a process that is gone are taken over (renamed
+// to this process's names, atomically: the server and its supervisor share the folder), their
+// complete spares kept and the half-made ones removed. Thread-safe.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ctflow::exec {
 
@@ -34,21 +40,25 @@ class SpareFolders {
   // Spares ready now, and how many the thread keeps (for tests).
   size_t ready() const;
   size_t wanted() const;
-  // A complete spare, as the thread makes it: `path` and its contents (false if one failed).
+  // A complete spare at `path` (false if a part could not be made).
   static bool make(const std::string& path);
+  // Whether `path` holds a complete, unused spare.
+  static bool complete(const std::string& path);
 
  private:
   void loop();
-  void adopt_leftovers();  // spares of earlier processes, when complete
+  void take_over_leftovers();  // slots of processes that are gone
+  std::string new_slot();      // a name for a slot of this process
 
   const std::string dir_;  // <root>/.spares
   const size_t most_;
-  size_t want_;      // guarded by mu_
-  std::string tag_;  // this process's spare names: <pid>-<start ns>-<n>
+  std::string tag_;  // this process's slot names: <pid>-<start ns>-<n>
   unsigned long next_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> ready_;  // guarded by mu_
+  size_t want_;                    // guarded by mu_
+  std::deque<std::string> ready_;  // slots holding a spare; guarded by mu_
+  std::vector<std::string> free_;  // slots whose spare was taken; guarded by mu_
   bool stop_ = false;              // guarded by mu_
   bool unsupported_ = false;       // renameat2 cannot keep from replacing here; guarded by mu_
   std::thread thread_;

@@ -163,8 +163,8 @@ std::set<ino_t> spare_inodes(const fs::path& spares, bool ours, size_t n) {
     for (const auto& e : fs::directory_iterator(spares, ec)) {
       bool is_mine = e.path().filename().string().rfind(mine, 0) == 0;
       struct stat st;
-      if (is_mine == ours && fs::exists(e.path() / "claim.new") &&
-          ::stat(e.path().c_str(), &st) == 0)
+      if (is_mine == ours && fs::exists(e.path() / "d" / "claim.new") &&
+          ::stat((e.path() / "d").c_str(), &st) == 0)
         made.insert(st.st_ino);
     }
   }

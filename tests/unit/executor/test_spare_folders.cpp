@@ -65,10 +65,20 @@ TEST_CASE("spare folders: made ahead, taken whole by rename, then made again", "
   CHECK(empty_file(d / "task.log"));
   CHECK(empty_file(d / "inputs.json"));
   CHECK(empty_file(d / "claim.new"));
+  CHECK(SpareFolders::complete(d.string()));
   CHECK_FALSE(fs::exists(d / "claim"));
   CHECK(fs::is_empty(d / "work"));
-  REQUIRE(wait_ready(s, 16));  // the one taken is replaced
+  REQUIRE(wait_ready(s, 16));  // the one taken is replaced, in the same slot
   CHECK(entries(t.root / ".spares") == 16);
+  // A spare removed by hand is made again.
+  for (const auto& e : fs::directory_iterator(t.root / ".spares")) fs::remove_all(e.path() / "d");
+  CHECK_FALSE(s.take(t.dest("8-1")));
+  CHECK_FALSE(fs::exists(t.root / "8-1"));
+  bool got = false;
+  for (int i = 0; i < 3000 && !got; ++i)
+    if (!(got = s.take(t.dest("9-1")))) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(got);
+  CHECK(SpareFolders::complete(t.dest("9-1")));
 }
 
 TEST_CASE("spare folders: a folder that exists is never replaced, and the spare is kept",
@@ -108,26 +118,32 @@ TEST_CASE("spare folders: each miss doubles how many are kept, up to the most", 
   REQUIRE(wait_ready(s, 40));
 }
 
-TEST_CASE("spare folders: complete leftovers of an earlier process are taken, others left",
-          "[executor]") {
+TEST_CASE(
+    "spare folders: slots of a process that is gone are taken over, a half-made spare made again",
+    "[executor]") {
   TempRoot t;
-  fs::create_directory(t.root / ".spares");
-  REQUIRE(SpareFolders::make((t.root / ".spares" / "old").string()));
-  fs::create_directory(t.root / ".spares" / "half");  // its maker died before its work/
-  // One of a live process's pool (the server's and its supervisor's share the folder).
+  fs::path sp = t.root / ".spares";
+  fs::create_directories(sp / "old");
+  REQUIRE(SpareFolders::make((sp / "old" / "d").string()));
+  fs::create_directories(sp / "half" / "d");  // its maker died before its work/
+  // A live process's slot (the server's and its supervisor's share the folder): left to it.
   std::string live = std::to_string(::getppid()) + "-1-1";
-  REQUIRE(SpareFolders::make((t.root / ".spares" / live).string()));
+  fs::create_directories(sp / live);
+  REQUIRE(SpareFolders::make((sp / live / "d").string()));
   {
-    SpareFolders s(t.str(), 1);
-    REQUIRE(wait_ready(s, 1));
+    SpareFolders s(t.str(), 2);
+    REQUIRE(wait_ready(s, 2));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(s.ready() == 1);  // the leftover is the one wanted: none made
+    CHECK(s.ready() == 2);  // old's, and half's made again in its slot: no new slot
+    CHECK(entries(sp) == 3);
+    CHECK_FALSE(fs::exists(sp / "old"));  // renamed to this process's names
+    CHECK_FALSE(fs::exists(sp / "half"));
     REQUIRE(s.take(t.dest("3-1")));
+    REQUIRE(s.take(t.dest("4-1")));
   }
-  CHECK(fs::is_directory(t.root / "3-1" / "work"));
-  CHECK_FALSE(fs::exists(t.root / ".spares" / "old"));
-  CHECK(fs::is_directory(t.root / ".spares" / "half"));
-  CHECK(fs::is_directory(t.root / ".spares" / live / "work"));
+  CHECK(SpareFolders::complete(t.dest("3-1")));
+  CHECK(SpareFolders::complete(t.dest("4-1")));
+  CHECK(SpareFolders::complete((sp / live / "d").string()));
 }
 
 TEST_CASE("spare folders: none kept when none are asked for", "[executor]") {
