@@ -143,7 +143,9 @@ class Engine {
 
   void thread_main();
   void listen_main();
-  void stats_main();  // store::refresh_stats once a second, on its own connection
+  // store::refresh_stats on its own connection, once a second (only eightfold growth while
+  // tasks run) and when the engine goes idle.
+  void stats_main();
   void pass();
   bool connect_db();
   SteadyTime next_wake_time() const;
@@ -344,7 +346,9 @@ class Engine {
 
   EngineStats stats_;
   std::thread thread_, listener_, stats_thread_;
-  std::condition_variable cv_stats_;  // with mu_: wakes stats_main to stop
+  std::condition_variable cv_stats_;  // with mu_: wakes stats_main to stop or when idle
+  bool went_idle_ = false;            // guarded by mu_: the engine has no task running now
+  std::atomic<bool> busy_{false};     // tasks running (the engine thread's last pass)
 };
 
 }  // namespace ctflow::engine

@@ -19,13 +19,13 @@ std::vector<ClaimedTask> claim_ready(Tx& tx, const std::string& owner, int limit
                                      bool with_pools);
 // True when any pool is declared (claims then check pool slots).
 bool pools_exist(Tx& tx);
-// ANALYZEs the engine's hot tables that grew to over twice the rows the planner last counted
-// (autovacuum looks once a minute; a burst of runs in between left the planner joining thousands
-// of rows by nested loops on its "empty table" statistics: make bench-api). Not on every change:
-// that analysed task_runs, task_attempts and events about twice a 1000-task run, ~65 ms of the
-// database's CPU, once right before the run's first task (make bench-sched). Returns the tables
-// analysed.
-std::vector<std::string> refresh_stats(Connection& c);
+// ANALYZEs the engine's hot tables that grew to over `factor` times the rows the planner last
+// counted, plus 1000 (autovacuum looks once a minute; a burst of runs in between left the
+// planner joining thousands of rows by nested loops on its "empty table" statistics: make
+// bench-api). Not on every change: that analysed task_runs, task_attempts and events about
+// twice a 1000-task run, ~65 ms of the database's CPU, once right before the run's first task
+// (make bench-sched). Returns the tables analysed.
+std::vector<std::string> refresh_stats(Connection& c, int factor = 2);
 // For the engine's session: plans by index lookups and nested loops only (seq scans and hash or
 // merge joins cost "infinity", so they are used only where nothing else answers). Each of the
 // engine's statements touches a handful of rows by key; on statistics that lag a burst, the

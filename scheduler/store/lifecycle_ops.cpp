@@ -371,13 +371,14 @@ void copy_artifact_uses(Tx& tx, int64_t from_task_run, int64_t to_task_run) {
 }  // namespace ctflow::store
 
 namespace ctflow::store {
-std::vector<std::string> refresh_stats(Connection& c) {
+std::vector<std::string> refresh_stats(Connection& c, int factor) {
   std::vector<std::string> tables;
   with_read(c, [&](Tx& tx) {
     auto r = exec_cached(tx, "stale_stats", R"SQL(
 SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
 WHERE s.relname IN ('runs', 'task_runs', 'task_edges', 'task_attempts', 'events')
-  AND s.schemaname = current_schema() AND s.n_live_tup > 2 * greatest(c.reltuples, 0) + 1000)SQL");
+  AND s.schemaname = current_schema() AND s.n_live_tup > $1 * greatest(c.reltuples, 0) + 1000)SQL",
+                         factor);
     for (const auto& row : r) tables.emplace_back(row[0].c_str());
     for (const auto& t : tables) W(tx).exec("ANALYZE " + W(tx).quote_name(t));
   });
