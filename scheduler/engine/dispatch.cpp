@@ -136,6 +136,11 @@ void Engine::process_events(const std::vector<exec::ExecEvent>& events,
     f.started_at = a.started_at;
     if (ev.at != TimePoint{}) f.finished_at = ev.at;
     f.refund = t.refund;
+    if (p && !a.maybe_trial && a.spec_index >= 0) {
+      const Graph& g = graph(a.version_id, *p);
+      f.leaf = static_cast<size_t>(a.spec_index) < g.children.size() &&
+               g.children[static_cast<size_t>(a.spec_index)].empty();
+    }
     if (t.state == "failed") failed.push_back(a.task_run_id);
     // Metrics the task wrote are kept whatever the outcome.
     int64_t off = a.metrics_offset;

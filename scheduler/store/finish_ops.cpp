@@ -112,9 +112,56 @@ seg AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name, N
         WHERE false AND $6::jsonb IS NOT NULL),  -- $6 still typed
 )SQL";
 
-// The statement of finish_tasks, in its four forms (with known ready tasks to dispatch by id,
-// with a segment), each put together once.
-std::string build_finish_sql(bool by_id, bool segment) {
+// The children of the succeeded tasks (k), readied or dispatched directly (kids).
+constexpr const char* kKidsCtes = R"SQL(
+k AS MATERIALIZED (  -- children of succeeded tasks: how many parents finished; may they go
+                    -- directly? (OFFSET 0 and MATERIALIZED keep each lookup by key: a generic
+                    -- plan otherwise scanned every edge and joined the finished tasks to it)
+  SELECT e.child_id, e.n, fc.argv, fc.timeout_ms, fc.pre,
+         (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND
+          (q.empty OR fc.pre IS TRUE)) AS fast
+  FROM (SELECT te.child_id, count(*)::int AS n
+        FROM (SELECT id FROM t WHERE t.state IN ('succeeded','cached')
+              UNION ALL SELECT id FROM seg) p
+        CROSS JOIN LATERAL (SELECT child_id FROM task_edges WHERE parent_id = p.id OFFSET 0) te
+        WHERE te.child_id NOT IN (SELECT id FROM seg) GROUP BY te.child_id) e
+  CROSS JOIN LATERAL (SELECT run_id, spec_index FROM task_runs WHERE id = e.child_id OFFSET 0) c0
+  LEFT JOIN fc ON fc.run_id = c0.run_id AND fc.spec_index = c0.spec_index
+  LEFT JOIN runs r ON r.id = c0.run_id AND fc.run_id IS NOT NULL
+  CROSS JOIN q
+),
+kids AS (
+  UPDATE task_runs c SET pending_deps = c.pending_deps - k.n,
+    state = CASE WHEN NOT (c.pending_deps - k.n <= 0 AND c.state = 'pending') THEN c.state
+                 WHEN @FAST THEN 'dispatched' ELSE 'ready' END,
+    attempt = c.attempt + CASE WHEN @FAST THEN 1 ELSE 0 END,
+    lease_owner = CASE WHEN @FAST THEN $3 ELSE c.lease_owner END,
+    lease_expires_at = CASE WHEN @FAST
+                            THEN now() + make_interval(secs => $4::double precision / 1000)
+                            ELSE c.lease_expires_at END,
+    executor_ref = CASE WHEN @FAST THEN $5 || c.id || '-' || (c.attempt + 1)
+                        ELSE c.executor_ref END,
+    deadline = CASE WHEN @FAST AND k.timeout_ms IS NOT NULL
+                    THEN now() + make_interval(secs => k.timeout_ms / 1000.0)
+                    WHEN @FAST THEN NULL ELSE c.deadline END
+  FROM k
+  WHERE c.id = k.child_id
+  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, k.argv,
+            (c.state = 'dispatched' AND k.fast) AS fast, c.priority
+),
+)SQL";
+// When none of the succeeded tasks has children (a fan-out's leaves): a plan without those
+// parts, which PostgreSQL starts up and runs for every statement.
+constexpr const char* kNoKidsCtes = R"SQL(
+kids AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name, NULL::text AS state,
+                NULL::int AS spec_index, NULL::int AS attempt, NULL::int AS max_attempts,
+                NULL::jsonb AS argv, NULL::boolean AS fast, NULL::int AS priority
+         WHERE false AND $4::double precision IS NOT NULL),  -- $4 still typed
+)SQL";
+
+// The statement of finish_tasks, in its six forms (with known ready tasks to dispatch by id,
+// with a segment or without children), each put together once.
+std::string build_finish_sql(bool by_id, bool segment, bool leaves) {
   // A child is dispatched directly when this finish readies it and `fast` holds (fc: the
   // children the engine prepared; q: no other ready task waits, unless the engine already
   // started the child's first attempt: `pre`).
@@ -172,42 +219,7 @@ fc AS (
   SELECT NOT EXISTS (SELECT 1 FROM task_runs w WHERE w.state = 'ready' AND w.not_before <= now())
          AS empty
 ),
-k AS MATERIALIZED (  -- children of succeeded tasks: how many parents finished; may they go
-                    -- directly? (OFFSET 0 and MATERIALIZED keep each lookup by key: a generic
-                    -- plan otherwise scanned every edge and joined the finished tasks to it)
-  SELECT e.child_id, e.n, fc.argv, fc.timeout_ms, fc.pre,
-         (fc.run_id IS NOT NULL AND r.state = 'running' AND NOT r.cancel_requested AND
-          (q.empty OR fc.pre IS TRUE)) AS fast
-  FROM (SELECT te.child_id, count(*)::int AS n
-        FROM (SELECT id FROM t WHERE t.state IN ('succeeded','cached')
-              UNION ALL SELECT id FROM seg) p
-        CROSS JOIN LATERAL (SELECT child_id FROM task_edges WHERE parent_id = p.id OFFSET 0) te
-        WHERE te.child_id NOT IN (SELECT id FROM seg) GROUP BY te.child_id) e
-  CROSS JOIN LATERAL (SELECT run_id, spec_index FROM task_runs WHERE id = e.child_id OFFSET 0) c0
-  LEFT JOIN fc ON fc.run_id = c0.run_id AND fc.spec_index = c0.spec_index
-  LEFT JOIN runs r ON r.id = c0.run_id AND fc.run_id IS NOT NULL
-  CROSS JOIN q
-),
-kids AS (
-  UPDATE task_runs c SET pending_deps = c.pending_deps - k.n,
-    state = CASE WHEN NOT (c.pending_deps - k.n <= 0 AND c.state = 'pending') THEN c.state
-                 WHEN @FAST THEN 'dispatched' ELSE 'ready' END,
-    attempt = c.attempt + CASE WHEN @FAST THEN 1 ELSE 0 END,
-    lease_owner = CASE WHEN @FAST THEN $3 ELSE c.lease_owner END,
-    lease_expires_at = CASE WHEN @FAST
-                            THEN now() + make_interval(secs => $4::double precision / 1000)
-                            ELSE c.lease_expires_at END,
-    executor_ref = CASE WHEN @FAST THEN $5 || c.id || '-' || (c.attempt + 1)
-                        ELSE c.executor_ref END,
-    deadline = CASE WHEN @FAST AND k.timeout_ms IS NOT NULL
-                    THEN now() + make_interval(secs => k.timeout_ms / 1000.0)
-                    WHEN @FAST THEN NULL ELSE c.deadline END
-  FROM k
-  WHERE c.id = k.child_id
-  RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, k.argv,
-            (c.state = 'dispatched' AND k.fast) AS fast, c.priority
-),
-@BYIDwent AS (
+@KIDS@BYIDwent AS (
   SELECT id, run_id, name, spec_index, attempt, max_attempts, argv FROM kids WHERE fast
   UNION ALL SELECT * FROM byid
 ),
@@ -270,15 +282,19 @@ SELECT 2, NULL, NULL, NULL,
 FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHERE state IN
   ('succeeded','failed','cancelled')) THEN 'run' ELSE '' END)) n  -- 'run': streams read at once
 )SQL";
+  sql.replace(sql.find("@KIDS"), 5, leaves ? kNoKidsCtes : kKidsCtes);
   for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
   sql.replace(sql.find("@SEG"), 4, segment ? kSegCtes : kNoSegCtes);
   sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
   return sql;
 }
 
-const std::string& finish_sql(bool by_id, bool segment) {
-  static const std::string all[4] = {build_finish_sql(false, false), build_finish_sql(false, true),
-                                     build_finish_sql(true, false), build_finish_sql(true, true)};
+const std::string& finish_sql(bool by_id, bool segment, bool leaves) {
+  static const std::string all[6] = {
+      build_finish_sql(false, false, false), build_finish_sql(false, true, false),
+      build_finish_sql(true, false, false),  build_finish_sql(true, true, false),
+      build_finish_sql(false, false, true),  build_finish_sql(true, false, true)};
+  if (leaves && !segment) return all[4 + (by_id ? 1 : 0)];
   return all[(by_id ? 2 : 0) + (segment ? 1 : 0)];
 }
 
@@ -336,9 +352,14 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
   bool segment = false;
   if (direct)
     for (const auto& d : direct->children) segment = segment || d.done.has_value();
-  const std::string& sql = finish_sql(by_id, segment);
-  std::string name =
-      std::string("finish_tasks") + (by_id ? "_by_id" : "") + (segment ? "_seg" : "");
+  // No children to count down: every task that succeeds is a leaf of its DAG, and no child was
+  // prepared (FinishOp::leaf says so only where the engine knows).
+  bool leaves = !segment && (!direct || direct->children.empty());
+  for (const auto& o : ops)
+    if (o.state == "succeeded" || o.state == "cached") leaves = leaves && o.leaf;
+  const std::string& sql = finish_sql(by_id, segment, leaves);
+  std::string name = std::string("finish_tasks") + (by_id ? "_by_id" : "") +
+                     (segment ? "_seg" : "") + (leaves && !segment ? "_leaves" : "");
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
   int64_t lease = direct ? direct->lease_ms : 0;

@@ -73,6 +73,9 @@ struct FinishOp {
   std::optional<TimePoint> finished_at;  // when its process ended (else the statement's time)
   std::optional<std::string> cache_key, cache_reason, cache_components;
   bool refund = false;  // a never-started attempt: max_attempts grows by one
+  // The task has no children in its run's DAG (known from the spec): a statement whose tasks
+  // are all such leaves skips counting children down. False when not known.
+  bool leaf = false;
 };
 
 // Direct dispatch (Airflow's "mini scheduler"): a child the engine prepared while its parent

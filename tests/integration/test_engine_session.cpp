@@ -4,6 +4,10 @@
 // LLVM on each run (~90 ms for a one-row table; a sweep pass took 50-120 ms).
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <set>
+#include <tuple>
+
 #include "scheduler/store/db.hpp"
 #include "scheduler/store/engine_ops.hpp"
 #include "scheduler/store/internal.hpp"
@@ -63,4 +67,96 @@ TEST_CASE("statistics are refreshed only past the growth factor asked for", "[st
   CHECK(store::refresh_stats(c) == std::vector<std::string>{"task_edges"});
   CHECK(reltuples() == 4500);
   CHECK(store::refresh_stats(c).empty());
+}
+
+TEST_CASE(
+    "a finish of leaves only skips counting children, and one with a parent among them does not",
+    "[store]") {
+  auto url = it::PgCluster::shared().create_database();
+  auto conn = store::connect(url, 1);
+  REQUIRE(conn);
+  auto& c = *conn.value();
+  REQUIRE(store::migrate(c));
+  store::prefer_index_plans(c);
+  // A run root -> {a, b}, a -> c; a and b running (attempt 1), c waiting for a.
+  std::map<std::string, int64_t> id, att;
+  store::with_tx(c, [&](store::Tx& tx) {
+    auto& w = store::W(tx);
+    w.exec(
+        "INSERT INTO pipelines(name) VALUES ('p');"
+        "INSERT INTO pipeline_versions(pipeline_id, digest, spec) VALUES (1, 'd', '{}');"
+        "INSERT INTO runs(pipeline_id, pipeline_version_id, state, tasks_total, tasks_done) "
+        "VALUES (1, 1, 'running', 4, 1)");
+    for (auto [name, state, deps] : {std::tuple{"root", "succeeded", 0},
+                                     {"a", "running", 0},
+                                     {"b", "running", 0},
+                                     {"c", "pending", 1}}) {
+      id[name] = w.exec_params1(
+                      "INSERT INTO task_runs(run_id, name, spec_index, state, attempt, "
+                      "pending_deps) VALUES (1, $1, 0, $2, 1, $3) RETURNING id",
+                      name, state, deps)[0]
+                     .as<int64_t>();
+      att[name] = w.exec_params1(
+                       "INSERT INTO task_attempts(task_run_id, attempt, state) "
+                       "VALUES ($1, 1, 'running') RETURNING id",
+                       id[name])[0]
+                      .as<int64_t>();
+    }
+    w.exec_params("INSERT INTO task_edges VALUES ($1, $2), ($1, $3), ($2, $4)", id["root"], id["a"],
+                  id["b"], id["c"]);
+  });
+  auto op = [&](const std::string& name, bool leaf) {
+    store::FinishOp o;
+    o.task_run_id = id[name];
+    o.attempt_id = att[name];
+    o.attempt = 1;
+    o.state = "succeeded";
+    o.attempt_state = "succeeded";
+    o.exit_code = 0;
+    o.leaf = leaf;
+    return o;
+  };
+  auto statements = [&] {
+    std::set<std::string> names;
+    store::with_read(c, [&](store::Tx& tx) {
+      for (const auto& row : store::W(tx).exec("SELECT name FROM pg_prepared_statements"))
+        names.insert(row[0].as<std::string>());
+    });
+    return names;
+  };
+  auto state_of = [&](const std::string& name) {
+    std::string s;
+    store::with_read(c, [&](store::Tx& tx) {
+      s = store::W(tx)
+              .exec_params1("SELECT state FROM task_runs WHERE id = $1", id[name])[0]
+              .as<std::string>();
+    });
+    return s;
+  };
+  // b (a leaf) and a (not one) in one statement: the full form, c becomes ready.
+  store::FinishResult res;
+  store::with_autocommit(c, [&](store::Tx& tx) {
+    res = store::finish_tasks(tx, {op("b", true), op("a", false)});
+  });
+  CHECK(res.changed.size() == 2);
+  REQUIRE(res.became_ready.size() == 1);
+  CHECK(res.became_ready[0].task_run_id == id["c"]);
+  CHECK(state_of("c") == "ready");
+  CHECK(statements().count("finish_tasks") == 1);
+  CHECK(statements().count("finish_tasks_leaves") == 0);
+  // c, a leaf, alone: the statement without children, and the run ends.
+  store::with_tx(c, [&](store::Tx& tx) {
+    store::W(tx).exec_params("UPDATE task_runs SET state = 'running', attempt = 1 WHERE id = $1",
+                             id["c"]);
+  });
+  store::with_autocommit(c, [&](store::Tx& tx) { res = store::finish_tasks(tx, {op("c", true)}); });
+  CHECK(res.changed == std::vector<int64_t>{id["c"]});
+  CHECK(res.became_ready.empty());
+  CHECK(statements().count("finish_tasks_leaves") == 1);
+  CHECK(state_of("c") == "succeeded");
+  store::with_read(c, [&](store::Tx& tx) {
+    auto r = store::W(tx).exec("SELECT state, tasks_done FROM runs WHERE id = 1")[0];
+    CHECK(r[0].as<std::string>() == "succeeded");
+    CHECK(r[1].as<int>() == 4);
+  });
 }
