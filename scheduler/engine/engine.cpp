@@ -1,10 +1,10 @@
 #include "scheduler/engine/engine.hpp"
 
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include "scheduler/common/log.hpp"
+#include "scheduler/common/named_thread.hpp"
 #include "scheduler/engine/plan.hpp"
 #include "scheduler/engine/results.hpp"
 #include "scheduler/engine/study.hpp"
@@ -35,18 +35,9 @@ void Engine::start() {
     cv_.notify_one();
   });
   update_limit();
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ctflow-engine");
-    thread_main();
-  });
-  listener_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ctflow-listen");
-    listen_main();
-  });
-  stats_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ctflow-stats");
-    stats_main();
-  });
+  thread_ = named_thread("ctflow-engine", [this] { thread_main(); });
+  listener_ = named_thread("ctflow-listen", [this] { listen_main(); });
+  stats_thread_ = named_thread("ctflow-stats", [this] { stats_main(); });
 }
 
 void Engine::stop() {

@@ -16,12 +16,21 @@
 
 using namespace ctflow;
 
-TEST_CASE("the engine's session scans the servers table without compiling it", "[store]") {
-  auto url = it::PgCluster::shared().create_database();
-  auto conn = store::connect(url, 1);
+namespace {
+
+// A connection to a new database of the shared cluster, migrated.
+std::unique_ptr<store::Connection> migrated_database() {
+  auto conn = store::connect(it::PgCluster::shared().create_database(), 1);
   REQUIRE(conn);
-  auto& c = *conn.value();
-  REQUIRE(store::migrate(c));
+  REQUIRE(store::migrate(*conn.value()));
+  return std::move(conn.value());
+}
+
+}  // namespace
+
+TEST_CASE("the engine's session scans the servers table without compiling it", "[store]") {
+  auto conn = migrated_database();
+  auto& c = *conn;
   store::prefer_index_plans(c);
   std::string plan;
   store::with_autocommit(c, [&](store::Tx& tx) {
@@ -36,11 +45,8 @@ TEST_CASE("the engine's session scans the servers table without compiling it", "
 }
 
 TEST_CASE("statistics are refreshed only past the growth factor asked for", "[store]") {
-  auto url = it::PgCluster::shared().create_database();
-  auto conn = store::connect(url, 1);
-  REQUIRE(conn);
-  auto& c = *conn.value();
-  REQUIRE(store::migrate(c));
+  auto conn = migrated_database();
+  auto& c = *conn;
   auto grow = [&](int from, int to) {
     store::with_autocommit(c, [&](store::Tx& tx) {
       store::W(tx).exec("INSERT INTO task_edges SELECT g, g FROM generate_series(" +
@@ -72,11 +78,8 @@ TEST_CASE("statistics are refreshed only past the growth factor asked for", "[st
 TEST_CASE(
     "a finish of leaves only skips counting children, and one with a parent among them does not",
     "[store]") {
-  auto url = it::PgCluster::shared().create_database();
-  auto conn = store::connect(url, 1);
-  REQUIRE(conn);
-  auto& c = *conn.value();
-  REQUIRE(store::migrate(c));
+  auto conn = migrated_database();
+  auto& c = *conn;
   store::prefer_index_plans(c);
   // A run root -> {a, b}, a -> c; a and b running (attempt 1), c waiting for a.
   std::map<std::string, int64_t> id, att;

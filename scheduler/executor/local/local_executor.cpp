@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/inotify.h>
@@ -16,6 +15,7 @@
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/log.hpp"
+#include "scheduler/common/named_thread.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
 
 extern char** environ;
@@ -69,14 +69,8 @@ LocalExecutor::LocalExecutor(std::string root, std::string host, int fd, pid_t s
       spares_(root_, spares) {
   inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
-  reader_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ctflow-reader");
-    reader_loop();
-  });
-  watcher_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ctflow-watcher");
-    watcher_loop();
-  });
+  reader_ = named_thread("ctflow-reader", [this] { reader_loop(); });
+  watcher_ = named_thread("ctflow-watcher", [this] { watcher_loop(); });
 }
 
 LocalExecutor::~LocalExecutor() {

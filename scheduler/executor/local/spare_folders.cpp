@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "scheduler/common/named_thread.hpp"
+
 namespace ctflow::exec {
 
 namespace {
@@ -44,7 +46,7 @@ SpareFolders::SpareFolders(std::string root, size_t most)
     : dir_(std::move(root) + "/.spares"), most_(most), want_(std::min<size_t>(most, 16)) {
   auto ns = std::chrono::steady_clock::now().time_since_epoch().count();
   tag_ = std::to_string(::getpid()) + "-" + std::to_string(ns) + "-";
-  if (most_ > 0) thread_ = std::thread([this] { loop(); });
+  if (most_ > 0) thread_ = named_thread("ctflow-spares", [this] { loop(); });
 }
 
 SpareFolders::~SpareFolders() {
@@ -146,7 +148,6 @@ void SpareFolders::take_over_leftovers() {
 void SpareFolders::loop() {
   sched_param sp{};
   pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-  pthread_setname_np(pthread_self(), "ctflow-spares");
   ::mkdir(dir_.c_str(), 0755);
   take_over_leftovers();
   std::unique_lock<std::mutex> lk(mu_);
