@@ -115,7 +115,10 @@ std::string LocalExecutor::resolve(const std::string& cmd, const std::string& pa
 
 void LocalExecutor::start(const SpawnRequest& req) {
   std::string dir = attempt_dir(req.key);
-  if (exists(dir + "/claim")) return resume(req.key, dir);  // started early, here
+  // A spare folder renamed into place: nothing was there, so nothing started early (a folder
+  // that exists makes the rename fail, and is looked at below).
+  bool fresh = !prepared_.count(req.key) && !early_elsewhere_.count(req.key) && spares_.take(dir);
+  if (!fresh && exists(dir + "/claim")) return resume(req.key, dir);  // started early, here
   if (auto it = early_elsewhere_.find(req.key); it != early_elsewhere_.end()) {
     std::string there = it->second;
     early_elsewhere_.erase(it);
@@ -140,7 +143,7 @@ void LocalExecutor::start(const SpawnRequest& req) {
   bool inline_files = prepared_.erase(req.key) > 0 && files_fit(req);
   std::error_code ec;
   if (!inline_files) {
-    if (!spares_.take(dir)) make_attempt_dir(dir, ec);
+    if (!fresh) make_attempt_dir(dir, ec);
     for (const auto& [name, content] : req.files)
       if (!ec && !write_attempt_file(dir + "/" + name, content))
         ec = std::error_code(errno, std::generic_category());
