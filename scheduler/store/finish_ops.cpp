@@ -294,7 +294,7 @@ const std::string& finish_sql(bool by_id, bool segment, bool leaves) {
       build_finish_sql(false, false, false), build_finish_sql(false, true, false),
       build_finish_sql(true, false, false),  build_finish_sql(true, true, false),
       build_finish_sql(false, false, true),  build_finish_sql(true, false, true)};
-  if (leaves && !segment) return all[4 + (by_id ? 1 : 0)];
+  if (leaves) return all[4 + (by_id ? 1 : 0)];  // never with a segment (its children)
   return all[(by_id ? 2 : 0) + (segment ? 1 : 0)];
 }
 
@@ -354,12 +354,12 @@ FinishResult finish_tasks(Tx& tx, const std::vector<FinishOp>& ops, const Direct
     for (const auto& d : direct->children) segment = segment || d.done.has_value();
   // No children to count down: every task that succeeds is a leaf of its DAG, and no child was
   // prepared (FinishOp::leaf says so only where the engine knows).
-  bool leaves = !segment && (!direct || direct->children.empty());
+  bool leaves = !direct || direct->children.empty();  // so no segment either
   for (const auto& o : ops)
     if (o.state == "succeeded" || o.state == "cached") leaves = leaves && o.leaf;
   const std::string& sql = finish_sql(by_id, segment, leaves);
   std::string name = std::string("finish_tasks") + (by_id ? "_by_id" : "") +
-                     (segment ? "_seg" : "") + (leaves && !segment ? "_leaves" : "");
+                     (segment ? "_seg" : "") + (leaves ? "_leaves" : "");
   std::string owner = direct ? direct->owner : std::string();
   std::string prefix = direct ? direct->ref_prefix : std::string();
   int64_t lease = direct ? direct->lease_ms : 0;
