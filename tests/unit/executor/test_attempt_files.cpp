@@ -11,23 +11,15 @@
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
+#include "tests/unit/executor/temp_folder.hpp"
 
 using namespace ctflow::exec;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempAttempt {
-  fs::path dir;
-  TempAttempt() {
-    std::string tmpl = (fs::temp_directory_path() / "ctflow-attempt-XXXXXX").string();
-    dir = ::mkdtemp(tmpl.data());
-  }
-  ~TempAttempt() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string str() const { return dir.string(); }
+struct TempAttempt : ctflow::test::TempFolder {
+  TempAttempt() : TempFolder("ctflow-attempt") {}
 };
 
 void append(const fs::path& file, const std::string& text) {

@@ -11,24 +11,15 @@
 #include <thread>
 
 #include "scheduler/executor/local/spare_folders.hpp"
+#include "tests/unit/executor/temp_folder.hpp"
 
 using namespace ctflow::exec;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempRoot {
-  fs::path root;
-  TempRoot() {
-    std::string tmpl = (fs::temp_directory_path() / "ctflow-spares-XXXXXX").string();
-    root = ::mkdtemp(tmpl.data());
-  }
-  ~TempRoot() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  std::string str() const { return root.string(); }
-  std::string dest(const std::string& name) const { return (root / name).string(); }
+struct TempRoot : ctflow::test::TempFolder {
+  TempRoot() : TempFolder("ctflow-spares") {}
 };
 
 // Polls until the pool holds `n` (the thread runs only when a core is idle: allow for a busy
@@ -58,9 +49,9 @@ TEST_CASE("spare folders: made ahead, taken whole by rename, then made again", "
   SpareFolders s(t.str(), 64);
   REQUIRE(wait_ready(s, 16));
   CHECK(s.ready() == 16);  // 16 at first, not the most
-  CHECK(entries(t.root / ".spares") == 16);
-  REQUIRE(s.take(t.dest("7-1")));
-  fs::path d = t.root / "7-1";
+  CHECK(entries(t.dir / ".spares") == 16);
+  REQUIRE(s.take(t.path("7-1")));
+  fs::path d = t.dir / "7-1";
   CHECK(fs::is_directory(d / "work"));
   CHECK(empty_file(d / "task.log"));
   CHECK(empty_file(d / "inputs.json"));
@@ -69,16 +60,16 @@ TEST_CASE("spare folders: made ahead, taken whole by rename, then made again", "
   CHECK_FALSE(fs::exists(d / "claim"));
   CHECK(fs::is_empty(d / "work"));
   REQUIRE(wait_ready(s, 16));  // the one taken is replaced, in the same slot
-  CHECK(entries(t.root / ".spares") == 16);
+  CHECK(entries(t.dir / ".spares") == 16);
   // A spare removed by hand is made again.
-  for (const auto& e : fs::directory_iterator(t.root / ".spares")) fs::remove_all(e.path() / "d");
-  CHECK_FALSE(s.take(t.dest("8-1")));
-  CHECK_FALSE(fs::exists(t.root / "8-1"));
+  for (const auto& e : fs::directory_iterator(t.dir / ".spares")) fs::remove_all(e.path() / "d");
+  CHECK_FALSE(s.take(t.path("8-1")));
+  CHECK_FALSE(fs::exists(t.dir / "8-1"));
   bool got = false;
   for (int i = 0; i < 3000 && !got; ++i)
-    if (!(got = s.take(t.dest("9-1")))) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!(got = s.take(t.path("9-1")))) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(got);
-  CHECK(SpareFolders::complete(t.dest("9-1")));
+  CHECK(SpareFolders::complete(t.path("9-1")));
 }
 
 TEST_CASE("spare folders: a folder that exists is never replaced, and the spare is kept",
@@ -86,17 +77,17 @@ TEST_CASE("spare folders: a folder that exists is never replaced, and the spare 
   TempRoot t;
   SpareFolders s(t.str(), 16);
   REQUIRE(wait_ready(s, 16));
-  fs::create_directory(t.root / "8-1");  // as a cancel's fence makes it
-  std::ofstream(t.root / "8-1" / "claim") << "{}\n";
-  CHECK_FALSE(s.take(t.dest("8-1")));
+  fs::create_directory(t.dir / "8-1");  // as a cancel's fence makes it
+  std::ofstream(t.dir / "8-1" / "claim") << "{}\n";
+  CHECK_FALSE(s.take(t.path("8-1")));
   CHECK(s.ready() == 16);
-  CHECK(fs::exists(t.root / "8-1" / "claim"));
-  CHECK_FALSE(fs::exists(t.root / "8-1" / "work"));
+  CHECK(fs::exists(t.dir / "8-1" / "claim"));
+  CHECK_FALSE(fs::exists(t.dir / "8-1" / "work"));
   // An empty folder is not replaced either (rename would, for a directory).
-  fs::create_directory(t.root / "9-1");
-  CHECK_FALSE(s.take(t.dest("9-1")));
+  fs::create_directory(t.dir / "9-1");
+  CHECK_FALSE(s.take(t.path("9-1")));
   CHECK(s.ready() == 16);
-  CHECK(fs::is_empty(t.root / "9-1"));
+  CHECK(fs::is_empty(t.dir / "9-1"));
 }
 
 TEST_CASE("spare folders: each miss doubles how many are kept, up to the most", "[executor]") {
@@ -106,7 +97,7 @@ TEST_CASE("spare folders: each miss doubles how many are kept, up to the most", 
   int n = 0;
   auto take_until_miss = [&] {
     for (int i = 0; i < 100000; ++i)
-      if (!s.take(t.dest(std::to_string(n++) + "-1"))) return true;
+      if (!s.take(t.path(std::to_string(n++) + "-1"))) return true;
     return false;
   };
   REQUIRE(take_until_miss());
@@ -122,7 +113,7 @@ TEST_CASE(
     "spare folders: slots of a process that is gone are taken over, a half-made spare made again",
     "[executor]") {
   TempRoot t;
-  fs::path sp = t.root / ".spares";
+  fs::path sp = t.dir / ".spares";
   fs::create_directories(sp / "old");
   REQUIRE(SpareFolders::make((sp / "old" / "d").string()));
   fs::create_directories(sp / "half" / "d");  // its maker died before its work/
@@ -138,11 +129,11 @@ TEST_CASE(
     CHECK(entries(sp) == 3);
     CHECK_FALSE(fs::exists(sp / "old"));  // renamed to this process's names
     CHECK_FALSE(fs::exists(sp / "half"));
-    REQUIRE(s.take(t.dest("3-1")));
-    REQUIRE(s.take(t.dest("4-1")));
+    REQUIRE(s.take(t.path("3-1")));
+    REQUIRE(s.take(t.path("4-1")));
   }
-  CHECK(SpareFolders::complete(t.dest("3-1")));
-  CHECK(SpareFolders::complete(t.dest("4-1")));
+  CHECK(SpareFolders::complete(t.path("3-1")));
+  CHECK(SpareFolders::complete(t.path("4-1")));
   CHECK(SpareFolders::complete((sp / live / "d").string()));
 }
 
@@ -150,8 +141,8 @@ TEST_CASE("spare folders: none kept when none are asked for", "[executor]") {
   TempRoot t;
   SpareFolders s(t.str(), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK_FALSE(s.take(t.dest("1-1")));
+  CHECK_FALSE(s.take(t.path("1-1")));
   CHECK(s.wanted() == 0);
-  CHECK_FALSE(fs::exists(t.root / ".spares"));
-  CHECK_FALSE(fs::exists(t.root / "1-1"));
+  CHECK_FALSE(fs::exists(t.dir / ".spares"));
+  CHECK_FALSE(fs::exists(t.dir / "1-1"));
 }
