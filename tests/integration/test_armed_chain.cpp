@@ -96,9 +96,10 @@ TEST_CASE("a root whose exit fires one child does not hold back its other childr
   ServerConfig cfg;
   cfg.extra_args = {"--fired-wait-ms", "3000"};
   Harness h(cfg);
-  // c1, armed on the root, runs long: its exit would end a wait at once.
+  // c1, armed on the root, runs long: its exit would end a wait at once. The root runs long
+  // enough to be armed on (a `true` could end first: then nothing fires).
   std::string spec =
-      "name: fan\ntasks:\n  - {name: root, run: [\"true\"]}\n"
+      "name: fan\ntasks:\n  - {name: root, run: [sleep, \"0.3\"]}\n"
       "  - {name: c1, needs: [root], run: [sleep, \"3.5\"]}\n";
   for (int i = 2; i <= 10; ++i)
     spec += "  - {name: c" + std::to_string(i) + ", needs: [root], run: [\"true\"]}\n";
