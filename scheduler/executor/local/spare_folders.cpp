@@ -42,8 +42,11 @@ const char* const kFiles[] = {"/task.log", "/inputs.json", "/claim.new"};
 
 }  // namespace
 
-SpareFolders::SpareFolders(std::string root, size_t most)
-    : dir_(std::move(root) + "/.spares"), most_(most), want_(std::min<size_t>(most, 16)) {
+SpareFolders::SpareFolders(std::string root, size_t most, std::chrono::milliseconds quiet)
+    : dir_(std::move(root) + "/.spares"),
+      most_(most),
+      want_(std::min<size_t>(most, 16)),
+      quiet_(quiet) {
   auto ns = std::chrono::steady_clock::now().time_since_epoch().count();
   tag_ = std::to_string(::getpid()) + "-" + std::to_string(ns) + "-";
   if (most_ > 0) thread_ = named_thread("ctflow-spares", [this] { loop(); });
@@ -81,6 +84,7 @@ bool SpareFolders::take(const std::string& dest) {
   {
     std::lock_guard<std::mutex> g(mu_);
     if (unsupported_) return false;
+    last_take_ = std::chrono::steady_clock::now();
     if (ready_.empty()) {
       if (want_ < most_) {
         want_ = std::min(most_, want_ * 2);
@@ -154,6 +158,11 @@ void SpareFolders::loop() {
   while (!stop_) {
     if (ready_.size() >= want_ || unsupported_) {
       cv_.wait(lk);
+      continue;
+    }
+    auto since = std::chrono::steady_clock::now() - last_take_;
+    if (since < quiet_ && ready_.size() > want_ / 8) {  // a burst is taking them: after it
+      cv_.wait_for(lk, quiet_ - since);
       continue;
     }
     std::string slot;

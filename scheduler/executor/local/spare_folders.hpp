@@ -16,7 +16,15 @@
 // that the thread is writing in, so a thread at idle priority, preempted in a system call, never
 // holds a lock that a start waits for. Slots of a process that is gone are taken over (renamed
 // to this process's names, atomically: the server and its supervisor share the folder), their
-// complete spares kept and the half-made ones removed. Thread-safe.
+// complete spares kept and the half-made ones removed.
+//
+// While spares are being taken (the last take less than `quiet` ago), the thread makes none
+// unless fewer than an eighth of those it keeps are left: a burst of starts takes the spares made
+// before it, and they are made again once the burst is over, on cores that have nothing else to
+// do. Refilling during the burst took the gaps between its processes (a fifth of a core in a
+// 1000-task fan-out), and, idle priority or not, a task waking on that core waited for the
+// thread's mkdir to return (no preemption in the kernel). Thread-safe.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -30,7 +38,8 @@ namespace ctflow::exec {
 class SpareFolders {
  public:
   // `root`: the attempts folder. most == 0: no thread, take() always returns false.
-  SpareFolders(std::string root, size_t most);
+  SpareFolders(std::string root, size_t most,
+               std::chrono::milliseconds quiet = std::chrono::milliseconds(50));
   ~SpareFolders();
   SpareFolders(const SpareFolders&) = delete;
   SpareFolders& operator=(const SpareFolders&) = delete;
@@ -61,6 +70,8 @@ class SpareFolders {
   std::vector<std::string> free_;  // slots whose spare was taken; guarded by mu_
   bool stop_ = false;              // guarded by mu_
   bool unsupported_ = false;       // renameat2 cannot keep from replacing here; guarded by mu_
+  const std::chrono::milliseconds quiet_;
+  std::chrono::steady_clock::time_point last_take_{};  // guarded by mu_
   std::thread thread_;
 };
 

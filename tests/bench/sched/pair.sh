@@ -5,7 +5,8 @@
 #   A=path/to/old/ctflow B=build/ctflow G=chain|fan N=1000 PAIRS=8 bash tests/bench/sched/pair.sh
 # A_FLAGS / B_FLAGS: extra server flags for one side (e.g. B_FLAGS=--no-early-start, or
 # "--max-parallel 32" with A=B: the same build both times; flags replace --max-parallel 16).
-# Prints each pair (A s, B s, B/A) and the medians.
+# PAUSE=1.5: a pause before each run (default none). Prints each pair (A s, B s, B/A) and the
+# medians.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N=${N:-1000}
@@ -46,6 +47,9 @@ SPEC=${WORKS[A]}/graph.yaml
 } >"$SPEC"
 one() {  # $1 = A or B; prints wall seconds
   local t0 t1
+  # PAUSE: seconds to wait first, so that each server's background work after a run (its spare
+  # folders refill) ends before the other's run, as in run.sh.
+  sleep "${PAUSE:-0}"
   t0=$(date +%s.%N)
   CTFLOW_URL=${URLS[$1]} CTFLOW_TOKEN_FILE=${TOKENS[$1]} "${BINS[$1]}" submit "$SPEC" --wait \
     >/dev/null 2>&1

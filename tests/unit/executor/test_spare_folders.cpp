@@ -109,6 +109,32 @@ TEST_CASE("spare folders: each miss doubles how many are kept, up to the most", 
   REQUIRE(wait_ready(s, 40));
 }
 
+TEST_CASE("spare folders: none made while they are being taken, unless few are left",
+          "[executor]") {
+  TempRoot t;
+  // A long quiet time, so that a slow machine cannot end it between the checks.
+  SpareFolders s(t.str(), 16, std::chrono::seconds(30));
+  REQUIRE(wait_ready(s, 16));
+  for (int i = 0; i < 4; ++i) REQUIRE(s.take(t.path(std::to_string(i) + "-1")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(s.ready() == 12);  // taken ones not replaced yet: starts are still coming
+  // Down to an eighth of 16: made again up to just above it, then not while the quiet lasts.
+  for (int i = 4; i < 15; ++i) REQUIRE(s.take(t.path(std::to_string(i) + "-1")));
+  CHECK(s.ready() == 1);
+  REQUIRE(wait_ready(s, 3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(s.ready() == 3);
+}
+
+TEST_CASE("spare folders: all made again once none was taken for a while", "[executor]") {
+  TempRoot t;
+  SpareFolders s(t.str(), 16, std::chrono::milliseconds(200));
+  REQUIRE(wait_ready(s, 16));
+  for (int i = 0; i < 10; ++i) REQUIRE(s.take(t.path(std::to_string(i) + "-1")));
+  CHECK(s.ready() == 6);
+  REQUIRE(wait_ready(s, 16));
+}
+
 TEST_CASE(
     "spare folders: slots of a process that is gone are taken over, a half-made spare made again",
     "[executor]") {
