@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -26,6 +25,7 @@
 #include "scheduler/executor/local/attempt_files.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
 #include "scheduler/executor/local/spare_folders.hpp"
+#include "scheduler/executor/local/spawner.hpp"
 
 namespace ctflow::exec {
 
@@ -84,19 +84,23 @@ class Supervisor {
     sfd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     // After the mask: its thread inherits SIGCHLD blocked, so the signalfd gets every one.
     if (!root_.empty()) spares_ = std::make_unique<SpareFolders>(root_, spare_count_);
+    spawner_ = std::make_unique<Spawner>(kSpawnThreads, ignored_);
     std::vector<char> buf(1 << 20);
-    while (server_alive_ || !children_.empty()) {
-      pollfd p[2] = {{sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}};
-      int n = ::poll(p, 2, announce_timeout());
+    while (server_alive_ || !children_.empty() || !starting_.empty()) {
+      pollfd p[3] = {
+          {sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}, {spawner_->fd(), POLLIN, 0}};
+      int n = ::poll(p, 3, announce_timeout());
       if (n < 0 && errno != EINTR) return 1;
       announce_due();
       // Messages first: a disarm sent before a cancel's signal is handled before its exit.
       if (server_alive_ && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_messages(buf);
+      if (p[2].revents & POLLIN) started();
       if (p[0].revents & POLLIN) {
         if (server_alive_) read_messages(buf);
         reap();
       }
     }
+    spawner_.reset();
     return 0;
   }
 
@@ -178,6 +182,7 @@ class Supervisor {
   }
 
   bool running(const std::string& key) const {  // at most max-parallel children: a walk
+    if (starting_.count(key)) return true;
     for (const auto& [pid, c] : children_)
       if (c.key == key) return true;
     return false;
@@ -220,14 +225,15 @@ class Supervisor {
 
   // Attempts dispatched ahead wait here until one of the `limit_` running ends (the engine
   // dispatches up to twice its slots, so that a slot never waits for its statement).
+  size_t running_count() const { return children_.size() + starting_.size(); }
   void queue_or_spawn(const json::object& o) {
-    if (limit_ >= 0 && children_.size() >= static_cast<size_t>(limit_))
+    if (limit_ >= 0 && running_count() >= static_cast<size_t>(limit_))
       queue_.push_back(o);
     else
       spawn(o);
   }
   void start_queued() {
-    while (!queue_.empty() && (limit_ < 0 || children_.size() < static_cast<size_t>(limit_))) {
+    while (!queue_.empty() && (limit_ < 0 || running_count() < static_cast<size_t>(limit_))) {
       json::object o = std::move(queue_.front());
       queue_.pop_front();
       spawn(o);
@@ -262,107 +268,114 @@ class Supervisor {
       fail(key, claim, "cannot create " + dir + ": " + ec.message());
       return;
     }
-    std::vector<std::string> argv, env;
+    auto job = std::make_unique<SpawnJob>();
     if (auto* a = o.if_contains("argv"))
-      for (const auto& s : a->as_array()) argv.emplace_back(s.as_string());
+      for (const auto& s : a->as_array()) job->argv.emplace_back(s.as_string());
     if (auto* e = o.if_contains("env"))
-      for (const auto& s : e->as_array()) env.emplace_back(s.as_string());
-    std::string exe = argv.empty() ? "" : resolve(argv[0], get_string(o, "path"));
-    if (exe.empty()) {
-      fail(key, claim, "command not found: " + (argv.empty() ? std::string() : argv[0]));
+      for (const auto& s : e->as_array()) job->env.emplace_back(s.as_string());
+    job->exe = job->argv.empty() ? "" : resolve(job->argv[0], get_string(o, "path"));
+    if (job->exe.empty()) {
+      fail(key, claim, "command not found: " + (job->argv.empty() ? "" : job->argv[0]));
       return;
     }
-    std::vector<char*> av, ev;
-    for (auto& s : argv) av.push_back(s.data());
-    av.push_back(nullptr);
-    for (auto& s : env) ev.push_back(s.data());
-    ev.push_back(nullptr);
+    job->key = key;
+    job->dir = dir;
+    job->log = dir + "/task.log";
+    job->work = dir + "/work";
+    job->claim = claim;
+    starting_.insert(key);
+    spawner_->submit(std::move(job));
+  }
 
-    std::string log = dir + "/task.log", work = dir + "/work";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addchdir_np(&fa, work.c_str());
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &ignored_);
-    posix_spawnattr_setpgroup(&at, 0);  // its own process group, so cancel kills the whole tree
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, exe.c_str(), &fa, &at, av.data(), ev.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (rc != 0) {
-      resolved_.clear();  // gone since it was looked up, perhaps: look again next time
-      fail(key, claim,
-           std::string(rc == ENOENT ? "command not found: " : "cannot start ") + argv[0] +
-               (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
-      return;
+  // Starts the spawner threads finished: each child recorded, or the start's failure.
+  void started() {
+    for (auto& job : spawner_->done()) {
+      starting_.erase(job->key);
+      if (job->rc != 0) {
+        resolved_.clear();  // gone since it was looked up, perhaps: look again next time
+        int rc = job->rc;
+        fail(job->key, job->claim,
+             std::string(rc == ENOENT ? "command not found: " : "cannot start ") + job->argv[0] +
+                 (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
+        continue;
+      }
+      auto now = now_utc();
+      write_pid(job->claim, {job->pid, now});  // the record a cancel or an adopter reads
+      children_[job->pid] = {job->key, job->dir, job->claim, now,
+                             std::chrono::steady_clock::now() + kAnnounceAfter};
     }
-    auto now = now_utc();
-    write_pid(claim, {pid, now});  // the record a cancel or an adopter reads the pid from
-    children_[pid] = {key, dir, claim, now, std::chrono::steady_clock::now() + kAnnounceAfter};
+    reap();  // one may have ended before its pid was known here
   }
 
   void reap() {
     signalfd_siginfo si;
     while (::read(sfd_, &si, sizeof si) == sizeof si) {
     }
+    // Children by pid: a pid not known yet may be a start whose spawner thread has not
+    // returned; it is reaped once known (started()).
     int status = 0;
-    pid_t pid;
-    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-      auto it = children_.find(pid);
-      if (it == children_.end()) continue;  // an orphaned grandchild: reaped, nothing to record
-      ExitRecord e;
-      json::object msg{{"ev", "exited"}, {"key", it->second.key}, {"pid", pid}};
-      if (!it->second.announced) msg["started_at"] = format_iso8601(it->second.started_at);
-      if (WIFEXITED(status)) {
-        e.exit_code = WEXITSTATUS(status);
-        msg["exit_code"] = *e.exit_code;
-      } else if (WIFSIGNALED(status)) {
-        e.signal = WTERMSIG(status);
-        msg["signal"] = *e.signal;
-      }
-      // What is armed on it starts now if it succeeded, as the engine would have decided
-      // (exit 0, outputs {}), while the server lives: its "next" lines go into the claim before
-      // the exit line, and the server's death is checked after them (it reparents this process
-      // before any adopter can see it dead and read the claim), so an adopter either finds
-      // them or nothing was started.
-      std::vector<json::object> fire;
-      if (auto a = armed_.find(it->second.key); a != armed_.end()) {
-        if (e.exit_code == 0 && server_alive_ && no_outputs(it->second.dir)) {
-          fire = std::move(a->second);
-          armed_.erase(a);
-          for (const auto& m : fire)
-            write_next(it->second.claim, get_string(m, "key"), get_string(m, "dir"));
-          bool server_gone = ::getppid() != server_pid_;
-          for (const auto& m : fire) {
-            armed_keys_.erase(get_string(m, "key"));
-            if (server_gone) drop(get_string(m, "key"));
-          }
-          if (server_gone) fire.clear();
-        }
-        drop(it->second.key);  // not started: nor is anything below
-      }
-      write_exit(it->second.claim, e);
-      ::close(it->second.claim);
-      msg["at"] = format_iso8601(now_utc());
-      if (!fire.empty()) {
-        json::array keys;
-        for (const auto& m : fire) keys.emplace_back(m.at("key"));
-        msg["fired"] = std::move(keys);
-      }
-      send(msg);
-      children_.erase(it);
-      for (const auto& m : fire) spawn(m);  // in the slot its parent leaves
+    for (auto it = children_.begin(); it != children_.end();) {
+      pid_t pid = it->first;
+      if (::waitpid(pid, &status, WNOHANG) == pid)
+        it = ended(it, status);
+      else
+        ++it;
+    }
+    // Orphaned grandchildren (this is their subreaper): reaped, nothing to record. Only while no
+    // start is under way, whose child could be among them.
+    if (starting_.empty()) {
+      pid_t pid;
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+        if (auto it = children_.find(pid); it != children_.end()) ended(it, status);
     }
     if (server_alive_) start_queued();
+  }
+
+  std::map<pid_t, Child>::iterator ended(std::map<pid_t, Child>::iterator it, int status) {
+    pid_t pid = it->first;
+    ExitRecord e;
+    json::object msg{{"ev", "exited"}, {"key", it->second.key}, {"pid", pid}};
+    if (!it->second.announced) msg["started_at"] = format_iso8601(it->second.started_at);
+    if (WIFEXITED(status)) {
+      e.exit_code = WEXITSTATUS(status);
+      msg["exit_code"] = *e.exit_code;
+    } else if (WIFSIGNALED(status)) {
+      e.signal = WTERMSIG(status);
+      msg["signal"] = *e.signal;
+    }
+    // What is armed on it starts now if it succeeded, as the engine would have decided
+    // (exit 0, outputs {}), while the server lives: its "next" lines go into the claim before
+    // the exit line, and the server's death is checked after them (it reparents this process
+    // before any adopter can see it dead and read the claim), so an adopter either finds
+    // them or nothing was started.
+    std::vector<json::object> fire;
+    if (auto a = armed_.find(it->second.key); a != armed_.end()) {
+      if (e.exit_code == 0 && server_alive_ && no_outputs(it->second.dir)) {
+        fire = std::move(a->second);
+        armed_.erase(a);
+        for (const auto& m : fire)
+          write_next(it->second.claim, get_string(m, "key"), get_string(m, "dir"));
+        bool server_gone = ::getppid() != server_pid_;
+        for (const auto& m : fire) {
+          armed_keys_.erase(get_string(m, "key"));
+          if (server_gone) drop(get_string(m, "key"));
+        }
+        if (server_gone) fire.clear();
+      }
+      drop(it->second.key);  // not started: nor is anything below
+    }
+    write_exit(it->second.claim, e);
+    ::close(it->second.claim);
+    msg["at"] = format_iso8601(now_utc());
+    if (!fire.empty()) {
+      json::array keys;
+      for (const auto& m : fire) keys.emplace_back(m.at("key"));
+      msg["fired"] = std::move(keys);
+    }
+    send(msg);
+    auto next = children_.erase(it);
+    for (const auto& m : fire) spawn(m);  // in the slot its parent leaves
+    return next;
   }
 
   bool take_spare(const std::string& dir) { return spares_ && spares_->take(dir); }
@@ -390,6 +403,9 @@ class Supervisor {
   const std::string root_;  // the attempts folder: spare folders are made under it
   const size_t spare_count_;
   std::unique_ptr<SpareFolders> spares_;
+  static constexpr size_t kSpawnThreads = 2;
+  std::unique_ptr<Spawner> spawner_;
+  std::set<std::string> starting_;  // keys handed to the spawner, not yet in children_
   int sfd_ = -1;
   sigset_t ignored_;  // signals this process ignores: reset to default in tasks
   bool server_alive_ = true;

@@ -11,7 +11,8 @@
 //   supervisor -> server {"ev":"started","key":K,"pid":N,"at":ISO}
 //                        {"ev":"exited","key":K,"pid":N,"exit_code":C | "signal":S | "error":E}
 // When the server's end closes, the supervisor stops accepting work, waits for its running tasks
-// to end (recording their exits), then exits.
+// to end (recording their exits), then exits. Tasks are started by two threads (spawner.hpp), so
+// that one start's wait for its child's exec holds up neither the next start nor the reaping.
 #include <cstddef>
 #include <string>
 

@@ -66,6 +66,29 @@ TEST_CASE("local executor: a command not on the task's PATH fails as not found",
   CHECK(ok.exit_code == 0);
 }
 
+TEST_CASE("local executor: every task of a burst reports its exit, each once, in its claim",
+          "[executor]") {
+  // Many short tasks started at once: the supervisor's spawner threads start them while it
+  // reaps, and a task often ends before the thread that started it has returned its pid.
+  Harness h;
+  const int n = 300;
+  for (int i = 0; i < n; ++i) h.ex->start(request(std::to_string(i) + "-1", {"true"}));
+  for (int i = 0; i < n; ++i) {
+    std::string key = std::to_string(i) + "-1";
+    const auto* ev = h.exit_of(key, std::chrono::seconds(20));
+    INFO(key);
+    REQUIRE(ev);
+    CHECK(ev->exit_code == 0);
+    CHECK(ev->error.empty());
+    auto claim = slurp_file(h.dir(key) + "/claim");
+    CHECK(claim.find("\"pid\"") != std::string::npos);
+    CHECK(claim.find("\"exit\"") != std::string::npos);
+  }
+  size_t exits = 0;
+  for (const auto& ev : h.seen) exits += ev.kind == exec::ExecEvent::Kind::Exited;
+  CHECK(exits == static_cast<size_t>(n));
+}
+
 TEST_CASE(
     "local executor: the PATH is searched again after a second, and a removed command is not found",
     "[executor]") {
