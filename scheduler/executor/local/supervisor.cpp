@@ -311,23 +311,21 @@ class Supervisor {
     signalfd_siginfo si;
     while (::read(sfd_, &si, sizeof si) == sizeof si) {
     }
-    // Children by pid: a pid not known yet may be a start whose spawner thread has not
-    // returned; it is reaped once known (started()).
+    // Any child that ended, while no start is under way: a task, or an orphaned grandchild
+    // (this is its subreaper): reaped, nothing to record. Otherwise known children by pid only:
+    // an unknown one may be a start whose spawner thread has not returned yet (reaped once it is
+    // known, by started()). A task's end can start what was armed on it: checked each time.
     int status = 0;
-    for (auto it = children_.begin(); it != children_.end();) {
-      pid_t pid = it->first;
-      if (::waitpid(pid, &status, WNOHANG) == pid)
-        it = ended(it, status);
-      else
-        ++it;
-    }
-    // Orphaned grandchildren (this is their subreaper): reaped, nothing to record. Only while no
-    // start is under way, whose child could be among them.
-    if (starting_.empty()) {
-      pid_t pid;
-      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
-        if (auto it = children_.find(pid); it != children_.end()) ended(it, status);
-    }
+    pid_t pid;
+    while (starting_.empty() && (pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+      if (auto it = children_.find(pid); it != children_.end()) ended(it, status);
+    if (!starting_.empty())
+      for (auto it = children_.begin(); it != children_.end();) {
+        if (::waitpid(it->first, &status, WNOHANG) == it->first)
+          it = ended(it, status);
+        else
+          ++it;
+      }
     if (server_alive_) start_queued();
   }
 
