@@ -283,6 +283,13 @@ class Supervisor {
     job->log = dir + "/task.log";
     job->work = dir + "/work";
     job->claim = claim;
+    // With at most one task running and no other start under way, the child finds a core at
+    // once: started here, as a chain's steps are (a thread's hand-off cost them more).
+    if (starting_.empty() && children_.size() < 2) {
+      job->rc = Spawner::start(*job, ignored_);
+      record(*job);
+      return;
+    }
     starting_.insert(key);
     spawner_->submit(std::move(job));
   }
@@ -291,20 +298,23 @@ class Supervisor {
   void started() {
     for (auto& job : spawner_->done()) {
       starting_.erase(job->key);
-      if (job->rc != 0) {
-        resolved_.clear();  // gone since it was looked up, perhaps: look again next time
-        int rc = job->rc;
-        fail(job->key, job->claim,
-             std::string(rc == ENOENT ? "command not found: " : "cannot start ") + job->argv[0] +
-                 (rc == ENOENT ? "" : ": " + std::string(strerror(rc))));
-        continue;
-      }
-      auto now = now_utc();
-      write_pid(job->claim, {job->pid, now});  // the record a cancel or an adopter reads
-      children_[job->pid] = {job->key, job->dir, job->claim, now,
-                             std::chrono::steady_clock::now() + kAnnounceAfter};
+      record(*job);
     }
     reap();  // one may have ended before its pid was known here
+  }
+
+  void record(const SpawnJob& job) {
+    if (job.rc != 0) {
+      resolved_.clear();  // gone since it was looked up, perhaps: look again next time
+      fail(job.key, job.claim,
+           std::string(job.rc == ENOENT ? "command not found: " : "cannot start ") + job.argv[0] +
+               (job.rc == ENOENT ? "" : ": " + std::string(strerror(job.rc))));
+      return;
+    }
+    auto now = now_utc();
+    write_pid(job.claim, {job.pid, now});  // the record a cancel or an adopter reads the pid from
+    children_[job.pid] = {job.key, job.dir, job.claim, now,
+                          std::chrono::steady_clock::now() + kAnnounceAfter};
   }
 
   void reap() {
