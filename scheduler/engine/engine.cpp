@@ -375,14 +375,18 @@ void Engine::pass() {
                              max_key, &early);
     if (check_runs) {
       auto cw = store::cancel_requested_runs(tx);
-      for (const auto& k : cw.to_kill) {
-        std::string key = exec::attempt_key(k.task_run_id, k.attempt);
-        auto it = active_.find(key);
-        if (it != active_.end() && !it->second.cancelled) {
+      // Those not known to have started first: one waiting in the supervisor for a slot is
+      // fenced before the signal to a running one frees that slot (it would start it).
+      for (bool started_pass : {false, true})
+        for (const auto& k : cw.to_kill) {
+          std::string key = exec::attempt_key(k.task_run_id, k.attempt);
+          auto it = active_.find(key);
+          if (it == active_.end() || it->second.cancelled ||
+              it->second.started_at.has_value() != started_pass)
+            continue;
           it->second.cancelled = true;
           executor_.cancel(key, opt_.cancel_grace);
         }
-      }
       store::activate_queued_runs(tx);
     }
     if (sweep) step_studies(tx, {}, true);  // run cancellations of studies; safety net
