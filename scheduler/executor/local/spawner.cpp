@@ -31,7 +31,6 @@ void Spawner::submit(std::unique_ptr<SpawnJob> job) {
   {
     std::lock_guard<std::mutex> g(mu_);
     todo_.push_back(std::move(job));
-    ++in_flight_;
   }
   cv_.notify_one();
 }
@@ -42,13 +41,7 @@ std::vector<std::unique_ptr<SpawnJob>> Spawner::done() {
   std::lock_guard<std::mutex> g(mu_);
   std::vector<std::unique_ptr<SpawnJob>> out = std::move(done_);
   done_.clear();
-  in_flight_ -= out.size();
   return out;
-}
-
-size_t Spawner::in_flight() const {
-  std::lock_guard<std::mutex> g(mu_);
-  return in_flight_;
 }
 
 void Spawner::loop() {

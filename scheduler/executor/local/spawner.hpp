@@ -44,8 +44,6 @@ class Spawner {
   // Started (or failed) jobs, in the order they ended; fd() is readable while there are any.
   std::vector<std::unique_ptr<SpawnJob>> done();
   int fd() const { return efd_; }
-  // Submitted and not yet returned by done().
-  size_t in_flight() const;
 
   static int start(SpawnJob& job, const sigset_t& reset);  // posix_spawn's result
 
@@ -54,11 +52,10 @@ class Spawner {
 
   const sigset_t reset_;
   int efd_ = -1;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<SpawnJob>> todo_;   // guarded by mu_
   std::vector<std::unique_ptr<SpawnJob>> done_;  // guarded by mu_
-  size_t in_flight_ = 0;                         // guarded by mu_
   bool stop_ = false;                            // guarded by mu_
   std::vector<std::thread> threads_;
 };
