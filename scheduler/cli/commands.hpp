@@ -19,6 +19,7 @@ struct ServerFlags {
   int lease_ms = 15'000;
   int sweep_ms = 5'000;
   int cancel_grace_ms = 5'000;
+  bool no_fast_path = false;          // EngineOptions::fast_path off
   bool no_early_start = false;        // start children only after their dispatch commits
   int crash_after_early_starts = 0;   // test-only: EngineOptions::crash_after_early_starts
   int arm_depth = 8;                  // EngineOptions::arm_depth

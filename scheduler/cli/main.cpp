@@ -32,6 +32,10 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--sweep-ms", f.sweep_ms, "safety-net pass interval (default 5000)");
   cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
                   "SIGTERM to SIGKILL grace (default 5000)");
+  cmd->add_flag(
+      "--no-fast-path", f.no_fast_path,
+      "no direct dispatch, early starts or armed chains: every pass finishes, readies and "
+      "claims in one transaction (same outcome, slower; $CTFLOW_NO_FAST_PATH=1 too)");
   cmd->add_flag("--no-early-start", f.no_early_start,
                 "start a finishing task's children only after their dispatch commits (default: "
                 "while it commits)");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <string_view>
 
 #include "scheduler/api/http/server.hpp"
 #include "scheduler/api/routes_schedules.hpp"
@@ -173,6 +174,8 @@ int cmd_server(ServerFlags f, bool embedded) {
   eo.lease = Millis(f.lease_ms);
   eo.sweep = Millis(f.sweep_ms);
   eo.cancel_grace = Millis(f.cancel_grace_ms);
+  const char* plain = std::getenv("CTFLOW_NO_FAST_PATH");
+  eo.fast_path = !f.no_fast_path && !(plain && std::string_view(plain) == "1");
   eo.start_early = !f.no_early_start;
   eo.crash_after_early_starts = f.crash_after_early_starts;
   eo.arm_depth = f.arm_depth;

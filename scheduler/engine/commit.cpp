@@ -50,7 +50,7 @@ void Engine::after_commit(SteadyTime pass_start, const std::vector<std::string>&
     dispatched.insert(p.active.task_run_id);
     forget_known_ready(p.active.task_run_id);  // claimed by the claim statement
   }
-  learn_ready(dispatched);
+  if (opt_.fast_path) learn_ready(dispatched);
   // The executor creates the attempt's folder after this commit; after a crash in between,
   // adoption finds no claim there, fences it and dispatches the task again.
   for (auto& p : to_spawn) {

@@ -16,8 +16,18 @@ namespace ctflow::engine {
 
 using SteadyClock = std::chrono::steady_clock;
 
+namespace {
+EngineOptions normalized(EngineOptions o) {
+  if (!o.fast_path) {
+    o.start_early = false;
+    o.arm_depth = 0;
+  }
+  return o;
+}
+}  // namespace
+
 Engine::Engine(EngineOptions opt, exec::Executor& executor)
-    : opt_(std::move(opt)), executor_(executor) {}
+    : opt_(normalized(std::move(opt))), executor_(executor) {}
 
 Engine::~Engine() {
   stop();
@@ -256,10 +266,11 @@ void Engine::pass() {
   std::vector<Prepared> early;
   std::pair<int, int64_t> max_key{0, 0};
   int room = free_slots(finished_keys.size());
-  take_fired(room, direct, early);
+  if (opt_.fast_path) take_fired(room, direct, early);
   size_t fired = direct.size();
-  if (!finishes.empty() && failed.empty()) take_known_ready(room, direct, max_key);
-  if (direct.size() == fired && failed.empty())
+  if (opt_.fast_path && !finishes.empty() && failed.empty())
+    take_known_ready(room, direct, max_key);
+  if (opt_.fast_path && direct.size() == fired && failed.empty())
     for (const auto& k : finished_keys)
       if (auto it = active_.find(k); it != active_.end())
         if (auto f = fresh.find(it->second.run_id); f != fresh.end())
@@ -294,7 +305,8 @@ void Engine::pass() {
   // Only finishes (and starts) of tasks without results, failures or trials, nothing due: each
   // statement is complete by itself, so they commit on their own (a chain's step is then one
   // round trip). A claim, if ready tasks remain, follows in a transaction of its own.
-  bool quick = !finishes.empty() && results.empty() && failed.empty() && !trials_finished && !due;
+  bool quick = opt_.fast_path && !finishes.empty() && results.empty() && failed.empty() &&
+               !trials_finished && !due;
   if (quick) {
     if (trace) log::info("planned");
     start_early(direct, early);

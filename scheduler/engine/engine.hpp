@@ -47,6 +47,12 @@ struct EngineOptions {
   // statements per task fell by about a third at 1 ms; 2.5 ms measured 0.90x, 1.31x and 1.02x
   // of 1 ms in three paired A/Bs of the fan-out: kept at 1 ms). 0: never.
   std::chrono::microseconds batch_wait{1000};
+  // The fast path (direct dispatch of children and known ready tasks in the finishing
+  // statement, early starts, armed chains, segments, the autocommit quick pass). Off: every
+  // pass is load -> one transaction (finishes, readiness, claim) -> commit -> start; the
+  // outcome (rows of runs, task_runs, task_attempts) is the same, only slower. Off also turns
+  // off start_early and arm_depth.
+  bool fast_path = true;
   // Start a finishing task's children before the statement that dispatches them commits
   // (start_early in direct.cpp). Off: after the commit, as every other dispatch.
   bool start_early = true;
