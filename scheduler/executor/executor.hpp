@@ -38,7 +38,7 @@ struct ExecEvent {
   std::optional<int> signal;     // killed by a signal
   std::string error;             // spawn failure ("command not found: foo") or lost task
   TimePoint at{};
-  // Exited: the attempts armed on this one (Executor::arm) that its success started.
+  // Exited: the attempts armed on this one (ChainAcceleration::arm) that its success started.
   std::vector<std::string> fired;
 };
 
@@ -61,49 +61,58 @@ enum class AdoptState {
   Lost,        // no record and no process: the attempt is lost (retry per policy)
 };
 
+// An optional capability (Executor::chain_acceleration): starting a chain's next step without
+// waiting for the engine. The local executor offers it; an executor that cannot start work
+// before the database records it (Kubernetes) returns none, and the engine then dispatches every
+// task after its commit. Called from the engine thread.
+class ChainAcceleration {
+ public:
+  virtual ~ChainAcceleration() = default;
+  // Records, where an adopter of the finished attempt `parent_key` will look, that the first
+  // attempt `child_key` of one of its children is about to be started before the commit that
+  // dispatches it (the engine's early start). Executor::start() of an attempt that was started
+  // that way (here, or by a server that died before its commit) takes the running or finished
+  // process over instead of starting another. False: nowhere to record it; the engine then
+  // starts the child after the commit.
+  virtual bool note_early_start(const std::string& parent_key, const std::string& child_key) = 0;
+  // A hint: these attempts may start soon (the first attempts of a task's children, while the
+  // task runs). Their folders may be made now. Nothing is started or claimed.
+  virtual void prepare(const std::vector<std::string>& keys) = 0;
+  // Arms `child` on `parent_key`: when that attempt (running, or itself armed) exits 0 without
+  // an outputs file, the executor starts `child` at once, as if started early by the engine
+  // (its key is in the parent's Exited event, `fired`, and recorded where an adopter of the
+  // parent looks, as note_early_start does), without waiting for the engine. Any other end of
+  // the parent drops the child and whatever is armed on it. False: the request is too big;
+  // nothing was armed.
+  virtual bool arm(const std::string& parent_key, const SpawnRequest& child) = 0;
+  // Drops what is armed on `parent_key`, and on those, recursively. cancel() does it too.
+  virtual void disarm(const std::string& parent_key) = 0;
+  // At most `n` attempts started here run at once; attempts started beyond that wait for a
+  // running one to end (the engine dispatches ahead of its slots). Negative: no limit.
+  virtual void limit(int n) = 0;
+};
+
+// Where task attempts run. The core contract: start, cancel, adopt, drain events, wake-up,
+// shutdown; an attempt's folder (the task contract's files) and the identity of the code a
+// command runs (cache keys). Nothing here assumes a process, a pid or a host.
 class Executor {
  public:
   virtual ~Executor() = default;
   // The attempt's folder: inputs.json, outputs.json, metrics.jsonl, task.log, work/ (cwd).
   virtual std::string attempt_dir(const std::string& key) const = 0;
   virtual std::string ref_prefix() const = 0;  // executor_ref = ref_prefix + key
-  // Starts the process; never blocks on it. Failure to start comes back as an Exited event.
-  // An attempt already started (see note_early_start) is taken over, not started again.
+  // Starts the attempt; never blocks on it. Failure to start comes back as an Exited event.
+  // An attempt already started early (ChainAcceleration) is taken over, not started again.
   virtual void start(const SpawnRequest& req) = 0;
-  // SIGTERM to the process group, SIGKILL to the group after `grace`.
+  // Stops the attempt: a polite signal now, a forced stop after `grace`.
   virtual void cancel(const std::string& key, std::chrono::milliseconds grace) = 0;
   virtual AdoptState adopt(const std::string& executor_ref) = 0;
-  // Records, where an adopter of the finished attempt `parent_key` will look, that the first
-  // attempt `child_key` of one of its children is about to be started before the commit that
-  // dispatches it (Engine::start_early). start() of an attempt that was started that way (here,
-  // or by a server that died before its commit) takes the running or finished process over
-  // instead of starting another. False: not supported, or nowhere to record it; the engine then
-  // starts the child after the commit.
-  virtual bool note_early_start(const std::string& parent_key, const std::string& child_key) {
-    (void)parent_key;
-    (void)child_key;
-    return false;
-  }
-  // A hint: these attempts may start soon (the first attempts of a task's children, while the task
-  // runs). An executor may make their folders now, so that start() has less to do when the task
-  // ends. Nothing is started or claimed.
-  virtual void prepare(const std::vector<std::string>& keys) { (void)keys; }
-  // Arms `child` on `parent_key`: when that attempt (running, or itself armed) exits 0 without
-  // an outputs file, the executor starts `child` at once, as if started early by the engine
-  // (its key is in the parent's Exited event, `fired`, and recorded where an adopter of the
-  // parent looks, as note_early_start does), without waiting for the engine. Any other end of
-  // the parent drops the child and whatever is armed on it. False: not supported (or the
-  // request is too big); nothing was armed.
-  virtual bool arm(const std::string& parent_key, const SpawnRequest& child) {
-    (void)parent_key;
-    (void)child;
-    return false;
-  }
-  // At most `n` attempts started here run at once; attempts started beyond that wait for a
-  // running one to end (the engine dispatches ahead of its slots). Negative: no limit.
-  virtual void limit(int n) { (void)n; }
-  // Drops what is armed on `parent_key`, and on those, recursively. cancel() does it too.
-  virtual void disarm(const std::string& parent_key) { (void)parent_key; }
+  // The identity of the code that `program` (a command's argv[0]) runs, for cache keys: the
+  // digest of the resolved binary, or of a container image. "none" when it cannot be found.
+  // `search_path`: the PATH given to tasks. Engine thread only.
+  virtual std::string code_digest(const std::string& program, const std::string& search_path) = 0;
+  // The optional chain acceleration; null when this executor has none.
+  virtual ChainAcceleration* chain_acceleration() { return nullptr; }
   // Moves pending events out. Thread-safe.
   virtual std::vector<ExecEvent> drain() = 0;
   // Called (from any thread) whenever events are pending, with what the new event is: the

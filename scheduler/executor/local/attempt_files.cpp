@@ -147,4 +147,14 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool no_outputs(const std::string& dir) {
+  struct stat st;
+  std::string path = dir + "/outputs.json";
+  if (::stat(path.c_str(), &st) != 0) return errno == ENOENT;
+  if (st.st_size == 0) return true;
+  if (st.st_size > 4096) return false;
+  auto text = read_file(path, 4096);
+  return text && text->find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
 }  // namespace ctflow::exec

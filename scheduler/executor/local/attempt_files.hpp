@@ -7,10 +7,10 @@
 //                                                    when the process ended (or could not start)
 //                 {"next": KEY, "dir": DIR}          a child's first attempt started before the
 //                                                    commit that dispatches it: by the engine
-//                                                    after the exit (Engine::start_early), or by
-//                                                    the supervisor before the exit line (an
-//                                                    armed child, Executor::arm); an adopter of
-//                                                    this attempt finds it there
+//                                                    after the exit (FastPath::start_early), or
+//                                                    by the supervisor before the exit line (an
+//                                                    armed child, ChainAcceleration::arm); an
+//                                                    adopter of this attempt finds it there
 //               An adopter fencing an attempt that never started creates it empty; a cancel
 //               before the start creates it with only the exit line. The supervisor keeps it
 //               open while the process runs and closes it after the exit line, so adopters
@@ -20,8 +20,8 @@
 //   claim.new   an empty file in a spare folder (spare_folders.hpp): open_claim renames it to
 //               claim (without replacing one), so that the start allocates no inode
 //   inputs.json the inputs file the engine hands the task, written before the spawn: by the
-//               server, or, in a folder made ahead (Executor::prepare), by the supervisor after
-//               it created the claim
+//               server, or, in a folder made ahead (ChainAcceleration::prepare), by the supervisor
+//               after it created the claim
 //   task.log    stdout and stderr of the process
 //   work/       the process's working directory
 #include <optional>
@@ -66,6 +66,9 @@ bool write_next(int claim_fd, const std::string& child_key, const std::string& c
 // The "next" lines: (child key, child dir).
 std::vector<std::pair<std::string, std::string>> read_next(const std::string& dir);
 bool exists(const std::string& path);
+// Whether a task that exited 0 left no outputs (the engine then reads its outputs as {}): only
+// then may what is armed on it start (its inputs were written assuming exactly that).
+bool no_outputs(const std::string& dir);
 // Makes `dir` and `dir`/work (and the folders above when missing).
 void make_attempt_dir(const std::string& dir, std::error_code& ec);
 

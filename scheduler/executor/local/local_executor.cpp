@@ -79,7 +79,7 @@ LocalExecutor::~LocalExecutor() {
 
 void LocalExecutor::shutdown() {
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -91,26 +91,6 @@ void LocalExecutor::shutdown() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
   // Reap the supervisor if it already ended; otherwise it lives on until its tasks end.
   ::waitpid(supervisor_, nullptr, WNOHANG);
-}
-
-std::string LocalExecutor::resolve(const std::string& cmd, const std::string& path) {
-  auto ok = [](const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-  };
-  if (cmd.empty()) return "";
-  if (cmd.find('/') != std::string::npos) return ok(cmd) ? cmd : "";
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string cand = dir + "/" + cmd;
-    if (ok(cand)) return cand;
-    start = end + 1;
-  }
-  return "";
 }
 
 void LocalExecutor::start(const SpawnRequest& req) {
@@ -211,7 +191,7 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
   std::string dir = attempt_dir(key);
   int pid = 0;
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     if (auto it = pids_.find(key); it != pids_.end()) pid = it->second;
   }
   if (!pid) {
@@ -231,7 +211,7 @@ void LocalExecutor::cancel(const std::string& key, std::chrono::milliseconds gra
       return;
     }
   }
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   if (!pid) {  // the supervisor claimed it and is starting it
     auto it = pids_.find(key);
     if (it == pids_.end()) {
@@ -273,96 +253,27 @@ void LocalExecutor::prepare(const std::vector<std::string>& keys) {
   (void)::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);  // a hint: nothing to do if it is lost
 }
 
-void LocalExecutor::resume(const std::string& key, const std::string& dir) {
-  if (auto p = read_pid(dir)) {  // when it started, for the task's record
-    ExecEvent ev;
-    ev.kind = ExecEvent::Kind::Started;
-    ev.key = key;
-    ev.pid = p->pid;
-    ev.at = p->started_at;
-    push(std::move(ev));
-  }
-  auto st = adopt_dir(key, dir);
-  if (st == AdoptState::Finished || st == AdoptState::Running) return;
-  ExecEvent ev;
-  ev.key = key;
-  ev.error = kLostError;
-  ev.at = now_utc();
-  push(std::move(ev));
-}
-
-AdoptState LocalExecutor::adopt(const std::string& ref) {
-  // ref = local:<host>:<dir>
-  if (ref.rfind("local:", 0) != 0) return AdoptState::Lost;
-  auto colon = ref.find(':', 6);
-  if (colon == std::string::npos) return AdoptState::Lost;
-  std::string host = ref.substr(6, colon - 6), dir = ref.substr(colon + 1);
-  if (host != host_) return AdoptState::Lost;  // another machine's process: nothing to read here
-  std::string key = key_of_dir(dir);
-  // Children its server started before committing their dispatch, in its folder (in this
-  // one, start() finds them by their claim).
-  if (dir.rfind(root_ + "/", 0) != 0)
-    for (auto& [k, d] : read_next(dir)) early_elsewhere_[k] = d;
-  return adopt_dir(key, dir);
-}
-
-AdoptState LocalExecutor::adopt_dir(const std::string& key, const std::string& dir) {
-  auto finished = [&](const ExitRecord& e) {
-    ExecEvent ev;
-    ev.key = key;
-    ev.exit_code = e.exit_code;
-    ev.signal = e.signal;
-    ev.error = e.error;
-    ev.at = now_utc();
-    push(std::move(ev));
-    return AdoptState::Finished;
-  };
-  if (auto e = read_exit(dir)) return finished(*e);
-  if (!exists(dir + "/claim")) {
-    ::mkdir(dir.c_str(), 0755);
-    if (create_claim(dir)) return AdoptState::NotStarted;
-  }
-  // Watch first, then re-check, so an exit written in between is not missed.
-  int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_CLOSE_WRITE);
-  if (wd >= 0) {
-    std::lock_guard<std::mutex> g(mu_);
-    watches_[wd] = dir;
-  }
-  if (auto e = read_exit(dir)) return finished(*e);
-  auto p = read_pid(dir);
-  if (p && (::kill(p->pid, 0) == 0 || errno == EPERM)) {
-    std::lock_guard<std::mutex> g(mu_);
-    pids_[key] = p->pid;
-    return AdoptState::Running;
-  }
-  if (!p) return AdoptState::Running;  // claimed, pid not yet written: the watch will tell
-  // The process is gone and no exit was recorded: its supervisor died with it.
-  if (auto e = read_exit(dir)) return finished(*e);
-  return AdoptState::Lost;
-}
-
 std::vector<ExecEvent> LocalExecutor::drain() {
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   std::vector<ExecEvent> out;
   out.swap(events_);
   return out;
 }
 
 void LocalExecutor::set_wakeup(std::function<void(Wake)> fn) {
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   wakeup_ = std::move(fn);
 }
 
 void LocalExecutor::push(ExecEvent ev) {
-  static bool trace = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
-  if (trace)
+  if (log::trace_pass())
     log::info("exec: {} {}", ev.kind == ExecEvent::Kind::Started ? "started" : "exited", ev.key);
   std::function<void(Wake)> wake;
   Wake what = ev.kind == ExecEvent::Kind::Started ? Wake::Started
               : ev.fired.empty()                  ? Wake::Exited
                                                   : Wake::Fired;
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     auto pending = pending_cancels_.find(ev.key);
     if (ev.kind == ExecEvent::Kind::Started) {
       pids_[ev.key] = ev.pid;
@@ -417,70 +328,10 @@ void LocalExecutor::reader_loop() {
   }
   bool stopping;
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     stopping = stopping_;
   }
   if (!stopping) log::error("supervisor connection closed unexpectedly");
-}
-
-void LocalExecutor::watcher_loop() {
-  std::vector<char> buf(1 << 14);
-  for (;;) {
-    int timeout = -1;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      if (stopping_) return;
-      auto now = std::chrono::steady_clock::now();
-      while (!kill_timers_.empty() && kill_timers_.begin()->first <= now) {
-        ::killpg(kill_timers_.begin()->second.first, SIGKILL);
-        kill_timers_.erase(kill_timers_.begin());
-      }
-      if (!kill_timers_.empty())
-        timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       kill_timers_.begin()->first - now)
-                                       .count()) +
-                  1;
-    }
-    pollfd p[2] = {{inotify_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    int n = ::poll(p, 2, timeout);
-    if (n <= 0) continue;
-    if (p[1].revents & POLLIN) {
-      char c[64];
-      while (::read(wake_pipe_[0], c, sizeof c) > 0) {
-      }
-    }
-    if (p[0].revents & POLLIN) {
-      ssize_t len;
-      while ((len = ::read(inotify_fd_, buf.data(), buf.size())) > 0) {
-        for (char* q = buf.data(); q < buf.data() + len;) {
-          auto* e = reinterpret_cast<inotify_event*>(q);
-          q += sizeof(inotify_event) + e->len;
-          if (e->len == 0 || std::strcmp(e->name, "claim") != 0) continue;
-          std::string dir;
-          {
-            std::lock_guard<std::mutex> g(mu_);
-            auto it = watches_.find(e->wd);
-            if (it == watches_.end()) continue;
-            dir = it->second;
-          }
-          if (auto rec = read_exit(dir)) {  // else the claim was closed before the exit line
-            {
-              std::lock_guard<std::mutex> g(mu_);
-              watches_.erase(e->wd);
-            }
-            inotify_rm_watch(inotify_fd_, e->wd);
-            ExecEvent ev;
-            ev.key = key_of_dir(dir);
-            ev.exit_code = rec->exit_code;
-            ev.signal = rec->signal;
-            ev.error = rec->error;
-            ev.at = now_utc();
-            push(std::move(ev));
-          }
-        }
-      }
-    }
-  }
 }
 
 }  // namespace ctflow::exec

@@ -12,13 +12,14 @@
 #include <thread>
 
 #include "scheduler/common/json_util.hpp"
+#include "scheduler/common/mutex.hpp"
 #include "scheduler/common/result.hpp"
 #include "scheduler/executor/executor.hpp"
 #include "scheduler/executor/local/spare_folders.hpp"
 
 namespace ctflow::exec {
 
-class LocalExecutor : public Executor {
+class LocalExecutor : public Executor, public ChainAcceleration {
  public:
   // Starts the supervisor (`self_exe __supervise FD`). `root` is the attempts folder.
   static Result<std::unique_ptr<LocalExecutor>> create(const std::string& self_exe,
@@ -32,6 +33,9 @@ class LocalExecutor : public Executor {
   void start(const SpawnRequest& req) override;
   void cancel(const std::string& key, std::chrono::milliseconds grace) override;
   AdoptState adopt(const std::string& executor_ref) override;
+  // sha256 of the resolved binary, cached while its mtime and size stay the same.
+  std::string code_digest(const std::string& program, const std::string& search_path) override;
+  ChainAcceleration* chain_acceleration() override { return this; }
   bool note_early_start(const std::string& parent_key, const std::string& child_key) override;
   void prepare(const std::vector<std::string>& keys) override;
   bool arm(const std::string& parent_key, const SpawnRequest& child) override;
@@ -52,7 +56,7 @@ class LocalExecutor : public Executor {
   // The supervisor's "spawn" message; `inline_files`: the files travel in it.
   json::object spawn_message(const SpawnRequest& req, bool inline_files) const;
   // SIGTERM to the group now, SIGKILL after `grace` (the watcher's timers). mu_ held.
-  void kill_locked(int pid, const std::string& key, std::chrono::milliseconds grace);
+  void kill_locked(int pid, const std::string& key, std::chrono::milliseconds grace) REQUIRES(mu_);
   std::string key_of_dir(const std::string& dir) const;
   AdoptState adopt_dir(const std::string& key, const std::string& dir);
   // start() of an attempt whose claim exists: adopt it; an Exited event if it is lost.
@@ -69,25 +73,27 @@ class LocalExecutor : public Executor {
   int inotify_fd_ = -1;
   int wake_pipe_[2] = {-1, -1};
 
-  std::mutex mu_;
-  std::vector<ExecEvent> events_;       // guarded by mu_
-  std::function<void(Wake)> wakeup_;    // guarded by mu_
-  std::map<int, std::string> watches_;  // inotify wd -> attempt dir; guarded by mu_
-  std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>>
-      kill_timers_;                  // when -> (pgid, key); guarded by mu_
-  std::map<std::string, int> pids_;  // key -> pid of running attempts; guarded by mu_
+  Mutex mu_;
+  std::vector<ExecEvent> events_ GUARDED_BY(mu_);
+  std::function<void(Wake)> wakeup_ GUARDED_BY(mu_);
+  std::map<int, std::string> watches_ GUARDED_BY(mu_);  // inotify wd -> attempt dir
+  std::map<std::chrono::steady_clock::time_point, std::pair<int, std::string>> kill_timers_
+      GUARDED_BY(mu_);                               // when -> (pgid, key)
+  std::map<std::string, int> pids_ GUARDED_BY(mu_);  // key -> pid of running attempts
   // Cancelled while the supervisor was starting them: killed when the start is reported, with
-  // this grace. Guarded by mu_.
-  std::map<std::string, std::chrono::milliseconds> pending_cancels_;
+  // this grace.
+  std::map<std::string, std::chrono::milliseconds> pending_cancels_ GUARDED_BY(mu_);
   // Attempts started early by another server (the "next" lines of attempts adopted from its
   // folder): key -> their folder. Engine thread only.
   std::map<std::string, std::string> early_elsewhere_;
   // Attempts whose folders prepare() asked the supervisor for. Engine thread only.
   std::set<std::string> prepared_;
-  bool stopping_ = false;  // guarded by mu_
+  bool stopping_ GUARDED_BY(mu_) = false;
 
   std::thread reader_, watcher_;
   SpareFolders spares_;  // folders made ahead for start()
+  // code_digest's cache: resolved path -> (mtime and size, digest). Engine thread only.
+  std::map<std::string, std::pair<std::string, std::string>> digests_;
 };
 
 }  // namespace ctflow::exec

@@ -54,7 +54,7 @@ SpareFolders::SpareFolders(std::string root, size_t most, std::chrono::milliseco
 
 SpareFolders::~SpareFolders() {
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -82,7 +82,7 @@ bool SpareFolders::complete(const std::string& path) {
 bool SpareFolders::take(const std::string& dest) {
   std::string slot;
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     if (unsupported_) return false;
     last_take_ = std::chrono::steady_clock::now();
     if (ready_.empty()) {
@@ -97,7 +97,7 @@ bool SpareFolders::take(const std::string& dest) {
   }
   int rc = ::renameat2(AT_FDCWD, (slot + "/d").c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
   int err = errno;
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   if (rc == 0) {
     free_.push_back(std::move(slot));
     cv_.notify_one();
@@ -118,12 +118,12 @@ bool SpareFolders::take(const std::string& dest) {
 }
 
 size_t SpareFolders::wanted() const {
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   return want_;
 }
 
 size_t SpareFolders::ready() const {
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   return ready_.size();
 }
 
@@ -141,7 +141,7 @@ void SpareFolders::take_over_leftovers() {
     if (::rename(old.c_str(), slot.c_str()) != 0) continue;  // another process took it over
     bool whole = complete(slot + "/d");
     if (!whole) std::filesystem::remove_all(slot + "/d", ec);  // half made: made again
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     if (whole)
       ready_.push_back(slot);
     else
@@ -154,15 +154,15 @@ void SpareFolders::loop() {
   pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
   ::mkdir(dir_.c_str(), 0755);
   take_over_leftovers();
-  std::unique_lock<std::mutex> lk(mu_);
+  mu_.lock();
   while (!stop_) {
     if (ready_.size() >= want_ || unsupported_) {
-      cv_.wait(lk);
+      cv_.wait(mu_);
       continue;
     }
-    auto since = std::chrono::steady_clock::now() - last_take_;
-    if (since < quiet_ && ready_.size() > want_ / 8) {  // a burst is taking them: after it
-      cv_.wait_for(lk, quiet_ - since);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_take_ < quiet_ && ready_.size() > want_ / 8) {  // a burst takes them: after it
+      cv_.wait_until(mu_, last_take_ + quiet_);
       continue;
     }
     std::string slot;
@@ -170,7 +170,7 @@ void SpareFolders::loop() {
       slot = std::move(free_.back());
       free_.pop_back();
     }
-    lk.unlock();
+    mu_.unlock();
     if (slot.empty()) {
       slot = new_slot();
       if (::mkdir(slot.c_str(), 0755) != 0) slot.clear();
@@ -180,14 +180,15 @@ void SpareFolders::loop() {
       std::error_code ec;
       std::filesystem::remove_all(slot + "/d", ec);
     }
-    lk.lock();
+    mu_.lock();
     if (ok) {
       ready_.push_back(std::move(slot));
     } else {  // a full disk, a missing folder: try again later, never spin
       if (!slot.empty()) free_.push_back(std::move(slot));
-      cv_.wait_for(lk, std::chrono::seconds(1));
+      cv_.wait_until(mu_, std::chrono::steady_clock::now() + std::chrono::seconds(1));
     }
   }
+  mu_.unlock();
 }
 
 }  // namespace ctflow::exec

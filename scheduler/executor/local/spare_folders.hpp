@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "scheduler/common/mutex.hpp"
 namespace ctflow::exec {
 
 class SpareFolders {
@@ -63,15 +64,15 @@ class SpareFolders {
   const size_t most_;
   std::string tag_;  // this process's slot names: <pid>-<start ns>-<n>
   unsigned long next_ = 0;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  size_t want_;                    // guarded by mu_
-  std::deque<std::string> ready_;  // slots holding a spare; guarded by mu_
-  std::vector<std::string> free_;  // slots whose spare was taken; guarded by mu_
-  bool stop_ = false;              // guarded by mu_
-  bool unsupported_ = false;       // renameat2 cannot keep from replacing here; guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  size_t want_ GUARDED_BY(mu_);
+  std::deque<std::string> ready_ GUARDED_BY(mu_);  // slots holding a spare
+  std::vector<std::string> free_ GUARDED_BY(mu_);  // slots whose spare was taken
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool unsupported_ GUARDED_BY(mu_) = false;  // renameat2 cannot keep from replacing here
   const std::chrono::milliseconds quiet_;
-  std::chrono::steady_clock::time_point last_take_{};  // guarded by mu_
+  std::chrono::steady_clock::time_point last_take_ GUARDED_BY(mu_){};
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "scheduler/executor/local/spawner.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -11,6 +12,16 @@
 
 namespace ctflow::exec {
 
+sigset_t ignored_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig = 1; sig < NSIG; ++sig) {  // glibc's internal signals fail: skipped
+    struct sigaction sa {};
+    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) sigaddset(&set, sig);
+  }
+  return set;
+}
+
 Spawner::Spawner(size_t threads, const sigset_t& reset)
     : reset_(reset), efd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   for (size_t i = 0; i < threads; ++i)
@@ -19,7 +30,7 @@ Spawner::Spawner(size_t threads, const sigset_t& reset)
 
 Spawner::~Spawner() {
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -29,7 +40,7 @@ Spawner::~Spawner() {
 
 void Spawner::submit(std::unique_ptr<SpawnJob> job) {
   {
-    std::lock_guard<std::mutex> g(mu_);
+    MutexLock g(mu_);
     todo_.push_back(std::move(job));
   }
   cv_.notify_one();
@@ -38,26 +49,27 @@ void Spawner::submit(std::unique_ptr<SpawnJob> job) {
 std::vector<std::unique_ptr<SpawnJob>> Spawner::done() {
   uint64_t n;
   (void)!::read(efd_, &n, sizeof n);
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   std::vector<std::unique_ptr<SpawnJob>> out = std::move(done_);
   done_.clear();
   return out;
 }
 
 void Spawner::loop() {
-  std::unique_lock<std::mutex> lk(mu_);
+  mu_.lock();
   for (;;) {
-    cv_.wait(lk, [&] { return stop_ || !todo_.empty(); });
-    if (todo_.empty()) return;  // stopping, and nothing left to start
+    while (!stop_ && todo_.empty()) cv_.wait(mu_);
+    if (todo_.empty()) break;  // stopping, and nothing left to start
     std::unique_ptr<SpawnJob> job = std::move(todo_.front());
     todo_.pop_front();
-    lk.unlock();
+    mu_.unlock();
     job->rc = start(*job, reset_);
-    lk.lock();
+    mu_.lock();
     done_.push_back(std::move(job));
     uint64_t one = 1;
     (void)!::write(efd_, &one, sizeof one);
   }
+  mu_.unlock();
 }
 
 int Spawner::start(SpawnJob& job, const sigset_t& reset) {

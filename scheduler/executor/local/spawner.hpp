@@ -23,7 +23,13 @@
 #include <thread>
 #include <vector>
 
+#include "scheduler/common/mutex.hpp"
 namespace ctflow::exec {
+
+// The signals this process ignores. Ignored signals stay ignored across exec, so tasks get these
+// back as default (Spawner's `reset`). Only those, not all 64: posix_spawn's child makes one
+// sigaction call per signal listed, while the parent waits for its exec.
+sigset_t ignored_signals();
 
 struct SpawnJob {
   std::string key, dir, exe, log, work;
@@ -52,11 +58,11 @@ class Spawner {
 
   const sigset_t reset_;
   int efd_ = -1;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<SpawnJob>> todo_;   // guarded by mu_
-  std::vector<std::unique_ptr<SpawnJob>> done_;  // guarded by mu_
-  bool stop_ = false;                            // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::unique_ptr<SpawnJob>> todo_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<SpawnJob>> done_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -24,6 +24,7 @@
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
+#include "scheduler/executor/local/resolve_cache.hpp"
 #include "scheduler/executor/local/spare_folders.hpp"
 #include "scheduler/executor/local/spawner.hpp"
 
@@ -44,18 +45,6 @@ struct Child {
 // per short task). The engine records a start as `running` only after 20 ms anyway.
 constexpr std::chrono::milliseconds kAnnounceAfter{10};
 
-// Whether a task that exited 0 left no outputs (the engine then reads its outputs as {}): only
-// then may what is armed on it start (its inputs were written assuming exactly that).
-bool no_outputs(const std::string& dir) {
-  struct stat st;
-  std::string path = dir + "/outputs.json";
-  if (::stat(path.c_str(), &st) != 0) return errno == ENOENT;
-  if (st.st_size == 0) return true;
-  if (st.st_size > 4096) return false;
-  auto text = read_file(path, 4096);
-  return text && text->find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 class Supervisor {
  public:
   Supervisor(int fd, std::string root, size_t spares)
@@ -72,15 +61,7 @@ class Supervisor {
     // The server's Ctrl-C must not kill running tasks' supervisor; it ends when its socket does.
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGPIPE, SIG_IGN);
-    // Ignored signals stay ignored across exec: tasks get them back as default. Only those (not
-    // all 64: posix_spawn's child makes one sigaction call per signal listed, while this
-    // process waits for its exec).
-    sigemptyset(&ignored_);
-    for (int sig = 1; sig < NSIG; ++sig) {  // glibc's internal signals fail: skipped
-      struct sigaction sa {};
-      if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN)
-        sigaddset(&ignored_, sig);
-    }
+    ignored_ = ignored_signals();  // tasks get them back as default
     sfd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     // After the mask: its thread inherits SIGCHLD blocked, so the signalfd gets every one.
     if (!root_.empty()) spares_ = std::make_unique<SpareFolders>(root_, spare_count_);
@@ -273,7 +254,7 @@ class Supervisor {
       for (const auto& s : a->as_array()) job->argv.emplace_back(s.as_string());
     if (auto* e = o.if_contains("env"))
       for (const auto& s : e->as_array()) job->env.emplace_back(s.as_string());
-    job->exe = job->argv.empty() ? "" : resolve(job->argv[0], get_string(o, "path"));
+    job->exe = job->argv.empty() ? "" : resolved_.resolve(job->argv[0], get_string(o, "path"));
     if (job->exe.empty()) {
       fail(key, claim, "command not found: " + (job->argv.empty() ? "" : job->argv[0]));
       return;
@@ -388,24 +369,7 @@ class Supervisor {
 
   bool take_spare(const std::string& dir) { return spares_ && spares_->take(dir); }
 
-  // LocalExecutor::resolve, remembered for a second: a PATH search is a stat and an access per
-  // folder tried (make bench-sched: an eighth of this process's time). A command found is
-  // looked up again after that second, so one installed earlier in the PATH is used from then
-  // on; one not found is looked up every time.
-  std::string resolve(const std::string& cmd, const std::string& path) {
-    auto now = std::chrono::steady_clock::now();
-    std::string key = cmd + '\n' + path;
-    if (auto it = resolved_.find(key);
-        it != resolved_.end() && now - it->second.second < kResolveFor)
-      return it->second.first;
-    std::string exe = LocalExecutor::resolve(cmd, path);
-    if (resolved_.size() > 1024) resolved_.clear();
-    if (!exe.empty()) resolved_[key] = {exe, now};
-    return exe;
-  }
-  static constexpr std::chrono::seconds kResolveFor{1};
-  std::unordered_map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>
-      resolved_;
+  ResolveCache resolved_;  // LocalExecutor::resolve, remembered for a second
 
   int fd_;
   const std::string root_;  // the attempts folder: spare folders are made under it

@@ -1,15 +1,17 @@
 #pragma once
 // The supervisor: one long-lived process per server (`ctflow __supervise FD [ROOT SPARES]`) that
-// spawns every
-// task of that server and records each exit durably (the `exit` file of the attempt folder), so
-// that a server killed with -9 loses nothing: the supervisor outlives it, keeps reaping, and a
-// restarted server (or another replica) adopts the attempts from their files.
+// spawns every task of that server and records each exit durably (the exit line of the attempt
+// folder's claim file, attempt_files.hpp), so that a server killed with -9 loses nothing: the
+// supervisor outlives it, keeps reaping, and a restarted server (or another replica) adopts the
+// attempts from their files.
 //
 // It is a child subreaper (PR_SET_CHILD_SUBREAPER), so grandchildren left behind by a task are
 // reaped too. Protocol on a SOCK_SEQPACKET socket, one JSON object per message:
 //   server -> supervisor {"op":"spawn","key":K,"dir":D,"exe":PATH,"argv":[..],"env":[..]}
+//                        {"op":"arm" | "disarm" | "prepare" | "limit" | "cancel", ...}
 //   supervisor -> server {"ev":"started","key":K,"pid":N,"at":ISO}
-//                        {"ev":"exited","key":K,"pid":N,"exit_code":C | "signal":S | "error":E}
+//                        {"ev":"exited","key":K,"pid":N,"exit_code":C | "signal":S | "error":E,
+//                         "fired":[KEY...]}
 // When the server's end closes, the supervisor stops accepting work, waits for its running tasks
 // to end (recording their exits), then exits. Tasks are started by two threads (spawner.hpp), so
 // that one start's wait for its child's exec holds up neither the next start nor the reaping.
