@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "scheduler/common/mutex.hpp"
 #include "scheduler/common/time_util.hpp"
 
 namespace ctflow {
@@ -45,7 +46,7 @@ class FileClock final : public ClockSource {
     ss << in.rdbuf();
     std::string text = ss.str();
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (auto t = parse_iso8601(text); t && *t >= last_) last_ = *t;
     return last_;
   }
@@ -53,8 +54,8 @@ class FileClock final : public ClockSource {
 
  private:
   const std::string path_;
-  mutable std::mutex mu_;
-  mutable TimePoint last_{};  // only grows; guarded by mu_
+  mutable Mutex mu_;
+  mutable TimePoint last_ GUARDED_BY(mu_){};  // only grows
 };
 
 }  // namespace ctflow

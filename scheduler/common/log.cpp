@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "scheduler/common/time_util.hpp"
@@ -30,6 +31,11 @@ void print_line(const std::string& line) {
   std::string s = line + "\n";
   std::lock_guard<std::mutex> g(g_mu);
   std::fputs(s.c_str(), stderr);
+}
+
+bool trace_pass() {
+  static const bool on = std::getenv("CTFLOW_TRACE_PASS") != nullptr;
+  return on;
 }
 
 }  // namespace ctflow::log

@@ -12,6 +12,8 @@ bool enabled(Level l);
 void write(Level l, const std::string& msg);
 // `line` and a newline to stderr as one write, never interleaved with log lines of other threads.
 void print_line(const std::string& line);
+// Whether the engine traces its passes (CTFLOW_TRACE_PASS set in the environment), read once.
+bool trace_pass();
 
 template <class... A>
 void info(fmt::format_string<A...> f, A&&... a) {
