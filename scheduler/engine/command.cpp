@@ -1,8 +1,8 @@
-// What a task's process gets, shared by the claim (dispatch.cpp) and direct dispatch
-// (direct.cpp): its ancestors' outputs, its command and environment, its inputs file.
+// What a task's process gets, shared by the claim (claim.cpp) and the fast path's direct
+// dispatch (direct.cpp): its ancestors' outputs, its command and environment, its inputs file.
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
-#include "scheduler/engine/engine.hpp"
+#include "scheduler/engine/core.hpp"
 #include "scheduler/store/engine_ops.hpp"
 
 namespace ctflow::engine {
@@ -20,10 +20,10 @@ std::string inputs_entry(const store::UpstreamInfo& u) {
 
 }  // namespace
 
-bool Engine::gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
-                             const std::map<int, store::UpstreamInfo>* extra, bool reads,
-                             spec::TemplateContext& ctx, std::string& tasks_json,
-                             std::vector<std::string>& input_digests) {
+bool Core::gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int index,
+                           const std::map<int, store::UpstreamInfo>* extra, bool reads,
+                           spec::TemplateContext& ctx, std::string& tasks_json,
+                           std::vector<std::string>& input_digests) {
   auto anc = ancestors(g.parents, index, kMaxAncestorsInInputs);
   if (upstream_cache_.size() > 20'000) upstream_cache_.clear();
   // The cached entry when the ancestor is final here; `extra` (assumed or fresh) comes first.
@@ -64,9 +64,9 @@ bool Engine::gather_upstream(store::Tx* tx, int64_t run_id, const Graph& g, int 
   return true;
 }
 
-std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64_t run_id,
-                                                 const std::string& name, const RunCtx& run,
-                                                 std::string tasks_json, Command& out) {
+std::optional<std::string> Core::build_command(const DispatchPlan& plan, int64_t run_id,
+                                               const std::string& name, const RunCtx& run,
+                                               std::string tasks_json, Command& out) {
   std::vector<std::string>& env = out.env;
   auto keep = [&](const char* n) {
     if (const char* v = std::getenv(n)) env.push_back(std::string(n) + "=" + v);
@@ -104,8 +104,8 @@ std::optional<std::string> Engine::build_command(const DispatchPlan& plan, int64
   return std::nullopt;
 }
 
-Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
-                                       const boost::json::object& models) {
+Prepared Core::make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
+                             const boost::json::object& models) {
   std::string key = exec::attempt_key(a.task_run_id, a.attempt);
   std::string dir = executor_.attempt_dir(key);
   Prepared out;
@@ -127,7 +127,7 @@ Engine::Prepared Engine::make_prepared(Active a, std::optional<Millis> timeout, 
   return out;
 }
 
-std::shared_ptr<const Engine::RunCtx> Engine::run_context(const store::ClaimedTask& c) {
+std::shared_ptr<const RunCtx> Core::run_context(const store::ClaimedTask& c) {
   auto& slot = run_ctx_[c.run_id];
   if (!slot) {
     if (run_ctx_.size() > 10'000) {  // runs long finished; a missing one is re-read on a claim

@@ -1,4 +1,4 @@
-// Integration: chains that the supervisor runs ahead of the engine (Executor::arm, engine
+// Integration: chains that the supervisor runs ahead of the engine (ChainAcceleration::arm, engine
 // arm.cpp), against a real PostgreSQL and a real `ctflow server`: every task once and in order,
 // with the inputs the engine would write, recorded several steps per commit; and nothing armed
 // below a task that does not succeed (fails, times out, is cancelled) ever runs.
@@ -36,7 +36,7 @@ TEST_CASE("a chain run ahead by the supervisor: each task once, in order, with i
   // Fast: the engine records each step as soon as it ends. Batched: it lets the exits that
   // started their armed child wait (--fired-wait-ms), so one statement records many steps.
   // Slow: it sleeps before every pass, so that it finds several steps ended each time. Both
-  // record them as segments (Engine::build_segment).
+  // record them as segments (FastPath::build_segment).
   enum class Mode { Fast, Batched, Slow };
   Mode mode = GENERATE(Mode::Fast, Mode::Batched, Mode::Slow);
   INFO("mode " << static_cast<int>(mode));

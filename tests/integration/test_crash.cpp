@@ -212,7 +212,7 @@ TEST_CASE(
     "[integration][crash]") {
   // Restarted, the server finds the child's claim in its own attempts folder; another server
   // (its own data dir) learns of the child's process from the parent's claim in the dead one's.
-  // Armed: the child was started by the supervisor when its parent ended (Executor::arm);
+  // Armed: the child was started by the supervisor when its parent ended (ChainAcceleration::arm);
   // else by the engine (`--arm-depth 0`: start_early only).
   bool other = GENERATE(false, true);
   bool armed = GENERATE(true, false);

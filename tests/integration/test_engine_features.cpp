@@ -317,7 +317,7 @@ TEST_CASE("a deployment moved while a task runs reaches its child's inputs file"
   bool deaf = GENERATE(false, true);
   INFO((deaf ? "the engine does not hear the change" : "the engine hears the change"));
   // Children are started while their parent's finish commits, with the deployments the engine
-  // read last (Engine::start_early); a deployment moved since (here through the API) must
+  // read last (FastPath::start_early); a deployment moved since (here through the API) must
   // reach the child's inputs all the same: the engine drops its copy when it hears of a change
   // (NOTIFY ctflow_models), and an early start whose copy the commit shows stale is stopped and
   // dispatched again. `deaf`: the server ignores the notification, so only the second holds. No
