@@ -56,9 +56,9 @@ Pool::Lease::~Lease() {
 }
 
 Pool::Lease Pool::acquire() {
-  std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return !idle_.empty() || created_ < size_; });
   std::unique_ptr<Connection> c;
+  mu_.lock();
+  while (idle_.empty() && created_ >= size_) cv_.wait(mu_);
   if (!idle_.empty()) {
     c = std::move(idle_.back());
     idle_.pop_back();
@@ -66,11 +66,11 @@ Pool::Lease Pool::acquire() {
     ++created_;
   }
   ++in_use_;
-  lk.unlock();
+  mu_.unlock();
   if (!c || !c->is_open()) {
     auto r = connect(url_, 3);
     if (!r) {
-      std::lock_guard<std::mutex> g(mu_);
+      MutexLock g(mu_);
       --created_;
       --in_use_;
       cv_.notify_one();
@@ -82,12 +82,12 @@ Pool::Lease Pool::acquire() {
 }
 
 int Pool::in_use() const {
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   return in_use_;
 }
 
 void Pool::release(std::unique_ptr<Connection> c) {
-  std::lock_guard<std::mutex> g(mu_);
+  MutexLock g(mu_);
   --in_use_;
   if (c->is_open())
     idle_.push_back(std::move(c));

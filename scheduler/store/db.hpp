@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/common/mutex.hpp"
 #include "scheduler/common/result.hpp"
 
 namespace ctflow::store {
@@ -86,11 +87,11 @@ class Pool {
   void release(std::unique_ptr<Connection> c);
   const std::string url_;
   const int size_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
-  int created_ = 0;                                // guarded by mu_
-  int in_use_ = 0;                                 // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+  int created_ GUARDED_BY(mu_) = 0;
+  int in_use_ GUARDED_BY(mu_) = 0;
 };
 
 // Runs `fn` in a transaction and commits; on a serialization failure or a lost connection it

@@ -86,14 +86,14 @@ struct DirectDispatch {
   int spec_index = 0;
   std::vector<std::string> argv;  // the rendered argv, stored on the attempt
   std::optional<int64_t> timeout_ms;
-  // Already started by the engine (its attempt 1; Engine::start_early): dispatched whenever this
+  // Already started by the engine (its attempt 1; FastPath::start_early): dispatched whenever this
   // finish readies it and its run is running, even with other ready tasks waiting.
   bool pre = false;
   // Started and already ended well (outputs {}): a step of a chain that the executor ran ahead
-  // (Engine::build_segment). Recorded as dispatched and succeeded in one go, with its own children
-  // readied or dispatched, in the same statement as the finish of `after` (the task that heads
-  // the segment), when that finish applies, every step of the segment is still pending with only
-  // its parent left, its run is running, and the deployments are DirectArgs::models. `seq`:
+  // (FastPath::build_segment). Recorded as dispatched and succeeded in one go, with its own
+  // children readied or dispatched, in the same statement as the finish of `after` (the task that
+  // heads the segment), when that finish applies, every step of the segment is still pending with
+  // only its parent left, its run is running, and the deployments are DirectArgs::models. `seq`:
   // its place in the segment (event order). A pre child whose segment does not apply is only
   // dispatched.
   struct Done {
