@@ -49,7 +49,7 @@ TEST_CASE("statistics are refreshed only past the growth factor asked for", "[st
   auto& c = *conn;
   auto grow = [&](int from, int to) {
     store::with_autocommit(c, [&](store::Tx& tx) {
-      store::W(tx).exec("INSERT INTO task_edges SELECT g, g FROM generate_series(" +
+      store::W(tx).exec("INSERT INTO events(kind) SELECT 'task' FROM generate_series(" +
                         std::to_string(from) + ", " + std::to_string(to) + ") g");
       store::W(tx).exec("SELECT pg_stat_force_next_flush()");
     });
@@ -59,18 +59,18 @@ TEST_CASE("statistics are refreshed only past the growth factor asked for", "[st
     double n = 0;
     store::with_autocommit(c, [&](store::Tx& tx) {
       n = store::W(tx)
-              .exec("SELECT reltuples FROM pg_class WHERE relname = 'task_edges'")[0][0]
+              .exec("SELECT reltuples FROM pg_class WHERE relname = 'events'")[0][0]
               .as<double>();
     });
     return n;
   };
   grow(1, 1500);  // never analysed: stale at any factor (over 1000 rows)
-  CHECK(store::refresh_stats(c, 8) == std::vector<std::string>{"task_edges"});
+  CHECK(store::refresh_stats(c, 8) == std::vector<std::string>{"events"});
   CHECK(reltuples() == 1500);
   grow(1501, 4500);  // 4500 rows: over 2 x 1500 + 1000, under 8 x 1500 + 1000
   CHECK(store::refresh_stats(c, 8).empty());
   CHECK(reltuples() == 1500);
-  CHECK(store::refresh_stats(c) == std::vector<std::string>{"task_edges"});
+  CHECK(store::refresh_stats(c) == std::vector<std::string>{"events"});
   CHECK(reltuples() == 4500);
   CHECK(store::refresh_stats(c).empty());
 }
