@@ -3,6 +3,7 @@
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/store/engine_ops.hpp"
 #include "scheduler/store/internal.hpp"
+#include "scheduler/store/registry_sql.hpp"
 
 namespace ctflow::store {
 
@@ -94,12 +95,7 @@ seg AS (  -- all of them or none
   FROM sc
   WHERE c.id = sc.id
     AND (SELECT count(*) FROM sc) = (SELECT count(*) FROM fc WHERE fin IS NOT NULL)
-    AND (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
-           jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
-                              'metrics', mv.metrics, 'alias', d.alias))), '{}')
-         FROM deployments d JOIN models m ON m.id = d.model_id
-         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-         WHERE d.superseded_at IS NULL AND d.alias = 'production') = $6::jsonb
+    AND @DEPLOYED = $6::jsonb
   RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, sc.argv,
             c.exit_code, c.started_at, c.finished_at, sc.seq
 ),
@@ -272,13 +268,7 @@ UNION ALL
 SELECT 2, NULL, NULL, NULL,
        (NOT q.empty OR EXISTS (SELECT 1 FROM kids WHERE state = 'ready')
         OR EXISTS (SELECT 1 FROM t WHERE state = 'ready'))::int, NULL, NULL,
-       CASE WHEN EXISTS (SELECT 1 FROM went) THEN (
-         SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
-                  jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
-                                     'metrics', mv.metrics, 'alias', d.alias))), '{}')
-         FROM deployments d JOIN models m ON m.id = d.model_id
-         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-         WHERE d.superseded_at IS NULL AND d.alias = 'production')::text END
+       CASE WHEN EXISTS (SELECT 1 FROM went) THEN @DEPLOYED::text END
 FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHERE state IN
   ('succeeded','failed','cancelled')) THEN 'run' ELSE '' END)) n  -- 'run': streams read at once
 )SQL";
@@ -286,6 +276,9 @@ FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHE
   for (size_t at; (at = sql.find("@FAST")) != std::string::npos;) sql.replace(at, 5, kFast);
   sql.replace(sql.find("@SEG"), 4, segment ? kSegCtes : kNoSegCtes);
   sql.replace(sql.find("@BYID"), 5, by_id ? kByIdCtes : kNoByIdCtes);
+  // The current deployments (registry_sql.hpp): the segment's check and the dispatches' inputs.
+  for (size_t at; (at = sql.find("@DEPLOYED")) != std::string::npos;)
+    sql.replace(at, 9, kCurrentDeploymentsSql);
   return sql;
 }
 
