@@ -44,11 +44,6 @@ std::optional<boost::json::array> model_deployments(Tx& tx, const std::string& n
 // null}; nullopt if unknown.
 std::optional<boost::json::object> model_lineage(Tx& tx, const std::string& name, int64_t version);
 
-// The current deployments of `alias` (default production) as {MODEL: {"deployed": {"version",
-// "artifacts", "metrics", "alias"}}}: what a task's inputs file names. The same SQL
-// (kCurrentDeploymentsSql, registry_sql.hpp) is part of the engine's claim and finish statements.
-boost::json::object current_deployments(Tx& tx);
-
 // An alias: 1-64 characters of [A-Za-z0-9_.-], so it is safe in URLs, labels and file names.
 bool valid_alias(std::string_view alias);
 

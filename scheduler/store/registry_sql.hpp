@@ -6,8 +6,8 @@ namespace ctflow::store {
 // The current production deployments as one jsonb object, {MODEL: {"deployed": {"version",
 // "artifacts", "metrics", "alias"}}} ('{}' when none): what a task's inputs file names. A scalar
 // subquery, so it is evaluated once per statement. The one query for "what is deployed": the
-// claim (engine_ops.cpp), the finish statement's direct dispatches and segments (finish_ops.cpp)
-// and current_deployments() (registry.hpp) all use it.
+// claim (engine_ops.cpp) and the finish statement's direct dispatches and segments
+// (finish_ops.cpp) embed it.
 constexpr const char* kCurrentDeploymentsSql = R"SQL((
   SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed', jsonb_build_object(
            'version', mv.version, 'artifacts', mv.artifacts, 'metrics', mv.metrics,

@@ -3,7 +3,6 @@
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/store/internal.hpp"
 #include "scheduler/store/registry.hpp"
-#include "scheduler/store/registry_sql.hpp"
 
 namespace ctflow::store {
 
@@ -189,11 +188,6 @@ bool valid_alias(std::string_view a) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
       return false;
   return true;
-}
-
-boost::json::object current_deployments(Tx& tx) {
-  auto r = W(tx).exec(std::string("SELECT ") + kCurrentDeploymentsSql + "::text");
-  return field_object(r[0][0]);
 }
 
 DeployOutcome deploy(Tx& tx, const std::string& model, const std::string& alias, int64_t version,

@@ -132,7 +132,18 @@ tasks:
   CHECK(deployments() == deployments_before);
   CHECK(events() == 2);
 
-  // The database itself refuses it (sql/0011_deployments_fk.sql).
+  // The alias rule holds for tasks as for the API (one deploy path).
+  auto alias_run = h.wait(h.submit(R"(name: badalias
+tasks:
+  - name: reg
+    run: [sh, -c, 'echo "{\"registry\":[{\"op\":\"deploy\",\"model\":\"m\",\"version\":1,\"alias\":\"a b\"}]}" > "$CTFLOW_OUTPUTS"']
+)"));
+  CHECK(str(alias_run, "state") == "failed");
+  CHECK(str(task_in(alias_run, "reg"), "error") ==
+        "registry: alias \"a b\": expected 1-64 characters of letters, digits, _ - .");
+  CHECK(deployments() == deployments_before);
+
+  // The database itself refuses a missing version (sql/0011_deployments_fk.sql).
   std::string err;
   try {
     h.db().exec("INSERT INTO deployments(model_id, alias, version) SELECT id, 'x', 99 FROM models");
