@@ -1,23 +1,30 @@
-// The model registry: models, versions, aliases (deployments) and the lineage of a version.
+// The model registry over HTTP: models, versions, aliases (deployments) and the lineage of a
+// version. Each handler parses the request, calls scheduler/registry/ in a transaction and
+// renders the result or the domain error (errors.hpp).
+#include "scheduler/api/errors.hpp"
 #include "scheduler/api/http/message.hpp"
 #include "scheduler/api/service.hpp"
-#include "scheduler/store/models.hpp"
+#include "scheduler/registry/registry.hpp"
 
 namespace ctflow::api {
 
 namespace {
 
-// An alias: 1-64 characters of [A-Za-z0-9_.-], so it is safe in URLs, labels and file names.
-bool valid_alias(const std::string& a) {
-  if (a.empty() || a.size() > 64) return false;
-  for (char c : a)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-      return false;
-  return true;
+// Runs `op(tx)` (a registry call returning domain::Outcome<T>) in a transaction on a pooled
+// connection; renders the value with `render` or the error.
+template <class Op, class Render>
+Response in_tx(Services& s, const Request& req, Op op, Render render) {
+  std::optional<decltype(op(std::declval<store::Tx&>()))> out;
+  {
+    auto lease = s.pool.acquire();
+    store::with_tx(*lease, [&](store::Tx& tx) { out.emplace(op(tx)); });
+  }
+  if (auto* e = std::get_if<domain::Error>(&*out)) return error_response(*e, req.path);
+  return render(std::get<0>(std::move(*out)));
 }
 
-std::string model_msg(const PathParams& pp) {
-  return "model \"" + pp.get("name") + "\"";
+Response json_200(boost::json::value v) {
+  return http::json_response(200, v);
 }
 
 // A route reading one version: {v} checked, then `read` in a transaction.
@@ -25,12 +32,8 @@ template <class Read>
 Response version_route(Services& s, const Request& req, const PathParams& pp, Read read) {
   auto v = pp.get_int("v");
   if (!v || *v < 1) return http::bad_request("v: expected a version number", req.path);
-  std::optional<boost::json::object> out;
-  auto lease = s.pool.acquire();
-  store::with_tx(*lease, [&](store::Tx& tx) { out = read(tx, pp.get("name"), *v); });
-  if (!out)
-    return http::not_found(model_msg(pp) + " has no version " + std::to_string(*v), req.path);
-  return http::json_response(200, *out);
+  return in_tx(
+      s, req, [&](store::Tx& tx) { return read(tx, pp.get("name"), *v); }, json_200);
 }
 
 Response set_alias(Services& s, const Request& req, const PathParams& pp) {
@@ -39,28 +42,30 @@ Response set_alias(Services& s, const Request& req, const PathParams& pp) {
   const auto* v = body.is_object() ? body.as_object().if_contains("version") : nullptr;
   if (!v || !v->is_int64() || v->get_int64() < 1)
     return http::bad_request("version: required, a version number", req.path);
-  const std::string& alias = pp.get("alias");
-  if (!valid_alias(alias))
-    return http::bad_request("alias: 1-64 characters of letters, digits, _ - .", req.path);
-  store::AliasOutcome out;
-  {
-    auto lease = s.pool.acquire();
-    store::with_tx(*lease, [&](store::Tx& tx) {
-      out = store::set_alias(tx, pp.get("name"), alias, v->get_int64());
-    });
-  }
-  if (out.kind == store::AliasOutcome::Kind::NoModel)
-    return http::not_found(model_msg(pp) + " does not exist", req.path);
-  if (out.kind == store::AliasOutcome::Kind::NoVersion)
-    return http::not_found(model_msg(pp) + " has no version " + std::to_string(v->get_int64()),
-                           req.path);
-  s.events.poke();
-  boost::json::value prev = nullptr;
-  if (out.previous) prev = *out.previous;
-  return http::json_response(200, boost::json::object{{"model", pp.get("name")},
-                                                      {"alias", alias},
-                                                      {"version", v->get_int64()},
-                                                      {"previous", prev}});
+  return in_tx(
+      s, req,
+      [&](store::Tx& tx) {
+        return registry::deploy(tx, pp.get("name"), pp.get("alias"), v->get_int64());
+      },
+      [&](registry::Deployed d) {
+        s.events.poke();
+        boost::json::value prev = nullptr;
+        if (d.previous) prev = *d.previous;
+        return http::json_response(200, boost::json::object{{"model", d.model},
+                                                            {"alias", d.alias},
+                                                            {"version", d.version},
+                                                            {"previous", prev}});
+      });
+}
+
+Response remove_alias(Services& s, const Request& req, const PathParams& pp) {
+  return in_tx(
+      s, req,
+      [&](store::Tx& tx) { return registry::remove_alias(tx, pp.get("name"), pp.get("alias")); },
+      [&](registry::Removed) {
+        s.events.poke();
+        return http::no_content();
+      });
 }
 
 }  // namespace
@@ -70,23 +75,19 @@ void add_model_routes(http::Router& r, Services& s) {
          .pattern = "/api/v1/models",
          .summary = "List models with their version counts and current aliases",
          .min_role = Role::Viewer,
-         .handler = [&s](const Request&, const PathParams&, const Principal&) {
-           boost::json::array out;
-           auto lease = s.pool.acquire();
-           store::with_tx(*lease, [&](store::Tx& tx) { out = store::list_models(tx); });
-           return http::json_response(200, boost::json::object{{"models", std::move(out)}});
+         .handler = [&s](const Request& req, const PathParams&, const Principal&) {
+           return in_tx(s, req, registry::list_models, [](boost::json::array models) {
+             return json_200(boost::json::object{{"models", std::move(models)}});
+           });
          }});
   r.add({.method = "GET",
          .pattern = "/api/v1/models/{name}",
          .summary = "A model with its versions (newest first) and current aliases",
          .min_role = Role::Viewer,
          .handler = [&s](const Request& req, const PathParams& pp, const Principal&) {
-           std::optional<boost::json::object> out;
-           auto lease = s.pool.acquire();
-           store::with_tx(*lease,
-                          [&](store::Tx& tx) { out = store::get_model(tx, pp.get("name")); });
-           if (!out) return http::not_found(model_msg(pp) + " does not exist", req.path);
-           return http::json_response(200, *out);
+           return in_tx(
+               s, req, [&](store::Tx& tx) { return registry::get_model(tx, pp.get("name")); },
+               json_200);
          }});
   r.add({.method = "GET",
          .pattern = "/api/v1/models/{name}/versions/{v}",
@@ -94,7 +95,7 @@ void add_model_routes(http::Router& r, Services& s) {
          .min_role = Role::Viewer,
          .handler =
              [&s](const Request& req, const PathParams& pp, const Principal&) {
-               return version_route(s, req, pp, store::get_model_version);
+               return version_route(s, req, pp, registry::get_version);
              },
          .tag = "models"});
   r.add({.method = "GET",
@@ -102,10 +103,8 @@ void add_model_routes(http::Router& r, Services& s) {
          .summary = "Lineage of a version: its run and pipeline version, the registering task, "
                     "input artifacts and the tasks that produced them, data partitions, parent",
          .min_role = Role::Viewer,
-         .handler =
-             [&s](const Request& req, const PathParams& pp, const Principal&) {
-               return version_route(s, req, pp, store::model_lineage);
-             },
+         .handler = [&s](const Request& req, const PathParams& pp,
+                         const Principal&) { return version_route(s, req, pp, registry::lineage); },
          .tag = "models"});
   r.add({.method = "GET",
          .pattern = "/api/v1/models/{name}/deployments",
@@ -113,15 +112,12 @@ void add_model_routes(http::Router& r, Services& s) {
          .min_role = Role::Viewer,
          .handler =
              [&s](const Request& req, const PathParams& pp, const Principal&) {
-               std::optional<boost::json::array> out;
-               auto lease = s.pool.acquire();
-               store::with_tx(*lease, [&](store::Tx& tx) {
-                 out = store::model_deployments(tx, pp.get("name"));
-               });
-               if (!out) return http::not_found(model_msg(pp) + " does not exist", req.path);
-               return http::json_response(200,
-                                          boost::json::object{{"model", pp.get("name")},
-                                                              {"deployments", std::move(*out)}});
+               return in_tx(
+                   s, req, [&](store::Tx& tx) { return registry::deployments(tx, pp.get("name")); },
+                   [&](boost::json::array d) {
+                     return json_200(boost::json::object{{"model", pp.get("name")},
+                                                         {"deployments", std::move(d)}});
+                   });
              },
          .tag = "models"});
   http::Route alias;
@@ -138,6 +134,14 @@ void add_model_routes(http::Router& r, Services& s) {
                           {"required", boost::json::array{"version"}},
                           {"properties", {{"version", {{"type", "integer"}, {"minimum", 1}}}}}};
   r.add(std::move(alias));
+  r.add({.method = "DELETE",
+         .pattern = "/api/v1/models/{name}/aliases/{alias}",
+         .summary = "Undeploy: remove an alias (its deployment is superseded; history keeps it)",
+         .min_role = Role::Operator,
+         .handler = [&s](const Request& req, const PathParams& pp,
+                         const Principal&) { return remove_alias(s, req, pp); },
+         .tag = "models",
+         .success_status = 204});
 }
 
 }  // namespace ctflow::api

@@ -1,24 +1,18 @@
 // Pipelines, runs, tasks: the resources `ctflow submit/runs/run/cancel` and the dashboard use.
+#include "scheduler/api/errors.hpp"
 #include "scheduler/api/http/message.hpp"
 #include "scheduler/api/service.hpp"
-#include "scheduler/api/submit.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/domain/submit.hpp"
 #include "scheduler/store/runs.hpp"
 
 namespace ctflow::api {
 
 namespace {
 
-Response submit_error(const SubmitError& e, const std::string& path) {
-  boost::json::object err{{"code", e.code}, {"message", e.message}, {"path", path}};
-  if (!e.details.empty()) {
-    boost::json::array d;
-    for (const auto& l : e.details) d.emplace_back(l);
-    err["details"] = std::move(d);
-  }
-  return http::json_response(e.status, boost::json::object{{"error", std::move(err)}});
-}
+using domain::SubmitRequest;
+using domain::SubmitResult;
 
 // Reads {"params": {...}, "params_text": {...}} into the request.
 std::optional<Response> read_params(const boost::json::object& body, SubmitRequest& sr,
@@ -41,8 +35,8 @@ std::optional<Response> read_params(const boost::json::object& body, SubmitReque
 
 Response do_submit(Services& s, const Request& req, SubmitRequest sr) {
   auto lease = s.pool.acquire();
-  auto r = submit(*lease, sr);
-  if (auto* e = std::get_if<SubmitError>(&r)) return submit_error(*e, req.path);
+  auto r = domain::submit(*lease, sr);
+  if (auto* e = std::get_if<domain::Error>(&r)) return error_response(*e, req.path);
   const auto& ok = std::get<SubmitResult>(r);
   if (s.wake_engine) s.wake_engine();
   s.events.poke();
@@ -72,8 +66,9 @@ void add_run_routes(http::Router& r, Services& s) {
                    !body.as_object().at("spec").is_string())
                  return http::bad_request("spec: required, a string of YAML or JSON", req.path);
                auto lease = s.pool.acquire();
-               auto r = store_version(*lease, std::string(body.as_object().at("spec").as_string()));
-               if (auto* e = std::get_if<SubmitError>(&r)) return submit_error(*e, req.path);
+               auto r = domain::store_version(*lease,
+                                              std::string(body.as_object().at("spec").as_string()));
+               if (auto* e = std::get_if<domain::Error>(&r)) return error_response(*e, req.path);
                const auto& ok = std::get<SubmitResult>(r);
                return http::json_response(ok.version_created ? 201 : 200,
                                           boost::json::object{{"pipeline", ok.pipeline},

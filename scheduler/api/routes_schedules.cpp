@@ -3,18 +3,18 @@
 // SpecCache (parsed versions are not shared across threads).
 #include "scheduler/api/routes_schedules.hpp"
 
+#include "scheduler/api/errors.hpp"
 #include "scheduler/api/http/message.hpp"
-#include "scheduler/api/schedule_ops.hpp"
 #include "scheduler/cron/cron.hpp"
+#include "scheduler/domain/schedule_ops.hpp"
 #include "scheduler/store/schedules.hpp"
 
 namespace ctflow::api {
 
 namespace {
 
-Response op_error(const OpError& e, const Request& req) {
-  return http::error_response(e.status, e.code, e.message, req.path);
-}
+using domain::BackfillResult;
+using domain::SpecCache;
 
 // The schedule's JSON with "next_fires" (the next `n` fires after `now` by the clock, inside
 // its window); nullopt when the pipeline has no live schedule.
@@ -103,13 +103,13 @@ void add_schedule_routes(http::Router& r, Services& s, const ClockSource& clock,
          .handler =
              [&s, &clock](const Request& req, const PathParams& pp, const Principal&) {
                auto lease = s.pool.acquire();
-               std::variant<int64_t, OpError> out;
+               domain::Outcome<int64_t> out;
                TimePoint now = clock.now();
                store::with_tx(*lease, [&](store::Tx& tx) {
                  SpecCache specs;
-                 out = trigger_schedule(tx, pp.get("pipeline"), now, specs);
+                 out = domain::trigger_schedule(tx, pp.get("pipeline"), now, specs);
                });
-               if (auto* e = std::get_if<OpError>(&out)) return op_error(*e, req);
+               if (auto* e = std::get_if<domain::Error>(&out)) return error_response(*e, req.path);
                if (s.wake_engine) s.wake_engine();
                s.events.poke();
                return http::json_response(
@@ -131,12 +131,12 @@ void add_schedule_routes(http::Router& r, Services& s, const ClockSource& clock,
          if (!from) return http::bad_request("from: expected an ISO-8601 instant", req.path);
          if (!to) return http::bad_request("to: expected an ISO-8601 instant", req.path);
          auto lease = s.pool.acquire();
-         std::variant<BackfillResult, OpError> out;
+         domain::Outcome<BackfillResult> out;
          store::with_tx(*lease, [&](store::Tx& tx) {
            SpecCache specs;
-           out = backfill(tx, pp.get("name"), *from, *to, specs);
+           out = domain::backfill(tx, pp.get("name"), *from, *to, specs);
          });
-         if (auto* e = std::get_if<OpError>(&out)) return op_error(*e, req);
+         if (auto* e = std::get_if<domain::Error>(&out)) return error_response(*e, req.path);
          const auto& b = std::get<BackfillResult>(out);
          if (!b.created.empty() && s.wake_engine) s.wake_engine();
          s.events.poke();
@@ -167,12 +167,12 @@ void add_schedule_routes(http::Router& r, Services& s, const ClockSource& clock,
                if (!from || !from->is_string())
                  return http::bad_request("from: required, a task name", req.path);
                auto lease = s.pool.acquire();
-               std::variant<int64_t, OpError> out;
+               domain::Outcome<int64_t> out;
                store::with_tx(*lease, [&](store::Tx& tx) {
                  SpecCache specs;
-                 out = rerun_from(tx, id, std::string(from->get_string()), specs);
+                 out = domain::rerun_from(tx, id, std::string(from->get_string()), specs);
                });
-               if (auto* e = std::get_if<OpError>(&out)) return op_error(*e, req);
+               if (auto* e = std::get_if<domain::Error>(&out)) return error_response(*e, req.path);
                if (s.wake_engine) s.wake_engine();
                s.events.poke();
                return http::json_response(

@@ -58,9 +58,10 @@ CronScheduler::StepResult CronScheduler::step() {
   });
   int64_t created = 0;
   for (int64_t id : due) {
-    api::TickResult r;
-    store::with_tx(
-        *db_, [&](store::Tx& tx) { r = api::fire_schedule(tx, id, now, specs_, opt_.max_fires); });
+    domain::TickResult r;
+    store::with_tx(*db_, [&](store::Tx& tx) {
+      r = domain::fire_schedule(tx, id, now, specs_, opt_.max_fires);
+    });
     out.contended = out.contended || r.locked_elsewhere;
     out.progress = out.progress || r.more;
     created += r.created + r.replaced;

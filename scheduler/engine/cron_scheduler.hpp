@@ -1,5 +1,5 @@
 #pragma once
-// The cron scheduler: one thread per server that fires due schedules (api::fire_schedule), each
+// The cron scheduler: one thread per server that fires due schedules (domain::fire_schedule), each
 // schedule in its own transaction with its row locked FOR UPDATE SKIP LOCKED, so any number of
 // replicas can run it against one database and every logical date fires exactly once (the
 // schedule_fires unique key is the backstop).
@@ -24,9 +24,9 @@
 #include <string>
 #include <thread>
 
-#include "scheduler/api/schedule_ops.hpp"
 #include "scheduler/common/clock.hpp"
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/domain/schedule_ops.hpp"
 #include "scheduler/store/db.hpp"
 
 namespace ctflow::engine {
@@ -70,7 +70,7 @@ class CronScheduler {
 
   // Scheduler thread only.
   std::unique_ptr<store::Connection> db_;
-  api::SpecCache specs_;
+  domain::SpecCache specs_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -2,6 +2,7 @@
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/store/internal.hpp"
+#include "scheduler/store/registry_sql.hpp"
 
 namespace ctflow::store {
 
@@ -54,12 +55,8 @@ SELECT u.id, u.run_id, u.name, u.spec_index, u.attempt, u.max_attempts, r.pipeli
                  FROM task_edges te JOIN task_runs pt ON pt.id = te.parent_id
                  WHERE te.child_id = u.id), '[]')::text,
        -- current production deployments (evaluated once per statement)
-       (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed', jsonb_build_object(
-                 'version', mv.version, 'artifacts', mv.artifacts, 'metrics', mv.metrics,
-                 'alias', d.alias))), '{}')
-        FROM deployments d JOIN models m ON m.id = d.model_id
-        JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-        WHERE d.superseded_at IS NULL AND d.alias = 'production')::text
+       )SQL" + kCurrentDeploymentsSql +
+                      R"SQL(::text
 FROM u JOIN runs r ON r.id = u.run_id JOIN pipelines p ON p.id = r.pipeline_id
 JOIN pipeline_versions v ON v.id = r.pipeline_version_id ORDER BY u.id
 )SQL";

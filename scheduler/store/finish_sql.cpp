@@ -1,5 +1,6 @@
 // The statement of finish_tasks, put together from named parts (finish_sql.hpp).
 #include "scheduler/store/finish_sql.hpp"
+#include "scheduler/store/registry_sql.hpp"
 
 #include <stdexcept>
 #include <vector>
@@ -91,12 +92,7 @@ seg AS (  -- all of them or none
   FROM sc
   WHERE c.id = sc.id
     AND (SELECT count(*) FROM sc) = (SELECT count(*) FROM fc WHERE fin IS NOT NULL)
-    AND (SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
-           jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
-                              'metrics', mv.metrics, 'alias', d.alias))), '{}')
-         FROM deployments d JOIN models m ON m.id = d.model_id
-         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-         WHERE d.superseded_at IS NULL AND d.alias = 'production') = $6::jsonb
+    AND )SQL" CTFLOW_DEPLOYED R"SQL( = $6::jsonb
   RETURNING c.id, c.run_id, c.name, c.state, c.spec_index, c.attempt, c.max_attempts, sc.argv,
             c.exit_code, c.started_at, c.finished_at, sc.seq
 ),
@@ -269,13 +265,7 @@ UNION ALL
 SELECT 2, NULL, NULL, NULL,
        (NOT q.empty OR EXISTS (SELECT 1 FROM kids WHERE state = 'ready')
         OR EXISTS (SELECT 1 FROM t WHERE state = 'ready'))::int, NULL, NULL,
-       CASE WHEN EXISTS (SELECT 1 FROM went) THEN (
-         SELECT coalesce(jsonb_object_agg(m.name, jsonb_build_object('deployed',
-                  jsonb_build_object('version', mv.version, 'artifacts', mv.artifacts,
-                                     'metrics', mv.metrics, 'alias', d.alias))), '{}')
-         FROM deployments d JOIN models m ON m.id = d.model_id
-         JOIN model_versions mv ON mv.model_id = d.model_id AND mv.version = d.version
-         WHERE d.superseded_at IS NULL AND d.alias = 'production')::text END
+       CASE WHEN EXISTS (SELECT 1 FROM went) THEN )SQL" CTFLOW_DEPLOYED R"SQL(::text END
 FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHERE state IN
   ('succeeded','failed','cancelled')) THEN 'run' ELSE '' END)) n  -- 'run': streams read at once
 )SQL";

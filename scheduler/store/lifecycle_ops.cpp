@@ -3,15 +3,11 @@
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/store/engine_ops.hpp"
 #include "scheduler/store/internal.hpp"
+#include "scheduler/store/registry.hpp"
 
 namespace ctflow::store {
 
 namespace {
-
-std::string str_field(const boost::json::object& o, const char* k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 ActiveAttempt active_from_row(const pqxx::row& row) {
   ActiveAttempt a;
@@ -42,114 +38,6 @@ constexpr const char* kActiveColumns = R"SQL(
             AND ta.attempt = t.attempt), 0) AS metrics_offset,
   extract(epoch FROM t.deadline - now()) * 1000 AS deadline_in_ms
 )SQL";
-
-// Applies one registry operation; returns an error message or "".
-std::string apply_registry_op(pqxx::transaction_base& w, const AttemptResult& res,
-                              const boost::json::object& op, int& registered) {
-  std::string kind = str_field(op, "op");
-  std::string model = str_field(op, "model");
-  if (model.empty()) return "registry: \"model\" is required";
-  auto mid = w.exec_params1(
-                  "INSERT INTO models(name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = "
-                  "EXCLUDED.name RETURNING id",
-                  model)[0]
-                 .as<int64_t>();
-  w.exec_params("SELECT id FROM models WHERE id = $1 FOR UPDATE", mid);
-  if (kind == "register") {
-    boost::json::object arts;
-    if (auto* names = op.if_contains("artifacts"); names && names->is_array()) {
-      for (const auto& n : names->get_array()) {
-        if (!n.is_string()) return "registry: artifacts must be names";
-        std::string name(n.get_string());
-        auto slash = name.find('/');
-        if (slash == std::string::npos) {
-          const ArtifactOut* found = nullptr;
-          for (const auto& a : res.artifacts)
-            if (a.name == name) found = &a;
-          if (!found) return "registry: unknown artifact \"" + name + "\"";
-          arts[name] = {{"digest", found->digest},
-                        {"kind", found->kind},
-                        {"size", found->size},
-                        {"path", found->path}};
-        } else {
-          auto r = w.exec_params(R"SQL(
-SELECT a.digest, u.kind, a.size, a.path FROM task_runs t
-JOIN artifact_uses u ON u.task_run_id = t.id AND u.direction = 'output'
-JOIN artifacts a ON a.id = u.artifact_id
-WHERE t.run_id = $1 AND t.name = $2 AND u.name = $3)SQL",
-                                 res.run_id, name.substr(0, slash), name.substr(slash + 1));
-          if (r.empty()) return "registry: unknown upstream artifact \"" + name + "\"";
-          arts[name.substr(slash + 1)] = {{"digest", r[0][0].c_str()},
-                                          {"kind", r[0][1].c_str()},
-                                          {"size", r[0][2].as<int64_t>()},
-                                          {"path", r[0][3].c_str()}};
-        }
-      }
-    }
-    boost::json::object metrics, lineage;
-    if (auto* m = op.if_contains("metrics"); m && m->is_object()) metrics = m->get_object();
-    if (auto* l = op.if_contains("lineage"); l && l->is_object()) lineage = l->get_object();
-    std::optional<std::string> parent;
-    if (auto* p = lineage.if_contains("parent_version"); p && p->is_int64())
-      parent = std::to_string(p->get_int64());
-    if (!parent) {
-      auto cur = w.exec_params(
-          "SELECT version FROM deployments WHERE model_id = $1 AND alias = 'production' AND "
-          "superseded_at IS NULL",
-          mid);
-      if (!cur.empty()) parent = cur[0][0].c_str();
-    }
-    auto row = w.exec_params1(R"SQL(
-INSERT INTO model_versions(model_id, version, run_id, task_run_id, pipeline_version_id,
-                           parent_version, artifacts, metrics, lineage)
-SELECT $1, coalesce((SELECT max(version) FROM model_versions WHERE model_id = $1), 0) + 1,
-       $2, $3, r.pipeline_version_id, $4::int, $5::jsonb, $6::jsonb, $7::jsonb
-FROM runs r WHERE r.id = $2
-RETURNING version)SQL",
-                              mid, res.run_id, res.task_run_id, opt(parent), serialize(arts),
-                              serialize(metrics), serialize(lineage));
-    registered = row[0].as<int>();
-    w.exec_params(
-        "INSERT INTO events(kind, run_id, task_run_id, payload) VALUES ('model', $1, $2, "
-        "jsonb_build_object('model', $3::text, 'version', $4::int, 'op', 'register'))",
-        res.run_id, res.task_run_id, model, registered);
-    return "";
-  }
-  if (kind == "deploy") {
-    int version = 0;
-    auto* v = op.if_contains("version");
-    if (!v || (v->is_string() && v->get_string() == "registered")) {
-      if (!registered) return "registry: deploy of \"registered\" but nothing was registered";
-      version = registered;
-    } else if (v->is_int64()) {
-      version = static_cast<int>(v->get_int64());
-    } else {
-      return "registry: deploy version must be a number or \"registered\"";
-    }
-    auto exists = w.exec_params("SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2",
-                                mid, version);
-    if (exists.empty())
-      return "registry: model " + model + " has no version " + std::to_string(version);
-    std::string alias = str_field(op, "alias");
-    if (alias.empty()) alias = "production";
-    w.exec_params(
-        "UPDATE deployments SET superseded_at = now() WHERE model_id = $1 AND alias = $2 AND "
-        "superseded_at IS NULL",
-        mid, alias);
-    w.exec_params(
-        "INSERT INTO deployments(model_id, alias, version, run_id, task_run_id) VALUES ($1, $2, "
-        "$3, $4, $5)",
-        mid, alias, version, res.run_id, res.task_run_id);
-    w.exec_params(
-        "INSERT INTO events(kind, run_id, task_run_id, payload) SELECT 'model', $1::bigint, "
-        "$2::bigint, "
-        "jsonb_build_object('model', $3::text, 'version', $4::int, 'op', 'deploy', 'alias', "
-        "$5::text) FROM pg_notify('ctflow_models', '')",
-        res.run_id, res.task_run_id, model, version, alias);
-    return "";
-  }
-  return "registry: unknown op \"" + kind + "\" (expected register or deploy)";
-}
 
 }  // namespace
 
@@ -183,21 +71,7 @@ FROM anc JOIN task_runs t ON t.id = anc.id
 JOIN artifact_uses u ON u.task_run_id = t.id AND u.direction = 'output'
 ON CONFLICT DO NOTHING)SQL",
                   res.task_run_id);
-    if (!res.registry.empty()) {
-      pqxx::subtransaction sub(dynamic_cast<pqxx::dbtransaction&>(w), "registry");
-      int registered = 0;
-      std::string err;
-      for (const auto& op : res.registry) {
-        err = op.is_object() ? apply_registry_op(w, res, op.get_object(), registered)
-                             : "registry: each operation must be an object";
-        if (!err.empty()) break;
-      }
-      if (err.empty())
-        sub.commit();
-      else
-        sub.abort();
-      errors[i] = err;
-    }
+    errors[i] = apply_registry_ops(tx, res);  // registry.hpp: the one deploy path
   }
   return errors;
 }

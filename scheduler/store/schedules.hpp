@@ -1,7 +1,7 @@
 #pragma once
 // Schedules, their fires, and reruns (sql/0002_schedules.sql). The decisions (which fires are
 // due, what the concurrency policy does, which tasks a rerun reuses) are made outside the store,
-// in scheduler/api/schedule_ops.hpp; these functions only read and write rows.
+// in scheduler/domain/schedule_ops.hpp; these functions only read and write rows.
 //
 // Every function takes a Tx and never commits it. Ordinary outcomes (no such schedule, a logical
 // date already fired, a schedule locked by another replica) are values; database errors throw.

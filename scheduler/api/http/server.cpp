@@ -1,91 +1,12 @@
 // HttpServer: the Beast/Asio side. Shape of Beast's advanced_server (strand per connection,
 // timeouts, body limit, signal_set shutdown) written with coroutines as in
-// http_server_awaitable.cpp: expires_after before every read and write.
-#include "scheduler/api/http/server.hpp"
-
+// http_server_awaitable.cpp: expires_after before every read and write. This file: accepting,
+// sessions (read, dispatch to a worker, write) and the lifecycle; streams in server_stream.cpp.
 #include "scheduler/api/http/beast_convert.hpp"
-#include "scheduler/api/http/stream.hpp"
+#include "scheduler/api/http/server_impl.hpp"
 #include "scheduler/common/log.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
-#include <condition_variable>
-#include <list>
-#include <mutex>
-#include <set>
-#include <thread>
-
 namespace ctflow::http {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-using Strand = asio::strand<asio::io_context::executor_type>;
-using SteadyClock = std::chrono::steady_clock;
-
-namespace {
-
-// One accepted socket. Lives in its session coroutine's frame (shared with the stop path);
-// every member is touched only on the connection's strand.
-struct Connection {
-  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
-  bool reading = false;  // waiting for (the rest of) a request: stop() may cancel it
-  std::shared_ptr<StreamChannel> channel;  // set while a stream is open
-};
-
-}  // namespace
-
-struct HttpServer::Impl {
-  Impl(const Router& r, ServerOptions o)
-      : router(r), opt(std::move(o)), workers(std::max(1, opt.worker_threads)) {}
-
-  // --- constant after construction ---
-  const Router& router;
-  const ServerOptions opt;
-  Gauge* m_connections = nullptr;
-  Gauge* m_in_flight = nullptr;
-  Gauge* m_streams = nullptr;
-
-  // --- shared, guarded by mu ---
-  std::mutex mu;
-  std::condition_variable cv;  // signalled when `stopping` is set and when a connection ends
-  bool stopping = false;
-  bool listener_closed = false;                       // stop()'s close of the acceptor ran
-  bool stopped = false;                               // run() finished
-  std::set<std::shared_ptr<Connection>> connections;  // every live connection
-  std::list<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> stream_threads;
-  size_t open_streams = 0;
-
-  std::atomic<bool> stopping_flag{false};  // lock-free copy of `stopping` for the I/O threads
-  asio::thread_pool workers;               // runs Router::handle_request
-  // Declared after everything the coroutine frames touch: destroying ioc destroys any frames
-  // still queued, and they release connections into the members above.
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::optional<asio::signal_set> signals;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::thread> io_threads;
-  uint16_t port = 0;
-  bool started = false;
-
-  awaitable<void> accept_loop();
-  awaitable<void> session(std::shared_ptr<Connection> c);
-  awaitable<bool> write_response(Connection& c, const Response& res, unsigned version, bool keep);
-  awaitable<void> run_stream(std::shared_ptr<Connection> c, Response res, unsigned version);
-  awaitable<void> watch_close(std::shared_ptr<Connection> c, std::shared_ptr<StreamChannel> ch);
-  awaitable<void> drain_and_close(Connection& c);
-  bool begin_stream_thread(std::shared_ptr<StreamChannel> ch, StreamProducer producer);
-  void record(const std::string& method, const Response& res, SteadyClock::time_point start);
-  void begin_stop();
-  void finish();
-};
 
 awaitable<void> HttpServer::Impl::accept_loop() {
   while (true) {
@@ -97,7 +18,7 @@ awaitable<void> HttpServer::Impl::accept_loop() {
       co_await pause.async_wait(kTuple);
       continue;
     }
-    auto c = std::make_shared<Connection>(std::move(socket));
+    auto c = std::make_shared<ServerConnection>(std::move(socket));
     {
       std::lock_guard lock(mu);
       if (stopping) continue;  // the socket closes with `c`
@@ -122,7 +43,7 @@ awaitable<void> HttpServer::Impl::accept_loop() {
   }
 }
 
-awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
+awaitable<void> HttpServer::Impl::session(std::shared_ptr<ServerConnection> c) {
   beast::error_code ignored;
   auto remote = c->stream.socket().remote_endpoint(ignored);
   std::string remote_address = remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -181,7 +102,7 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<Connection> c) {
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-awaitable<bool> HttpServer::Impl::write_response(Connection& c, const Response& res,
+awaitable<bool> HttpServer::Impl::write_response(ServerConnection& c, const Response& res,
                                                  unsigned version, bool keep) {
   if (!res.file_path.empty()) {
     // Opening and reading a local file blocks only briefly (as in Beast's file server example).
@@ -205,7 +126,7 @@ awaitable<bool> HttpServer::Impl::write_response(Connection& c, const Response& 
 // After an error response the client may still be sending (a body over the limit). Closing with
 // unread bytes makes the kernel send RST, which can destroy the response before the client reads
 // it; so stop sending, read and discard for a moment, then close.
-awaitable<void> HttpServer::Impl::drain_and_close(Connection& c) {
+awaitable<void> HttpServer::Impl::drain_and_close(ServerConnection& c) {
   beast::error_code ignored;
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   c.stream.expires_after(std::chrono::seconds(1));
@@ -235,119 +156,6 @@ void HttpServer::Impl::record(const std::string& request_method, const Response&
                   {{"route", route}, {"method", method}})
       .observe(seconds);
 }
-
-// --- streams ---------------------------------------------------------------------------------
-
-bool HttpServer::Impl::begin_stream_thread(std::shared_ptr<StreamChannel> ch,
-                                           StreamProducer producer) {
-  std::lock_guard lock(mu);
-  // Reap producers that have returned.
-  for (auto it = stream_threads.begin(); it != stream_threads.end();) {
-    if (*it->second) {
-      it->first.join();
-      it = stream_threads.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  if (stopping || open_streams >= opt.max_streams) return false;
-  ++open_streams;
-  if (m_streams) m_streams->inc();
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  std::thread t([this, ch, done, producer = std::move(producer)] {
-    try {
-      producer(*ch);
-    } catch (const std::exception& e) {
-      log::error("http: stream producer failed: {}", e.what());
-    } catch (...) {
-      log::error("http: stream producer failed: a non-standard exception");
-    }
-    ch->finish();
-    {
-      std::lock_guard lock(mu);
-      --open_streams;
-    }
-    if (m_streams) m_streams->dec();
-    *done = true;
-  });
-  stream_threads.emplace_back(std::move(t), std::move(done));
-  return true;
-}
-
-// Reads (and ignores) whatever the client sends while its stream is open, to notice at once when
-// it goes away rather than at the next heartbeat.
-awaitable<void> HttpServer::Impl::watch_close(std::shared_ptr<Connection> c,
-                                              std::shared_ptr<StreamChannel> ch) {
-  std::array<char, 512> scratch;
-  while (true) {
-    auto [ec, n] = co_await c->stream.socket().async_read_some(asio::buffer(scratch), kTuple);
-    if (ec) break;
-  }
-  ch->close();
-}
-
-awaitable<void> HttpServer::Impl::run_stream(std::shared_ptr<Connection> c, Response res,
-                                             unsigned version) {
-  auto ch = std::make_shared<StreamChannel>();
-  auto wake = std::make_shared<asio::steady_timer>(c->stream.get_executor());
-  // Producer -> connection: wake the coroutine on its strand. The timer lives in this frame;
-  // the weak pointer lets a late notification from the producer's thread find it gone.
-  ch->set_notify([ex = c->stream.get_executor(), w = std::weak_ptr<asio::steady_timer>(wake)] {
-    asio::post(ex, [w] {
-      if (auto t = w.lock()) t->cancel();
-    });
-  });
-  if (!begin_stream_thread(ch, std::move(res.stream))) {
-    Response busy = unavailable("too many open streams; retry later", "");
-    co_await write_response(*c, busy, version, false);
-    co_return;
-  }
-  c->channel = ch;
-  {
-    auto head = stream_head(res, version);
-    bhttp::response_serializer<bhttp::empty_body> sr(head);
-    c->stream.expires_after(opt.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(c->stream, sr, kTuple);
-    if (ec) {
-      ch->close();
-      co_return;
-    }
-  }
-  asio::co_spawn(c->stream.get_executor(), watch_close(c, ch), asio::detached);
-
-  // Between take() and the wait below there is no suspension, so a notification posted to the
-  // strand either cancels that wait or finds us writing, after which take() runs again.
-  auto last_write = SteadyClock::now();
-  std::string pending;
-  while (true) {
-    bool finished = ch->take(pending);
-    std::string chunk;
-    if (!pending.empty()) {
-      chunk.swap(pending);
-    } else if (finished) {
-      c->stream.expires_after(opt.write_timeout);
-      co_await asio::async_write(c->stream, bhttp::make_chunk_last(), kTuple);
-      break;
-    } else if (!ch->open()) {
-      break;  // the client went, or the server is stopping
-    } else {
-      wake->expires_at(last_write + opt.heartbeat_interval);
-      auto [ec] = co_await wake->async_wait(kTuple);
-      if (ec || res.stream_heartbeat.empty()) continue;  // woken: look again
-      chunk = res.stream_heartbeat;
-    }
-    c->stream.expires_after(opt.write_timeout);
-    auto [ec, n] =
-        co_await asio::async_write(c->stream, bhttp::make_chunk(asio::buffer(chunk)), kTuple);
-    if (ec) break;
-    last_write = SteadyClock::now();
-  }
-  ch->close();  // tells a producer still running that nobody listens
-  c->channel.reset();
-  beast::error_code ignored;
-  c->stream.socket().cancel(ignored);  // ends watch_close
-}
-
 // --- lifecycle -------------------------------------------------------------------------------
 
 HttpServer::HttpServer(const Router& router, ServerOptions options)

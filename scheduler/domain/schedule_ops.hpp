@@ -1,7 +1,7 @@
 #pragma once
 // Schedules in action: firing due cron fires, "trigger now", backfills and reruns. Shared by the
 // cron scheduler thread (scheduler/engine/cron_scheduler.hpp) and the API handlers
-// (routes_schedules.cpp); both pass the clock's `now`, so tests can drive time.
+// (api/routes_schedules.cpp); both pass the clock's `now`, so tests can drive time.
 //
 // Exactly-once: each fire inserts its schedule_fires row (unique on schedule and logical date)
 // and its run in the caller's transaction; a logical date fired before (by a replica, a restart
@@ -9,7 +9,8 @@
 // UPDATE SKIP LOCKED, so replicas never work on one schedule at once.
 //
 // Every function takes a Tx and never commits it. Ordinary failures (unknown pipeline, no
-// schedule, a range that is too long, an unknown task) are OpError values; database errors throw.
+// schedule, a range that is too long, an unknown task) are domain::Error values (error.hpp);
+// database errors throw.
 #include <boost/json.hpp>
 
 #include <map>
@@ -22,11 +23,12 @@
 
 #include "scheduler/common/result.hpp"
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/domain/error.hpp"
 #include "scheduler/spec/spec.hpp"
 #include "scheduler/store/db.hpp"
 #include "scheduler/store/records.hpp"
 
-namespace ctflow::api {
+namespace ctflow::domain {
 
 // Upserts (or retires) the schedule of pipeline `pipeline_id` from version `version_id`'s spec.
 // Called where a version is stored (submit.cpp).
@@ -57,12 +59,6 @@ class SpecCache {
   std::map<int64_t, std::unique_ptr<spec::Pipeline>> specs_;
 };
 
-struct OpError {
-  int status = 400;
-  std::string code = "bad_request";
-  std::string message;
-};
-
 // One scheduler step for one schedule: lock it (SKIP LOCKED), compute due fires at `now`
 // (cron::due_fires; a schedule without `start` that never fired starts at its activation, the
 // first tick that saw it), apply the concurrency policy, insert fires and runs (trigger
@@ -77,10 +73,11 @@ TickResult fire_schedule(store::Tx& tx, int64_t schedule_id, TimePoint now, Spec
                          size_t max_fires = 100);
 
 // "Trigger now": a fire at logical date `now` (kind trigger), obeying the concurrency policy.
-// Errors: 404 no live schedule for the pipeline; 409 that instant was fired already or the
-// policy forbade it (message says which).
-std::variant<int64_t, OpError> trigger_schedule(store::Tx& tx, const std::string& pipeline,
-                                                TimePoint now, SpecCache& specs);
+// Errors: not_found no live schedule for the pipeline; conflict: that instant was fired already
+// or the policy forbade it (message says which); invalid (bad_params): the pipeline's params have
+// no defaults; internal: the stored schedule or spec cannot be read.
+Outcome<int64_t> trigger_schedule(store::Tx& tx, const std::string& pipeline, TimePoint now,
+                                  SpecCache& specs);
 
 // Backfill: one run (trigger "backfill") per fire of the schedule's cron in [from, to], exactly
 // once (dates already fired are skipped and counted), queued under max_active_runs.
@@ -89,13 +86,14 @@ struct BackfillResult {
   std::vector<int64_t> created;            // runs created by this call
   int existed = 0;                         // fires in the range that existed already
 };
-std::variant<BackfillResult, OpError> backfill(store::Tx& tx, const std::string& pipeline,
-                                               TimePoint from, TimePoint to, SpecCache& specs);
+// Errors: not_found (no schedule), invalid (a range that is too long or reversed), internal.
+Outcome<BackfillResult> backfill(store::Tx& tx, const std::string& pipeline, TimePoint from,
+                                 TimePoint to, SpecCache& specs);
 
 // Rerun from a task: a new run (trigger "rerun") of the same version, params, logical date and
-// data interval, reusing the tasks rerun_reuse names. Errors: 404 unknown run; 400 unknown task
-// or an upstream task that did not succeed.
-std::variant<int64_t, OpError> rerun_from(store::Tx& tx, int64_t run_id, const std::string& task,
-                                          SpecCache& specs);
+// data interval, reusing the tasks rerun_reuse names. Errors: not_found unknown run; invalid
+// unknown task or an upstream task that did not succeed; internal: its version cannot be read.
+Outcome<int64_t> rerun_from(store::Tx& tx, int64_t run_id, const std::string& task,
+                            SpecCache& specs);
 
-}  // namespace ctflow::api
+}  // namespace ctflow::domain

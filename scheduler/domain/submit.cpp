@@ -1,22 +1,23 @@
-#include "scheduler/api/submit.hpp"
+#include "scheduler/domain/submit.hpp"
 
-#include "scheduler/api/schedule_ops.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
+#include "scheduler/domain/schedule_ops.hpp"
 #include "scheduler/spec/canonical.hpp"
 #include "scheduler/spec/params.hpp"
 #include "scheduler/spec/parse.hpp"
 #include "scheduler/store/engine_ops.hpp"
 #include "scheduler/store/runs.hpp"
 
-namespace ctflow::api {
+namespace ctflow::domain {
 
 namespace {
 
-std::variant<spec::Pipeline, SubmitError> parse(const std::string& text) {
+Outcome<spec::Pipeline> parse(const std::string& text) {
   auto r = spec::parse_pipeline(text);
   if (r.pipeline) return std::move(*r.pipeline);
-  SubmitError e;
+  Error e;
+  e.kind = ErrorKind::invalid_spec;
   e.details = r.errors;
   e.message = r.errors.size() == 1
                   ? r.errors[0]
@@ -65,10 +66,9 @@ int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
   return store::insert_run(tx, run);
 }
 
-std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
-                                                      const std::string& spec_text) {
+Outcome<SubmitResult> store_version(store::Connection& c, const std::string& spec_text) {
   auto parsed = parse(spec_text);
-  if (auto* e = std::get_if<SubmitError>(&parsed)) return *e;
+  if (auto* e = std::get_if<Error>(&parsed)) return *e;
   const auto& p = std::get<spec::Pipeline>(parsed);
   SubmitResult out;
   store::with_tx(c, [&](store::Tx& tx) {
@@ -79,12 +79,12 @@ std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
   return out;
 }
 
-std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const SubmitRequest& req) {
+Outcome<SubmitResult> submit(store::Connection& c, const SubmitRequest& req) {
   std::optional<spec::Pipeline> pipeline;
   std::optional<int64_t> version_id;
   if (req.spec_text) {
     auto parsed = parse(*req.spec_text);
-    if (auto* e = std::get_if<SubmitError>(&parsed)) return *e;
+    if (auto* e = std::get_if<Error>(&parsed)) return *e;
     pipeline = std::move(std::get<spec::Pipeline>(parsed));
   } else if (req.pipeline) {
     std::optional<std::string> text;
@@ -95,32 +95,16 @@ std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const Submi
       if (versions.empty()) return;
       text = boost::json::serialize(versions[0].as_object().at("spec"));
     });
-    if (!text) {
-      SubmitError e;
-      e.status = 404;
-      e.code = "not_found";
-      e.message = "pipeline \"" + *req.pipeline + "\" does not exist";
-      return e;
-    }
+    if (!text) return not_found("pipeline \"" + *req.pipeline + "\" does not exist");
     auto parsed = parse(*text);
-    if (auto* e = std::get_if<SubmitError>(&parsed)) return *e;
+    if (auto* e = std::get_if<Error>(&parsed)) return *e;
     pipeline = std::move(std::get<spec::Pipeline>(parsed));
   } else {
-    SubmitError e;
-    e.status = 400;
-    e.code = "bad_request";
-    e.message =
-        "body: give \"spec\" (YAML or JSON text) or \"pipeline\" (a stored pipeline's name)";
-    return e;
+    return invalid(
+        "body: give \"spec\" (YAML or JSON text) or \"pipeline\" (a stored pipeline's name)");
   }
   auto params = spec::resolve_params(*pipeline, req.params_text, req.params_json);
-  if (!params) {
-    SubmitError e;
-    e.status = 400;
-    e.code = "bad_params";
-    e.message = params.error();
-    return e;
-  }
+  if (!params) return invalid(params.error(), "bad_params");
   SubmitResult out;
   store::with_tx(c, [&](store::Tx& tx) {
     auto v = store_spec(tx, *pipeline, out.digest);
@@ -132,4 +116,4 @@ std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const Submi
   return out;
 }
 
-}  // namespace ctflow::api
+}  // namespace ctflow::domain

@@ -1,6 +1,8 @@
 #pragma once
-// Submitting a run: validate the spec, store its content-addressed version, resolve params,
-// create the run with its tasks and edges. One transaction; nothing is stored on any error.
+// Run creation: validate the spec, store its content-addressed version, resolve params, create
+// the run with its tasks and edges. One transaction; nothing is stored on any error. Called by
+// the API (POST /runs, /pipelines) and, through create_run, by schedule fires, backfills and
+// reruns (schedule_ops.hpp). Any thread; each call uses the connection or transaction it is given.
 #include <boost/json.hpp>
 
 #include <map>
@@ -9,10 +11,11 @@
 #include <vector>
 
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/domain/error.hpp"
 #include "scheduler/spec/spec.hpp"
 #include "scheduler/store/db.hpp"
 
-namespace ctflow::api {
+namespace ctflow::domain {
 
 struct SubmitRequest {
   std::optional<std::string> spec_text;  // YAML/JSON; or
@@ -29,17 +32,12 @@ struct SubmitResult {
   bool version_created = false;
 };
 
-struct SubmitError {
-  int status = 422;
-  std::string code = "invalid_spec";
-  std::string message;
-  std::vector<std::string> details;  // every spec problem, one line each
-};
-
 // The stored version for a spec (no run). Errors as for submit.
-std::variant<SubmitResult, SubmitError> store_version(store::Connection& c,
-                                                      const std::string& spec_text);
-std::variant<SubmitResult, SubmitError> submit(store::Connection& c, const SubmitRequest& req);
+Outcome<SubmitResult> store_version(store::Connection& c, const std::string& spec_text);
+// Errors: invalid_spec (details: every problem, one line each); not_found (no stored pipeline of
+// that name); invalid (neither spec nor pipeline given; reason "bad_params": params that do not
+// resolve).
+Outcome<SubmitResult> submit(store::Connection& c, const SubmitRequest& req);
 
 // Runs for a pipeline spec already parsed and stored (cron fires, backfills, reruns reuse this).
 // RunExtras: the data interval, and a concurrency limit other than the pipeline's (a schedule's
@@ -52,4 +50,4 @@ int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
                    const boost::json::object& params, const std::string& trigger,
                    std::optional<TimePoint> logical_date, const RunExtras& extras = {});
 
-}  // namespace ctflow::api
+}  // namespace ctflow::domain

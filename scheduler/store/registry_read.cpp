@@ -1,7 +1,6 @@
-#include "scheduler/store/models.hpp"
-
-#include "scheduler/store/engine_ops.hpp"
+// The registry's reads: models, versions, deployment history, lineage (registry.hpp).
 #include "scheduler/store/internal.hpp"
+#include "scheduler/store/registry.hpp"
 
 namespace ctflow::store {
 
@@ -119,35 +118,6 @@ WHERE m.name = $1 AND v.version = $2)SQL",
                                name, version);
   if (res.empty()) return std::nullopt;
   return field_json(res[0][0]).as_object();
-}
-
-AliasOutcome set_alias(Tx& tx, const std::string& model, const std::string& alias,
-                       int64_t version) {
-  auto& w = W(tx);
-  AliasOutcome out;
-  auto m = w.exec_params("SELECT id FROM models WHERE name = $1 FOR UPDATE", model);
-  if (m.empty()) return out;
-  auto mid = m[0][0].as<int64_t>();
-  if (w.exec_params("SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2", mid,
-                    version)
-          .empty()) {
-    out.kind = AliasOutcome::Kind::NoVersion;
-    return out;
-  }
-  auto prev = w.exec_params(
-      "UPDATE deployments SET superseded_at = now() WHERE model_id = $1 AND alias = $2 AND "
-      "superseded_at IS NULL RETURNING version",
-      mid, alias);
-  if (!prev.empty()) out.previous = prev[0][0].as<int64_t>();
-  w.exec_params("INSERT INTO deployments(model_id, alias, version) VALUES ($1, $2, $3)", mid, alias,
-                version);
-  w.exec_params(
-      "INSERT INTO events(kind, payload) SELECT 'model', jsonb_build_object('model', $1::text, "
-      "'version', $2::int, 'op', 'deploy', 'alias', $3::text, 'by', 'api') FROM "
-      "pg_notify('ctflow_events', '') e, pg_notify('ctflow_models', '') m",
-      model, version, alias);
-  out.kind = AliasOutcome::Kind::Set;
-  return out;
 }
 
 }  // namespace ctflow::store

@@ -1,17 +1,17 @@
-#include "scheduler/api/schedule_ops.hpp"
+#include "scheduler/domain/schedule_ops.hpp"
 
 #include <set>
 
-#include "scheduler/api/submit.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/cron/schedule.hpp"
+#include "scheduler/domain/submit.hpp"
 #include "scheduler/spec/params.hpp"
 #include "scheduler/spec/parse.hpp"
 #include "scheduler/store/engine_ops.hpp"
 #include "scheduler/store/runs.hpp"
 #include "scheduler/store/schedules.hpp"
 
-namespace ctflow::api {
+namespace ctflow::domain {
 
 void store_schedule(store::Tx& tx, int64_t pipeline_id, int64_t version_id,
                     const spec::Pipeline& p) {
@@ -33,7 +33,7 @@ Result<std::vector<std::string>> rerun_reuse(const spec::Pipeline& p, const std:
                                              const std::map<std::string, std::string>& old_states,
                                              int64_t old_run) {
   int from = p.task_index(task);
-  if (from < 0) return Error{"task \"" + task + "\" is not a task of pipeline " + p.name};
+  if (from < 0) return ctflow::Error{"task \"" + task + "\" is not a task of pipeline " + p.name};
   // Descendants of `task`: tasks are in declaration order, not topological, so iterate to a
   // fixed point (a DAG of n tasks needs at most n rounds; each round is O(edges)).
   std::set<std::string> rerun{task};
@@ -64,9 +64,9 @@ Result<std::vector<std::string>> rerun_reuse(const spec::Pipeline& p, const std:
   for (const auto& a : ancestors)
     if (!ok(a)) {
       auto it = old_states.find(a);
-      return Error{"task \"" + a + "\" upstream of \"" + task + "\" ended " +
-                   (it == old_states.end() ? std::string("nowhere") : it->second) + " in run " +
-                   std::to_string(old_run) + "; rerun from it instead"};
+      return ctflow::Error{"task \"" + a + "\" upstream of \"" + task + "\" ended " +
+                           (it == old_states.end() ? std::string("nowhere") : it->second) +
+                           " in run " + std::to_string(old_run) + "; rerun from it instead"};
     }
   std::vector<std::string> reuse;
   for (const auto& t : p.tasks)
@@ -183,8 +183,8 @@ void emit_schedule_event(store::Tx& tx, const store::ScheduleRow& row, const std
   store::notify(tx, "ctflow_events", "schedule");
 }
 
-OpError no_schedule(const std::string& pipeline) {
-  return {404, "not_found", "pipeline \"" + pipeline + "\" has no schedule"};
+Error no_schedule(const std::string& pipeline) {
+  return not_found("pipeline \"" + pipeline + "\" has no schedule");
 }
 
 }  // namespace
@@ -229,15 +229,14 @@ TickResult fire_schedule(store::Tx& tx, int64_t schedule_id, TimePoint now, Spec
   return out;
 }
 
-std::variant<int64_t, OpError> trigger_schedule(store::Tx& tx, const std::string& pipeline,
-                                                TimePoint now, SpecCache& specs) {
+Outcome<int64_t> trigger_schedule(store::Tx& tx, const std::string& pipeline, TimePoint now,
+                                  SpecCache& specs) {
   auto row = store::lock_schedule_of(tx, pipeline);
   if (!row) return no_schedule(pipeline);
   auto tz = cron::TimeZone::load(row->def.timezone);
   auto expr = cron::parse_cron(row->def.cron);
   const spec::Pipeline* p = specs.get(tx, row->version_id);
-  if (!tz || !expr || !p)
-    return OpError{500, "internal", "schedule of " + pipeline + " cannot be read"};
+  if (!tz || !expr || !p) return internal("schedule of " + pipeline + " cannot be read");
   auto fire = cron::make_fire(*expr, *tz, now);  // data interval: [previous cron fire, now]
   std::vector<int64_t> active;
   if (row->def.concurrency != "allow") active = store::active_runs(tx, row->pipeline_id);
@@ -245,29 +244,27 @@ std::variant<int64_t, OpError> trigger_schedule(store::Tx& tx, const std::string
   TickResult r;
   count(r, o);
   if (o.kind == FireOutcome::Existed)
-    return OpError{
-        409, "conflict",
-        "logical date " + format_iso8601(now) + " of " + pipeline + " was fired already"};
+    return conflict("logical date " + format_iso8601(now) + " of " + pipeline +
+                    " was fired already");
   emit_schedule_event(tx, *row, "trigger", r, {format_iso8601(now)});
   if (o.kind == FireOutcome::Skipped)
-    return OpError{409, "conflict",
-                   "concurrency forbid: " + pipeline + " has an active run; fire recorded skipped"};
+    return conflict("concurrency forbid: " + pipeline +
+                    " has an active run; fire recorded skipped");
   if (o.kind == FireOutcome::Failed)
-    return OpError{400, "bad_params", "pipeline " + pipeline + " cannot run without params"};
+    return invalid("pipeline " + pipeline + " cannot run without params", "bad_params");
   return o.run_id;
 }
 
-std::variant<BackfillResult, OpError> backfill(store::Tx& tx, const std::string& pipeline,
-                                               TimePoint from, TimePoint to, SpecCache& specs) {
+Outcome<BackfillResult> backfill(store::Tx& tx, const std::string& pipeline, TimePoint from,
+                                 TimePoint to, SpecCache& specs) {
   auto row = store::lock_schedule_of(tx, pipeline);
   if (!row) return no_schedule(pipeline);
   auto tz = cron::TimeZone::load(row->def.timezone);
   auto expr = cron::parse_cron(row->def.cron);
   const spec::Pipeline* p = specs.get(tx, row->version_id);
-  if (!tz || !expr || !p)
-    return OpError{500, "internal", "schedule of " + pipeline + " cannot be read"};
+  if (!tz || !expr || !p) return internal("schedule of " + pipeline + " cannot be read");
   auto fires = cron::fires_between(*expr, *tz, from, to);
-  if (!fires) return OpError{400, "bad_request", fires.error()};
+  if (!fires) return invalid(fires.error());
   BackfillResult out;
   TickResult r;
   std::vector<int64_t> active;
@@ -281,16 +278,14 @@ std::variant<BackfillResult, OpError> backfill(store::Tx& tx, const std::string&
   return out;
 }
 
-std::variant<int64_t, OpError> rerun_from(store::Tx& tx, int64_t run_id, const std::string& task,
-                                          SpecCache& specs) {
+Outcome<int64_t> rerun_from(store::Tx& tx, int64_t run_id, const std::string& task,
+                            SpecCache& specs) {
   auto src = store::run_source(tx, run_id);
-  if (!src) return OpError{404, "not_found", "run " + std::to_string(run_id) + " does not exist"};
+  if (!src) return not_found("run " + std::to_string(run_id) + " does not exist");
   const spec::Pipeline* p = specs.get(tx, src->pipeline_version_id);
-  if (!p)
-    return OpError{500, "internal",
-                   "the version of run " + std::to_string(run_id) + " cannot be read"};
+  if (!p) return internal("the version of run " + std::to_string(run_id) + " cannot be read");
   auto reuse = rerun_reuse(*p, task, src->task_states, run_id);
-  if (!reuse) return OpError{400, "bad_request", reuse.error()};
+  if (!reuse) return invalid(reuse.error());
   RunExtras extras;
   extras.data_interval_start = src->data_interval_start;
   extras.data_interval_end = src->data_interval_end;
@@ -300,4 +295,4 @@ std::variant<int64_t, OpError> rerun_from(store::Tx& tx, int64_t run_id, const s
   return id;
 }
 
-}  // namespace ctflow::api
+}  // namespace ctflow::domain

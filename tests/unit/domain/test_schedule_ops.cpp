@@ -1,11 +1,11 @@
-// The pure decisions behind schedules and reruns (scheduler/api/schedule_ops.hpp).
+// The pure decisions behind schedules and reruns (scheduler/domain/schedule_ops.hpp).
 #include <catch2/catch.hpp>
 
-#include "scheduler/api/schedule_ops.hpp"
+#include "scheduler/domain/schedule_ops.hpp"
 #include "scheduler/spec/parse.hpp"
 
 using namespace ctflow;
-using api::FireDecision;
+using domain::FireDecision;
 
 namespace {
 
@@ -30,42 +30,43 @@ std::map<std::string, std::string> all(const std::string& state) {
 
 }  // namespace
 
-TEST_CASE("concurrency policy decides each fire", "[api][schedule]") {
-  CHECK(api::decide_fire("allow", true) == FireDecision::Create);
-  CHECK(api::decide_fire("forbid", true) == FireDecision::SkipForbid);
-  CHECK(api::decide_fire("replace", true) == FireDecision::Replace);
+TEST_CASE("concurrency policy decides each fire", "[domain][schedule]") {
+  CHECK(domain::decide_fire("allow", true) == FireDecision::Create);
+  CHECK(domain::decide_fire("forbid", true) == FireDecision::SkipForbid);
+  CHECK(domain::decide_fire("replace", true) == FireDecision::Replace);
   for (const char* p : {"allow", "forbid", "replace"})
-    CHECK(api::decide_fire(p, false) == FireDecision::Create);
+    CHECK(domain::decide_fire(p, false) == FireDecision::Create);
 }
 
-TEST_CASE("rerun from a task reuses everything but the task and its descendants", "[api][rerun]") {
+TEST_CASE("rerun from a task reuses everything but the task and its descendants",
+          "[domain][rerun]") {
   auto p = dag();
-  auto r = api::rerun_reuse(p, "b", all("succeeded"), 7);
+  auto r = domain::rerun_reuse(p, "b", all("succeeded"), 7);
   REQUIRE(r);
   CHECK(*r == std::vector<std::string>{"a", "d", "e"});
-  auto root = api::rerun_reuse(p, "a", all("succeeded"), 7);
+  auto root = domain::rerun_reuse(p, "a", all("succeeded"), 7);
   REQUIRE(root);
   CHECK(*root == std::vector<std::string>{"e"});
 }
 
-TEST_CASE("rerun reuses only tasks that succeeded or were cached", "[api][rerun]") {
+TEST_CASE("rerun reuses only tasks that succeeded or were cached", "[domain][rerun]") {
   auto p = dag();
   auto states = all("succeeded");
   states["a"] = "cached";
   states["e"] = "failed";  // not upstream of c: it simply runs again
-  auto r = api::rerun_reuse(p, "c", states, 7);
+  auto r = domain::rerun_reuse(p, "c", states, 7);
   REQUIRE(r);
   CHECK(*r == std::vector<std::string>{"a", "b", "d"});
 }
 
-TEST_CASE("rerun refuses an unknown task or a failed ancestor", "[api][rerun]") {
+TEST_CASE("rerun refuses an unknown task or a failed ancestor", "[domain][rerun]") {
   auto p = dag();
-  auto unknown = api::rerun_reuse(p, "zz", all("succeeded"), 7);
+  auto unknown = domain::rerun_reuse(p, "zz", all("succeeded"), 7);
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error() == "task \"zz\" is not a task of pipeline p");
   auto states = all("succeeded");
   states["a"] = "failed";
-  auto bad = api::rerun_reuse(p, "c", states, 7);
+  auto bad = domain::rerun_reuse(p, "c", states, 7);
   REQUIRE_FALSE(bad);
   CHECK(bad.error() == "task \"a\" upstream of \"c\" ended failed in run 7; rerun from it instead");
 }
