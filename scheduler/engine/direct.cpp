@@ -168,6 +168,7 @@ void FastPath::start_early(Pass& pass) {
                                       .maybe_trial = false,
                                       .run = d.run},
                                      d.timeout, std::move(d.cmd), *models_);
+    d.cmd.argv = p.req.argv;  // the statement records the attempt's argv (statement_args)
     p.started = true;
     if (log::trace_pass()) log::info("early note {}", p.req.key);
     core_.executor_.start(p.req);

@@ -108,7 +108,10 @@ int Core::free_slots(size_t ending) const {
 }
 
 void Core::tail_metrics(store::Tx& tx, Pass& p) {
+  // Attempts this pass finishes had their metrics read with their exit (events.cpp): not again.
+  std::set<std::string> ending(p.finished_keys.begin(), p.finished_keys.end());
   for (auto& [key, a] : active_) {
+    if (ending.count(key)) continue;
     std::string path = executor_.attempt_dir(key) + "/metrics.jsonl";
     int64_t off = a.metrics_offset;
     auto pts = read_metrics(path, off);

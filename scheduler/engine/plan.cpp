@@ -177,6 +177,12 @@ Graph build_graph(const spec::Pipeline& p) {
         g.parents[i].push_back(it->second);
         g.children[static_cast<size_t>(it->second)].push_back(static_cast<int>(i));
       }
+  // Children in claim order (priority, then declaration: task run ids follow it), so that the
+  // fast path, which dispatches the first children that fit, picks what a claim would.
+  for (auto& kids : g.children)
+    std::stable_sort(kids.begin(), kids.end(), [&](int a, int b) {
+      return p.tasks[static_cast<size_t>(a)].priority < p.tasks[static_cast<size_t>(b)].priority;
+    });
   return g;
 }
 

@@ -80,7 +80,8 @@ std::vector<int> ancestors(const std::vector<std::vector<int>>& parents, int ind
 
 // A pipeline's DAG by spec index, computed once per version (name lookups are linear).
 struct Graph {
-  std::vector<std::vector<int>> parents, children;
+  std::vector<std::vector<int>> parents;
+  std::vector<std::vector<int>> children;  // each in claim order: priority, then spec index
   bool any_hpo = false;  // some task is a study ({{tasks.X.best.K}} may apply)
 };
 Graph build_graph(const spec::Pipeline& p);

@@ -201,3 +201,17 @@ tasks:
   CHECK_FALSE(g.any_hpo);
   CHECK(ancestors(g.parents, 2, 10) == std::vector<int>{0, 1});
 }
+
+TEST_CASE("build_graph lists children in claim order: priority, then spec index", "[engine][plan]") {
+  auto p = parse(R"(
+name: g
+tasks:
+  - {name: root, run: ["true"]}
+  - {name: late, needs: [root], priority: 5, run: ["true"]}
+  - {name: a, needs: [root], run: ["true"]}
+  - {name: urgent, needs: [root], priority: -5, run: ["true"]}
+  - {name: b, needs: [root], run: ["true"]}
+)");
+  Graph g = build_graph(p);
+  CHECK(g.children[0] == std::vector<int>{3, 2, 4, 1});
+}
