@@ -9,6 +9,7 @@
 // case is a new file.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
 #include <pqxx/pqxx>
 
 #include <deque>
@@ -292,6 +293,7 @@ class Scenario {
       if (std::string(t[5].c_str()).find(x.error) == std::string::npos)
         bad.push_back(what + ": error \"" + t[5].c_str() + "\" does not contain \"" + x.error +
                       "\"");
+      if (!x.metrics.empty()) check_metrics(what, t[0].c_str(), x.metrics, bad);
       if (x.outputs && json::parse(t[6].c_str()) != *x.outputs)
         bad.push_back(what + ": outputs " + t[6].c_str() + ", expected " +
                       json::serialize(*x.outputs));
@@ -299,6 +301,28 @@ class Scenario {
     for (size_t m = 0; m < e.tasks.size(); ++m)
       if (!matched[m]) bad.push_back(run + ": no task matches \"" + e.tasks[m].pattern + "\"");
     for (const auto& s : e.studies) check_study(k, s, bad);
+  }
+
+  void check_metrics(const std::string& what, const std::string& task_run_id,
+                     const std::map<std::string, std::vector<double>>& want,
+                     std::vector<std::string>& bad) {
+    std::map<std::string, std::vector<double>> got;
+    for (const auto& m : query("SELECT name, value FROM metrics WHERE task_run_id = $1 ORDER BY "
+                               "name, step, id",
+                               task_run_id))
+      got[m[0].c_str()].push_back(m[1].as<double>());
+    auto text = [](const std::map<std::string, std::vector<double>>& m) {
+      std::string out;
+      for (const auto& [name, values] : m) {
+        out += (out.empty() ? "" : ", ") + name + ": [";
+        for (size_t i = 0; i < values.size(); ++i)
+          out += (i ? ", " : "") + fmt::format("{}", values[i]);
+        out += "]";
+      }
+      return out;
+    };
+    if (got != want)
+      bad.push_back(what + ": metrics {" + text(got) + "}, expected {" + text(want) + "}");
   }
 
   void check_study(size_t k, const StudyExpect& s, std::vector<std::string>& bad) {

@@ -158,7 +158,7 @@ TaskExpect parse_task(const std::string& pattern, const Node& n) {
     t.state = state_in(n, kTaskStates);
     return t;
   }
-  n.keys({"state", "attempts", "exit_code", "error", "outputs"});
+  n.keys({"state", "attempts", "exit_code", "error", "outputs", "metrics"});
   t.state = state_in(n.at("state"), kTaskStates);
   if (auto v = n.get("attempts")) {
     if (v->is_array()) {
@@ -172,6 +172,12 @@ TaskExpect parse_task(const std::string& pattern, const Node& n) {
   if (auto v = n.get("exit_code")) t.exit_code = v->integer();
   if (auto v = n.get("error")) t.error = v->text();
   if (auto v = n.get("outputs")) t.outputs = v->value();
+  if (auto v = n.get("metrics"))
+    for (const auto& [name, values] : v->entries())
+      for (const auto& x : values.items()) {
+        if (!x.value().is_number()) x.fail("expected a number");
+        t.metrics[name].push_back(x.value().to_number<double>());
+      }
   return t;
 }
 

@@ -60,6 +60,8 @@ struct TaskExpect {
   std::optional<int> exit_code;
   std::string error;  // a substring of task_runs.error
   std::optional<boost::json::value> outputs;
+  // The task's metric points by name, values in step order: each point stored once.
+  std::map<std::string, std::vector<double>> metrics;
 };
 
 struct StudyExpect {
