@@ -10,7 +10,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api stress-sse fuzz
+.PHONY: all build deps test test-plain demo data clean format bench-sched bench-hpo bench-mnist bench-api stress-sse fuzz
 
 all: build
 
@@ -33,6 +33,11 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+# The whole suite with the engine's fast path off in every server the tests start (the
+# scenario tests' "fast" mode included): the plain path must pass everything too.
+test-plain: build
+	cd $(BUILD) && CTFLOW_NO_FAST_PATH=1 ctest --output-on-failure -j$(JOBS) --timeout 900
 
 demo: build
 	bash scripts/demo.sh

@@ -1,8 +1,9 @@
 #pragma once
 // A throwaway PostgreSQL cluster for the integration tests.
 //
-// PgCluster::shared() creates one cluster per test process on first use: initdb (--no-sync, which
-// only skips flushing the initial files) into a fresh folder under /tmp, and pg_ctl start with
+// PgCluster::shared() creates one cluster per test process on first use: a copy of an initdb
+// folder (--no-sync, which only skips flushing the initial files; made once per machine under
+// /tmp/ctflow-it-pg-template-*, then copied) in a fresh folder under /tmp, and pg_ctl start with
 // the server listening only on a Unix socket in that folder, fsync and synchronous_commit on
 // (durability is what the crash tests check). When the test process runs as root, the cluster
 // runs as user `postgres` (initdb refuses root) and the folder is given to that user.
@@ -40,6 +41,8 @@ class PgCluster {
   PgCluster();
   ~PgCluster();
   void start_reaper();
+  // The folder holding data/ made by initdb once, made on first use (initdb is slow).
+  std::string initdb_template() const;
 
   // Constant after construction.
   std::string bin_;   // /usr/lib/postgresql/<v>/bin
