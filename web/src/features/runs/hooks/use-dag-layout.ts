@@ -1,0 +1,47 @@
+// Positions for a graph's shape, computed in a Web Worker. The layout only depends on the
+// nodes and edges (not on states), so a state change re-renders without a new layout.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { Graph } from '../lib/fanout';
+import type { Positioned } from '../lib/layout';
+
+export function shapeKey(g: Graph): string {
+  return g.nodes.map((n) => n.id).join('|') + '#' + g.edges.map((e) => e.id).join('|');
+}
+
+export function useDagLayout(graph: Graph): { positions: Map<string, Positioned> | null; error: string | null } {
+  const workerRef = useRef<Worker | null>(null);
+  const seqRef = useRef(0);
+  const [result, setResult] = useState<{ key: string; positions: Map<string, Positioned> | null; error: string | null }>({
+    key: '',
+    positions: null,
+    error: null,
+  });
+  const key = useMemo(() => shapeKey(graph), [graph]);
+  const graphRef = useRef(graph);
+  graphRef.current = graph;
+
+  useEffect(() => {
+    const w = new Worker(new URL('../lib/layout.worker.ts', import.meta.url), { type: 'module' });
+    workerRef.current = w;
+    return () => {
+      w.terminate();
+      workerRef.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    const w = workerRef.current;
+    if (!w || graphRef.current.nodes.length === 0) return;
+    const seq = ++seqRef.current;
+    const onMessage = (e: MessageEvent<{ seq: number; positions?: Positioned[]; error?: string }>) => {
+      if (e.data.seq !== seq) return;
+      if (e.data.error) setResult({ key, positions: null, error: e.data.error });
+      else setResult({ key, positions: new Map((e.data.positions ?? []).map((p) => [p.id, p])), error: null });
+    };
+    w.addEventListener('message', onMessage);
+    w.postMessage({ seq, graph: { nodes: graphRef.current.nodes, edges: graphRef.current.edges } });
+    return () => w.removeEventListener('message', onMessage);
+  }, [key]);
+
+  return { positions: result.positions, error: result.error };
+}
