@@ -7,7 +7,7 @@ const LINKS = [
   ['/pipelines', 'Pipelines'],
   ['/studies', 'Studies'],
   ['/models', 'Models'],
-  ['/metrics', 'Metrics'],
+  ['/compare', 'Metrics'],
 ] as const;
 
 export function Layout() {

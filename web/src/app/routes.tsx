@@ -6,6 +6,8 @@ import { Loading } from '@/components/Feedback';
 import { canOperate, useMe } from '@/features/auth/api/get-me';
 import { RunsPage } from '@/features/runs/components/RunsPage';
 import { usePipelines } from '@/features/pipelines/api/get-pipelines';
+import { usePipeline } from '@/features/pipelines/api/get-pipeline';
+import { useRun } from '@/features/runs/api/get-run';
 import { Layout } from './Layout';
 
 const RunDetail = lazy(() => import('@/features/runs/components/RunDetail').then((m) => ({ default: m.RunDetail })));
@@ -26,7 +28,21 @@ function RunsRoute() {
 function RunRoute() {
   const { id = '' } = useParams();
   const me = useMe();
-  return <RunDetail key={id} id={id} canOperate={canOperate(me.data)} metrics={<RunMetricsPanel run={id} />} />;
+  const run = useRun(id);
+  // The commands as the spec declares them (before templating), from the run's pipeline version.
+  const pipeline = usePipeline(run.data?.pipeline ?? '', !!run.data);
+  const spec = pipeline.data?.versions.find((v) => v.digest === run.data?.pipeline_version)?.spec;
+  const commands = specCommands(spec);
+  return <RunDetail key={id} id={id} canOperate={canOperate(me.data)} specCommands={commands} metrics={<RunMetricsPanel run={id} />} />;
+}
+
+function specCommands(spec: { tasks?: unknown[] } | undefined): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of (spec?.tasks ?? []) as { name?: string; run?: unknown; hpo?: { trial?: { run?: unknown } } }[]) {
+    const run = Array.isArray(t.run) ? t.run : Array.isArray(t.hpo?.trial?.run) ? t.hpo?.trial?.run : null;
+    if (t.name && run) out[t.name] = (run as unknown[]).map(String);
+  }
+  return out;
 }
 
 function PipelineRoute() {
@@ -64,7 +80,7 @@ export function AppRoutes() {
           <Route path="studies/:id" element={<StudyRoute />} />
           <Route path="models" element={<ModelsPage />} />
           <Route path="models/:name" element={<ModelRoute />} />
-          <Route path="metrics" element={<MetricsRoute />} />
+          <Route path="compare" element={<MetricsRoute />} />
           <Route path="*" element={<p>No such page.</p>} />
         </Route>
       </Routes>

@@ -23,6 +23,6 @@ export interface Pipeline {
 
 export const getPipeline = (name: string) => apiRequest<Pipeline>(`/api/v1/pipelines/${encodeURIComponent(name)}`);
 
-export function usePipeline(name: string) {
-  return useQuery({ queryKey: ['pipeline', name], queryFn: () => getPipeline(name) });
+export function usePipeline(name: string, enabled = true) {
+  return useQuery({ queryKey: ['pipeline', name], queryFn: () => getPipeline(name), enabled: enabled && !!name, staleTime: 60_000 });
 }

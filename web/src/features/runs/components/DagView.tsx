@@ -49,9 +49,8 @@ const GroupNode = memo(function GroupNode({ data }: NodeProps<Node<FlowData>>) {
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className="dag-label">
-        <span className="dag-name">
-          ⧉ {node.members?.length ?? 0} tasks: {node.label}
-        </span>
+        <span className="dag-name">{node.label}</span>
+        <span className="dag-state">{node.members?.length ?? 0} tasks in a fan-out · click to expand</span>
         <span className="dag-counts">
           {counts.map(([s, n]) => (
             <span key={s}>
@@ -65,7 +64,8 @@ const GroupNode = memo(function GroupNode({ data }: NodeProps<Node<FlowData>>) {
   );
 });
 
-const nodeTypes = { task: TaskNode, group: GroupNode };
+// 'fanout', not 'group': React Flow styles its built-in group type as a sub-flow frame.
+const nodeTypes = { task: TaskNode, fanout: GroupNode };
 
 export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected: string | null; onSelect: (name: string) => void }) {
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
@@ -73,7 +73,7 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
     () => collapseFanouts(tasks.map((t) => ({ name: t.name, state: t.state, needs: t.needs ?? [] })), 12, expanded),
     [tasks, expanded],
   );
-  const { positions, error } = useDagLayout(graph);
+  const { positions, error, key } = useDagLayout(graph);
   const onOpen = useMemo(
     () => (n: GraphNode) => {
       if (n.kind === 'group') setExpanded((s) => new Set(s).add(n.id));
@@ -88,7 +88,7 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
       if (!p) return [];
       return [{
         id: n.id,
-        type: n.kind,
+        type: n.kind === 'group' ? 'fanout' : 'task',
         position: { x: p.x, y: p.y },
         data: { node: n, selected: n.id === selected, onOpen },
         draggable: false,
@@ -104,10 +104,12 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
       {!positions && <p className="loading">Laying out {graph.nodes.length} nodes…</p>}
       {positions && (
         <ReactFlow
+          key={key}
           nodes={nodes}
           edges={edges}
           nodeTypes={nodeTypes}
           fitView
+          fitViewOptions={{ maxZoom: 1 }}
           minZoom={0.05}
           onlyRenderVisibleElements
           nodesDraggable={false}

@@ -11,7 +11,7 @@ import { DagView } from './DagView';
 import { Gantt } from './Gantt';
 import { TaskPanel } from './TaskPanel';
 
-export function RunDetail({ id, canOperate, metrics }: { id: string; canOperate: boolean; metrics?: ReactNode }) {
+export function RunDetail({ id, canOperate, metrics, specCommands = {} }: { id: string; canOperate: boolean; metrics?: ReactNode; specCommands?: Record<string, string[]> }) {
   const run = useRun(id);
   const [search, setSearch] = useSearchParams();
   const selected = search.get('task');
@@ -109,7 +109,7 @@ export function RunDetail({ id, canOperate, metrics }: { id: string; canOperate:
           {tab === 'timeline' && <Gantt tasks={tasks} onSelect={select} />}
           {tab === 'metrics' && metrics}
         </div>
-        {selected && <TaskPanel run={r.id} name={selected} canOperate={canOperate} onClose={() => select(null)} />}
+        {selected && <TaskPanel run={r.id} name={selected} canOperate={canOperate} specCommand={specCommands[selected.replace(/\[.*$/, '')]} onClose={() => select(null)} />}
       </div>
     </section>
   );

@@ -80,6 +80,7 @@ export function RunsPage({ pipelines }: { pipelines: string[] }) {
       <ErrorMessage error={runs.error} />
       {runs.isLoading && <Loading what="runs" />}
       {!runs.isLoading && rows.length === 0 && <Empty>No runs match these filters.</Empty>}
+      {rows.length > 0 && (
       <div className="grid-table runs-table" role="table" aria-label="runs" aria-rowcount={rows.length + 1}>
         <div className="grid-row grid-head" role="row">
           <span role="columnheader">Run</span>
@@ -124,6 +125,7 @@ export function RunsPage({ pipelines }: { pipelines: string[] }) {
           </div>
         </div>
       </div>
+      )}
       {runs.isFetchingNextPage && <Loading what="more runs" />}
     </section>
   );

@@ -29,7 +29,7 @@ function LogView({ run, task, attempt, started }: { run: string; task: string; a
   );
 }
 
-export function TaskPanel({ run, name, canOperate, onClose }: { run: string; name: string; canOperate: boolean; onClose: () => void }) {
+export function TaskPanel({ run, name, canOperate, specCommand, onClose }: { run: string; name: string; canOperate: boolean; specCommand?: string[]; onClose: () => void }) {
   const task = useTask(run, name);
   const rerun = useRunAction((t: string) => rerunFrom(run, t));
   const t = task.data;
@@ -76,12 +76,17 @@ export function TaskPanel({ run, name, canOperate, onClose }: { run: string; nam
               </>
             )}
           </dl>
-          {last?.argv && (
+          {last?.argv && last.argv.length > 0 ? (
             <>
               <h3>Command</h3>
-              <pre className="command">{last.argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}</pre>
+              <pre className="command">{quoteArgv(last.argv)}</pre>
             </>
-          )}
+          ) : specCommand ? (
+            <>
+              <h3>Command (as the spec declares it)</h3>
+              <pre className="command">{quoteArgv(specCommand)}</pre>
+            </>
+          ) : null}
           {t.outputs && Object.keys(t.outputs).length > 0 && (
             <>
               <h3>Outputs</h3>
@@ -128,6 +133,10 @@ export function TaskPanel({ run, name, canOperate, onClose }: { run: string; nam
       )}
     </aside>
   );
+}
+
+function quoteArgv(argv: string[]): string {
+  return argv.map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
 }
 
 function isArtifactMap(v: unknown): v is Record<string, { digest?: string; kind?: string; path?: string }> {

@@ -8,7 +8,7 @@ export function shapeKey(g: Graph): string {
   return g.nodes.map((n) => n.id).join('|') + '#' + g.edges.map((e) => e.id).join('|');
 }
 
-export function useDagLayout(graph: Graph): { positions: Map<string, Positioned> | null; error: string | null } {
+export function useDagLayout(graph: Graph): { positions: Map<string, Positioned> | null; error: string | null; key: string } {
   const workerRef = useRef<Worker | null>(null);
   const seqRef = useRef(0);
   const [result, setResult] = useState<{ key: string; positions: Map<string, Positioned> | null; error: string | null }>({
@@ -43,5 +43,6 @@ export function useDagLayout(graph: Graph): { positions: Map<string, Positioned>
     return () => w.removeEventListener('message', onMessage);
   }, [key]);
 
-  return { positions: result.positions, error: result.error };
+  // `key` names the laid-out shape: the view fits it again when it changes (a group expanded).
+  return { positions: result.positions, error: result.error, key: result.key };
 }

@@ -4,7 +4,7 @@ import dagre from '@dagrejs/dagre';
 import type { Graph, GraphNode } from './fanout';
 
 export const TASK_SIZE = { width: 190, height: 46 };
-export const GROUP_SIZE = { width: 230, height: 78 };
+export const GROUP_SIZE = { width: 250, height: 84 };
 
 export interface Positioned {
   id: string;

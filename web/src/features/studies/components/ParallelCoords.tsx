@@ -9,8 +9,8 @@ import { formatValue } from '@/lib/format';
 export function ParallelCoords({ trials, objective, goal }: { trials: Trial[]; objective: string; goal: 'maximize' | 'minimize' }) {
   const axes = useMemo(() => axesOf(trials, objective), [trials, objective]);
   const [hover, setHover] = useState<number | null>(null);
-  const W = Math.max(480, axes.length * 160);
-  const H = 300;
+  const W = Math.max(900, axes.length * 220);
+  const H = 340;
   const pad = { l: 60, r: 60, t: 30, b: 30 };
   const x = (i: number) => pad.l + (axes.length <= 1 ? 0 : (i * (W - pad.l - pad.r)) / (axes.length - 1));
   const y = (p: number) => pad.t + (1 - p) * (H - pad.t - pad.b);
@@ -24,7 +24,7 @@ export function ParallelCoords({ trials, objective, goal }: { trials: Trial[]; o
   };
   return (
     <figure className="parcoords" data-testid="parallel-coordinates">
-      <svg width={W} height={H} role="img" aria-label={`parallel coordinates of ${trials.length} trials over ${axes.map((a) => a.key).join(', ')}`}>
+      <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W }} role="img" aria-label={`parallel coordinates of ${trials.length} trials over ${axes.map((a) => a.key).join(', ')}`}>
         {trials.map((t) => {
           const pts = axes.map((a, i) => {
             const p = position(a, i === axes.length - 1 ? t.value : t.params[a.key]);

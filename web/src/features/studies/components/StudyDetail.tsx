@@ -40,7 +40,7 @@ export function StudyDetail({ id }: { id: string }) {
       <h2>Parallel coordinates</h2>
       <ParallelCoords trials={trials} objective={study.metric} goal={study.goal} />
       <h2>Best so far</h2>
-      <LineChart title={`best ${study.metric} by trial`} series={curve} height={200} />
+      <LineChart title={`best ${study.metric} by trial`} series={curve} height={200} xLabel="trial" />
       <h2>Trials</h2>
       <table className="table compact">
         <thead>
