@@ -7,7 +7,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-dev libeigen3-dev \
   catch2 libcctz-dev libcli11-dev libfmt-dev libssl-dev postgresql \
   libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev \
-  zlib1g-dev jq bc time
+  zlib1g-dev jq bc time chromium
 BENCH_PACKAGES := wrk hyperfine
 
 .PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api stress-sse fuzz

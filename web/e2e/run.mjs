@@ -91,14 +91,14 @@ test('login-link', async ({ page }) => {
 test('submit-from-params-form', async ({ page }) => {
   await api('POST', '/api/v1/pipelines', { spec: fixture('e2e-live.yaml') });
   await page.goto(base + '/pipelines/e2e-live');
-  await page.getByLabel('lines').fill('10');
+  await page.getByLabel('lines').fill('25');
   await page.getByLabel('pause').fill('0.3');
   await page.getByRole('button', { name: 'Submit run' }).click();
   const link = page.getByRole('status').getByRole('link', { name: /run #\d+/ });
   await link.waitFor();
   state.formRun = (await link.textContent()).replace(/\D/g, '');
   const r = await api('GET', `/api/v1/runs/${state.formRun}?tasks=false`);
-  if (r.params.lines !== 10 || r.params.pause !== '0.3') throw new Error('params not passed: ' + JSON.stringify(r.params));
+  if (r.params.lines !== 25 || r.params.pause !== '0.3') throw new Error('params not passed: ' + JSON.stringify(r.params));
   await link.click();
   await page.getByTestId('dag').locator('[data-task="evaluate"]').waitFor();
 });
@@ -108,6 +108,7 @@ test('tasks-turn-succeeded-live', async ({ page }) => {
   const evaluate = page.locator('[data-task="evaluate"]');
   await evaluate.waitFor();
   const before = await evaluate.getAttribute('data-state');
+  if (before === 'succeeded') throw new Error('the run ended before the page could watch it');
   let navigations = 0;
   page.on('framenavigated', () => navigations++);
   await page.locator('[data-task="evaluate"][data-state="succeeded"]').waitFor({ timeout: 60_000 });
