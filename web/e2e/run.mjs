@@ -183,6 +183,9 @@ test('model-lineage', async ({ page }) => {
   await runNode.click();
   await page.waitForURL(new RegExp(`/runs/${state.mnistRun}`));
   await page.getByRole('heading', { name: new RegExp(`Run #${state.mnistRun}`) }).waitFor();
+  await page.locator('[data-task="register"]').waitFor();
+  await page.getByRole('heading', { name: /Task register/ }).waitFor();
+  await page.getByText('Attempts').waitFor();
 });
 
 test('viewer-sees-no-cancel', async ({ page, context }) => {

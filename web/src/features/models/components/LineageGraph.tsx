@@ -43,7 +43,7 @@ export function LineageGraph({ lineage, deployments, trigger }: { lineage: Linea
   }, [lineage, deployments, trigger, navigate]);
   return (
     <div className="lineage" data-testid="lineage" aria-label={`lineage of ${lineage.model} version ${lineage.version}`}>
-      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ maxZoom: 1 }} nodesDraggable={false} nodesConnectable={false} proOptions={{ hideAttribution: true }}>
+      <ReactFlow key={nodes.map((n) => n.id).join('|')} nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ maxZoom: 1 }} nodesDraggable={false} nodesConnectable={false} proOptions={{ hideAttribution: true }}>
         <Background />
       </ReactFlow>
     </div>

@@ -34,7 +34,7 @@ export function buildLineage(l: Lineage, deployments: Deployment[], trigger?: st
   const version = `version:${l.version}`;
   const runId = l.run ? `run:${l.run.id}` : null;
   if (trigger && runId) {
-    nodes.push({ id: 'trigger', kind: 'trigger', label: `trigger: ${trigger}`, column: 0 });
+    nodes.push({ id: 'trigger', kind: 'trigger', label: `trigger: ${trigger}`, sub: 'what started the run', column: 1 });
     edges.push({ id: 'trigger->run', source: 'trigger', target: runId });
   }
   l.data_partitions.forEach((p, i) => {

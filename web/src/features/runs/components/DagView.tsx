@@ -3,7 +3,7 @@ import { ReactFlow, Background, Controls, Handle, Position, type Node, type Edge
 import '@xyflow/react/dist/style.css';
 import type { Task } from '@/lib/types';
 import { stateLook, TONE_COLOURS } from '@/lib/states';
-import { collapseFanouts, type GraphNode } from '../lib/fanout';
+import { attachTrials, collapseFanouts, type GraphNode } from '../lib/fanout';
 import { useDagLayout } from '../hooks/use-dag-layout';
 
 type FlowData = { node: GraphNode; selected: boolean; onOpen: (n: GraphNode) => void };
@@ -70,7 +70,7 @@ const nodeTypes = { task: TaskNode, fanout: GroupNode };
 export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected: string | null; onSelect: (name: string) => void }) {
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
   const graph = useMemo(
-    () => collapseFanouts(tasks.map((t) => ({ name: t.name, state: t.state, needs: t.needs ?? [] })), 12, expanded),
+    () => collapseFanouts(attachTrials(tasks.map((t) => ({ name: t.name, state: t.state, needs: t.needs ?? [] }))), 12, expanded),
     [tasks, expanded],
   );
   const { positions, error, key } = useDagLayout(graph);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collapseFanouts, groupState, type GraphTask } from './fanout';
+import { attachTrials, collapseFanouts, groupState, type GraphTask } from './fanout';
 
 function fanout(n: number, state = (i: number) => (i % 3 === 0 ? 'running' : 'succeeded')): GraphTask[] {
   const tasks: GraphTask[] = [{ name: 'split', state: 'succeeded', needs: [] }];
@@ -53,5 +53,18 @@ describe('fan-out collapsing', () => {
     const g = collapseFanouts(tasks);
     expect(performance.now() - t0).toBeLessThan(500);
     expect(g.nodes).toHaveLength(1003);
+  });
+});
+
+describe('trials', () => {
+  it('hang off their study task', () => {
+    const t = attachTrials([
+      { name: 'split', state: 'succeeded', needs: [] },
+      { name: 'tune', state: 'succeeded', needs: ['split'] },
+      { name: 'tune[0]', state: 'succeeded', needs: [] },
+      { name: 'other[1]', state: 'succeeded', needs: [] },
+    ]);
+    expect(t[2]!.needs).toEqual(['tune']);
+    expect(t[3]!.needs).toEqual([]);
   });
 });

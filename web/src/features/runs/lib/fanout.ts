@@ -100,3 +100,14 @@ export function collapseFanouts(tasks: GraphTask[], threshold = 12, expanded: Re
   }
   return { nodes, edges };
 }
+
+// HPO trials are child task runs named "<study>[N]" with no edges of their own: hang them off
+// their study's task so they sit beside it (and collapse like a fan-out when there are many).
+export function attachTrials(tasks: GraphTask[]): GraphTask[] {
+  const names = new Set(tasks.map((t) => t.name));
+  return tasks.map((t) => {
+    const m = /^(.+)\[\d+\]$/.exec(t.name);
+    if (m && m[1] && names.has(m[1]) && t.needs.length === 0) return { ...t, needs: [m[1]] };
+    return t;
+  });
+}
