@@ -118,6 +118,18 @@ test('tasks-turn-succeeded-live', async ({ page }) => {
   log(`  evaluate went ${before} -> succeeded without a reload`);
 });
 
+test('pipeline-grid', async ({ page }) => {
+  await waitRun(state.formRun, 60_000);
+  await page.goto(base + '/pipelines');
+  await page.getByLabel('recent runs of e2e-live').getByRole('link').first().waitFor();
+  await page.goto(base + '/pipelines/e2e-live');
+  const cell = page.getByTestId('pipeline-grid').locator('a[data-state="succeeded"]').first();
+  await cell.waitFor();
+  await page.screenshot({ path: path.join(outDir, 'pipeline-grid-page.png'), fullPage: true });
+  await cell.click();
+  await page.getByRole('heading', { name: /Task prepare/ }).waitFor();
+});
+
 test('running-task-log-follows', async ({ page }) => {
   state.logRun = await submitSpec('e2e-live.yaml', { lines: 40, pause: '0.25' });
   await page.goto(base + `/runs/${state.logRun}?task=train`);
@@ -212,6 +224,7 @@ test('accessibility', async ({ page }) => {
     ['runs', '/runs', 'Runs'],
     ['run', `/runs/${state.formRun}?task=train`, /Run #/],
     ['pipelines', '/pipelines', 'Pipelines'],
+    ['study', `/studies/1`, /Study #1/],
     ['pipeline', '/pipelines/e2e-live', /Pipeline e2e-live/],
     ['studies', '/studies', 'Studies'],
     ['models', '/models', 'Models'],

@@ -6,6 +6,7 @@ import { usePipeline } from '../api/get-pipeline';
 import { diffLines, specText } from '../lib/diff';
 import { ParamsForm } from './ParamsForm';
 import { ScheduleCard } from './ScheduleCard';
+import { PipelineGrid } from './PipelineGrid';
 
 export function PipelineDetail({ name, canOperate }: { name: string; canOperate: boolean }) {
   const p = usePipeline(name);
@@ -26,6 +27,8 @@ export function PipelineDetail({ name, canOperate }: { name: string; canOperate:
         <h1 id="p-h">Pipeline {name}</h1>
         <Link to={`/runs?pipeline=${encodeURIComponent(name)}`}>its runs</Link>
       </div>
+      <h2>Last runs</h2>
+      <PipelineGrid pipeline={name} />
       <div className="columns">
         <div>
           <h2>Submit a run</h2>
