@@ -10,7 +10,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api stress-sse fuzz
+.PHONY: all build deps test demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web stress-sse fuzz
 
 all: build
 
@@ -55,6 +55,10 @@ bench-mnist: build
 bench-api: build
 	@dpkg-query -W wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
 	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/api/run.sh
+
+# The dashboard in headless Chromium: 100,000 runs, a 5,000-task graph, a 1,000-task grid (docs/benchmarks.md).
+bench-web: build
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/web/run.sh
 
 # SSE under concurrent writers: every event reaches a follower, in order (tests/stress/).
 stress-sse: build

@@ -19,6 +19,8 @@ export function RunDetail({ id, canOperate, metrics, specCommands = {} }: { id: 
   const live = useLiveInvalidate({
     run: id,
     keys: (e) => (e.kind === 'task' || e.kind === 'run' ? [['run', id]] : e.kind === 'metric' ? [['metrics', id]] : []),
+    // A big run's task list is megabytes: refresh it at most every 2 s.
+    throttleMs: (run.data?.tasks_total ?? 0) > 1000 ? 2000 : 250,
   });
   const cancel = useRunAction(cancelRun);
   const retry = useRunAction(retryRun);
