@@ -54,7 +54,7 @@ import json
 t = [{"name": "start", "run": ["true"]}]
 for c in range(10):
     prev = "start"
-    for i in range(1, 100 if c else 99):
+    for i in range(1, 101 if c else 100):
         n = f"s{c}-{i:03d}"; t.append({"name": n, "needs": [prev], "run": ["true"]}); prev = n
 print(json.dumps({"spec": json.dumps({"name": "bench-grid", "tasks": t})}))
 PY

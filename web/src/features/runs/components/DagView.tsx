@@ -98,6 +98,14 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
     });
   }, [graph, positions, selected, onOpen]);
   const edges: Edge[] = useMemo(() => graph.edges.map((e) => ({ ...e, focusable: false })), [graph]);
+  // A big graph does not fit legibly: start at its beginning (the leftmost nodes) instead.
+  const fitOptions = useMemo(() => {
+    if (!positions || nodes.length <= 150) return { maxZoom: 1 };
+    const first = [...nodes].sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y).slice(0, 40);
+    return { maxZoom: 1, minZoom: 0.2, nodes: first.map((n) => ({ id: n.id })) };
+    // Only the layout matters here, not states or the selection.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [positions]);
   if (error) return <p role="alert">Layout failed: {error}</p>;
   return (
     <div className="dag" data-testid="dag" aria-label="task graph">
@@ -109,7 +117,7 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
           edges={edges}
           nodeTypes={nodeTypes}
           fitView
-          fitViewOptions={{ maxZoom: 1 }}
+          fitViewOptions={fitOptions}
           minZoom={0.05}
           onlyRenderVisibleElements
           nodesDraggable={false}
