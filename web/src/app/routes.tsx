@@ -29,8 +29,10 @@ function RunRoute() {
   const { id = '' } = useParams();
   const me = useMe();
   const run = useRun(id);
-  // The commands as the spec declares them (before templating), from the run's pipeline version.
-  const pipeline = usePipeline(run.data?.pipeline ?? '', !!run.data);
+  const [search] = useSearchParams();
+  // The commands as the spec declares them (before templating), from the run's pipeline version;
+  // fetched once a task is opened (a big pipeline's versions weigh megabytes).
+  const pipeline = usePipeline(run.data?.pipeline ?? '', !!run.data && search.has('task'));
   const spec = pipeline.data?.versions.find((v) => v.digest === run.data?.pipeline_version)?.spec;
   const commands = specCommands(spec);
   return <RunDetail key={id} id={id} canOperate={canOperate(me.data)} specCommands={commands} metrics={<RunMetricsPanel run={id} />} />;

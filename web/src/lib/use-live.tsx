@@ -33,16 +33,14 @@ export function useLiveInvalidate(opts: {
       for (const k of keysRef.current(e)) pending.set(JSON.stringify(k), k);
       if (!timer) timer = setTimeout(flush, throttleMs);
     };
-    // A run's stream starts at the run's first event; the global one at the newest event, so
-    // opening the Runs page never replays the whole history.
+    // Every stream starts at the newest event: the view has just loaded its data, so replaying
+    // history (a big run has tens of thousands of events) would only refetch what it has.
     const start = async () => {
       let after: string | undefined;
-      if (!run) {
-        try {
-          after = (await apiRequest<{ last_id: string }>('/api/v1/events/head')).last_id;
-        } catch {
-          after = undefined;
-        }
+      try {
+        after = (await apiRequest<{ last_id: string }>('/api/v1/events/head')).last_id;
+      } catch {
+        after = undefined;
       }
       if (cancelled) return;
       close = openEventStream({ run, after, onEvent, onStatus: setStatus });

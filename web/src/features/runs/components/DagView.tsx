@@ -1,4 +1,4 @@
-import { memo, useMemo, useState } from 'react';
+import { memo, useMemo, useRef, useState } from 'react';
 import { ReactFlow, Background, Controls, Handle, Position, type Node, type Edge, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import type { Task } from '@/lib/types';
@@ -81,12 +81,18 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
     },
     [onSelect],
   );
+  // Node objects are reused while their state, selection and place stay, so a click or a live
+  // update re-renders the few nodes that changed, not a thousand.
+  const cache = useRef(new Map<string, { key: string; node: Node<FlowData> }>());
   const nodes: Node<FlowData>[] = useMemo(() => {
     if (!positions) return [];
     return graph.nodes.flatMap((n) => {
       const p = positions.get(n.id);
       if (!p) return [];
-      return [{
+      const key = `${n.state}|${n.id === selected}|${p.x}|${p.y}|${n.counts ? JSON.stringify(n.counts) : ''}`;
+      const hit = cache.current.get(n.id);
+      if (hit && hit.key === key && hit.node.data.onOpen === onOpen) return [hit.node];
+      const node: Node<FlowData> = {
         id: n.id,
         type: n.kind === 'group' ? 'fanout' : 'task',
         position: { x: p.x, y: p.y },
@@ -94,14 +100,21 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
         draggable: false,
         connectable: false,
         style: { width: p.width, height: p.height },
-      }];
+      };
+      cache.current.set(n.id, { key, node });
+      return [node];
     });
   }, [graph, positions, selected, onOpen]);
   const edges: Edge[] = useMemo(() => graph.edges.map((e) => ({ ...e, focusable: false })), [graph]);
   // A big graph does not fit legibly: start at its beginning (the leftmost nodes) instead.
   const fitOptions = useMemo(() => {
     if (!positions || nodes.length <= 150) return { maxZoom: 1 };
-    const first = [...nodes].sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y).slice(0, 40);
+    // The first columns (about a screen's width), at most 40 nodes of them.
+    const minX = Math.min(...nodes.map((n) => n.position.x));
+    const first = nodes
+      .filter((n) => n.position.x <= minX + 1000)
+      .sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y)
+      .slice(0, 40);
     return { maxZoom: 1, minZoom: 0.2, nodes: first.map((n) => ({ id: n.id })) };
     // Only the layout matters here, not states or the selection.
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useCallback, useState, type ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { StateBadge } from '@/components/StateBadge';
 import { ErrorMessage, Loading } from '@/components/Feedback';
@@ -24,12 +24,20 @@ export function RunDetail({ id, canOperate, metrics, specCommands = {} }: { id: 
   });
   const cancel = useRunAction(cancelRun);
   const retry = useRunAction(retryRun);
-  const select = (name: string | null) => {
-    const next = new URLSearchParams(search);
-    if (name) next.set('task', name);
-    else next.delete('task');
-    setSearch(next, { replace: true });
-  };
+  // Stable, so the graph's nodes are not rebuilt on every render of the page.
+  const select = useCallback(
+    (name: string | null) =>
+      setSearch(
+        (prev) => {
+          const next = new URLSearchParams(prev);
+          if (name) next.set('task', name);
+          else next.delete('task');
+          return next;
+        },
+        { replace: true },
+      ),
+    [setSearch],
+  );
   if (run.isLoading) return <Loading what={`run ${id}`} />;
   if (run.error || !run.data) return <ErrorMessage error={run.error ?? new Error('no such run')} />;
   const r = run.data;

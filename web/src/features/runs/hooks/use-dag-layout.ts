@@ -4,6 +4,15 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Graph } from '../lib/fanout';
 import type { Positioned } from '../lib/layout';
 
+// One layout worker for the page, started when this module loads (while the run is fetched),
+// not when the graph mounts: its start-up is then off the critical path.
+let worker: Worker | null = null;
+function sharedWorker(): Worker {
+  worker ??= new Worker(new URL('../lib/layout.worker.ts', import.meta.url), { type: 'module' });
+  return worker;
+}
+if (typeof window !== 'undefined' && typeof Worker !== 'undefined') sharedWorker();
+
 export function shapeKey(g: Graph): string {
   return g.nodes.map((n) => n.id).join('|') + '#' + g.edges.map((e) => e.id).join('|');
 }
@@ -21,10 +30,8 @@ export function useDagLayout(graph: Graph): { positions: Map<string, Positioned>
   graphRef.current = graph;
 
   useEffect(() => {
-    const w = new Worker(new URL('../lib/layout.worker.ts', import.meta.url), { type: 'module' });
-    workerRef.current = w;
+    workerRef.current = sharedWorker();
     return () => {
-      w.terminate();
       workerRef.current = null;
     };
   }, []);
