@@ -42,7 +42,7 @@ TEST_CASE("hashed assets are immutable, index.html is never cached", "[api][web]
   CHECK(f.headers["Cache-Control"] == "no-cache");
 }
 
-TEST_CASE("client routes answer index.html; missing files with an extension are 404",
+TEST_CASE("client routes answer index.html, missing files with an extension are 404",
           "[api][web]") {
   WebDir d;
   for (const char* p : {"/runs", "/runs/12", "/models/mnist?version=2", "/pipelines/a/b"}) {
@@ -67,7 +67,7 @@ TEST_CASE("every answer has a CSP without inline scripts", "[api][web]") {
   }
 }
 
-TEST_CASE("no path leaves the folder; API paths keep the router's 404", "[api][web]") {
+TEST_CASE("no path leaves the folder, API paths keep the router's 404", "[api][web]") {
   WebDir d;
   for (const char* p : {"/../secret.txt", "/assets/../../secret.txt", "/.hidden"}) {
     INFO(p);
