@@ -7,10 +7,10 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-dev libeigen3-dev \
   catch2 libcctz-dev libcli11-dev libfmt-dev libssl-dev postgresql \
   libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev \
-  zlib1g-dev jq bc time
+  zlib1g-dev jq bc time chromium
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-plain demo data clean format bench-sched bench-hpo bench-mnist bench-api stress-sse fuzz
+.PHONY: all build deps test test-plain demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web stress-sse fuzz
 
 all: build
 
@@ -60,6 +60,10 @@ bench-mnist: build
 bench-api: build
 	@dpkg-query -W wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
 	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/api/run.sh
+
+# The dashboard in headless Chromium: 100,000 runs, a 5,000-task graph, a 1,000-task grid (docs/benchmarks.md).
+bench-web: build
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/web/run.sh
 
 # SSE under concurrent writers: every event reaches a follower, in order (tests/stress/).
 stress-sse: build

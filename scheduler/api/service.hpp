@@ -65,13 +65,14 @@ using http::Role;
 http::Route list_route(Services& s, std::string pattern, std::string summary, Role role,
                        std::string key, std::function<boost::json::array(store::Tx&)> list);
 
-void add_run_routes(http::Router& r, Services& s);       // pipelines, runs, tasks, cancel
-void add_stream_routes(http::Router& r, Services& s);    // logs, events (SSE)
-void add_health_routes(http::Router& r, Services& s);    // healthz, readyz, metrics
-void add_token_routes(http::Router& r, Services& s);     // tokens (admin)
-void add_resource_routes(http::Router& r, Services& s);  // retry, run metrics, artifacts
-void add_model_routes(http::Router& r, Services& s);     // models, versions, aliases, lineage
-void add_study_routes(http::Router& r, Services& s);     // hpo studies and trials
+void add_run_routes(http::Router& r, Services& s);        // pipelines, runs, tasks, cancel
+void add_stream_routes(http::Router& r, Services& s);     // logs, events (SSE)
+void add_health_routes(http::Router& r, Services& s);     // healthz, readyz, metrics
+void add_token_routes(http::Router& r, Services& s);      // tokens (admin)
+void add_resource_routes(http::Router& r, Services& s);   // retry, run metrics, artifacts
+void add_model_routes(http::Router& r, Services& s);      // models, versions, aliases, lineage
+void add_study_routes(http::Router& r, Services& s);      // hpo studies and trials
+void add_dashboard_routes(http::Router& r, Services& s);  // me, events head, pipeline grid
 
 // Prometheus families read at scrape time: runs and tasks by state, queue depth (one cached SQL
 // count), API pool usage, and `engine` counters (name -> value; may be empty).

@@ -11,6 +11,7 @@
 
 #include "scheduler/api/http/server.hpp"
 #include "scheduler/api/routes_schedules.hpp"
+#include "scheduler/api/routes_web.hpp"
 #include "scheduler/api/service.hpp"
 #include "scheduler/cli/commands.hpp"
 #include "scheduler/cli/embedded_pg.hpp"
@@ -87,6 +88,20 @@ Result<std::string> ensure_admin_token(store::Connection& c, const std::string& 
       return Error{"cannot write " + path + ": " + strerror(errno)};
   }
   return path;
+}
+
+// The dashboard's login link: the token rides in the URL fragment, which the browser never sends
+// to the server; the app moves it to sessionStorage and clears the address bar. Only `ctflow up`
+// (a personal server) prints the token; `ctflow server` prints the address alone.
+void print_login_link(const std::string& address, int port, const std::string& token_path,
+                      const std::string& web_dir, bool with_token) {
+  auto token = with_token ? read_file(token_path, 4096) : std::nullopt;
+  std::string t = token ? *token : "";
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  std::string host = address == "0.0.0.0" || address == "::" ? "127.0.0.1" : address;
+  log::print_line(fmt::format("ctflow: dashboard{} at http://{}:{}/{}",
+                              web_dir.empty() ? " (not built: run make)" : "", host, port,
+                              t.empty() ? "" : "#token=" + t));
 }
 
 }  // namespace
@@ -199,6 +214,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::add_resource_routes(router, services);
   api::add_model_routes(router, services);
   api::add_study_routes(router, services);
+  api::add_dashboard_routes(router, services);
   std::unique_ptr<ClockSource> clock = f.clock_file.empty()
                                            ? std::unique_ptr<ClockSource>(new SystemClock())
                                            : std::make_unique<FileClock>(f.clock_file);
@@ -225,6 +241,8 @@ int cmd_server(ServerFlags f, bool embedded) {
                                 {"contended", double(st.contended.load())}};
                           });
   router.add_openapi_route();
+  std::string web_dir = api::find_web_dir(self_exe());
+  api::add_web_routes(router, web_dir);
 
   http::ServerOptions so;
   so.address = f.address;
@@ -248,6 +266,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   log::print_line(
       fmt::format("ctflow {}: API listening on http://{}:{} (admin token in {}, data in {})",
                   embedded ? "up" : "server", f.address, *port, *token_path, f.data_dir));
+  print_login_link(f.address, *port, *token_path, web_dir, embedded);
   server.run();
   log::info("shutting down");
   cron.stop();

@@ -1,0 +1,36 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { alignSeries, lttb, type XY } from '@/lib/downsample';
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
+
+// A line chart of one or more series over steps (uPlot: drag to zoom, double-click to reset).
+export function LineChart({ title, series, height = 220, xLabel = 'step' }: { title: string; series: { label: string; points: XY[] }[]; height?: number; xLabel?: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const data = alignSeries(series.map((s) => lttb(s.points, 1000)));
+    const opts: uPlot.Options = {
+      title,
+      width: Math.max(280, el.clientWidth || 480),
+      height,
+      scales: { x: { time: false } },
+      axes: [{ label: xLabel }, {}],
+      series: [
+        { label: xLabel },
+        ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: true, size: 4 } })),
+      ],
+    };
+    const plot = new uPlot(opts, data as uPlot.AlignedData, el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [title, series, height, xLabel]);
+  const total = series.reduce((n, s) => n + s.points.length, 0);
+  return <div className="chart" ref={ref} role="img" aria-label={`${title}: ${series.length} series, ${total} points`} data-points={total} />;
+}
