@@ -34,6 +34,7 @@ class Core {
 
  private:
   friend class FastPath;
+  friend struct FastPathTest;  // tests/unit/engine/test_fast_path.cpp
 
   // engine.cpp: threads.
   void thread_main();

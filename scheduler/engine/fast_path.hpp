@@ -78,6 +78,7 @@ class FastPath {
   static constexpr int kFiredDepthFactor = 16;
 
  private:
+  friend struct FastPathTest;  // tests/unit/engine/test_fast_path.cpp
   // A child armed on a running (or armed) attempt: started by the executor when that one
   // succeeds without outputs, then dispatched by the statement that finishes it.
   struct Armed {

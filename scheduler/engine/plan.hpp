@@ -82,7 +82,7 @@ std::vector<int> ancestors(const std::vector<std::vector<int>>& parents, int ind
 struct Graph {
   std::vector<std::vector<int>> parents;
   std::vector<std::vector<int>> children;  // each in claim order: priority, then spec index
-  bool any_hpo = false;  // some task is a study ({{tasks.X.best.K}} may apply)
+  bool any_hpo = false;                    // some task is a study ({{tasks.X.best.K}} may apply)
 };
 Graph build_graph(const spec::Pipeline& p);
 

@@ -30,7 +30,6 @@ r AS (
 )
 )SQL";
 
-
 namespace {
 
 // finish_tasks' dispatch of known ready tasks by id ($6 candidates, $7/$8 the largest claim key);
@@ -108,7 +107,7 @@ seg AS (SELECT NULL::bigint AS id, NULL::bigint AS run_id, NULL::text AS name, N
 // A child is dispatched directly when this finish readies it and may go fast (fc: the children
 // the engine prepared; q: no other ready task waits, unless the engine already started the
 // child's first attempt: `pre`).
-#define CTFLOW_FAST                                                                          \
+#define CTFLOW_FAST                                                                       \
   "(c.pending_deps - k.n <= 0 AND c.state = 'pending' AND k.fast AND c.pool IS NULL AND " \
   "(k.pre IS NOT TRUE OR c.attempt = 0))"
 
@@ -273,8 +272,9 @@ FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHE
 // The run counters count a segment's steps too.
 std::string run_counters_with_segment() {
   std::string rc = kRunCounters;
-  rc.replace(rc.find("FROM t GROUP BY"), 15,
-             "FROM (SELECT run_id, state FROM t UNION ALL SELECT run_id, state FROM seg) t GROUP BY");
+  rc.replace(
+      rc.find("FROM t GROUP BY"), 15,
+      "FROM (SELECT run_id, state FROM t UNION ALL SELECT run_id, state FROM seg) t GROUP BY");
   return rc;
 }
 
