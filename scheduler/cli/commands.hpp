@@ -20,6 +20,7 @@ struct ServerFlags {
   int sweep_ms = 5'000;
   int cancel_grace_ms = 5'000;
   bool no_fast_path = false;          // EngineOptions::fast_path off
+  bool fast_path = false;             // on, whatever $CTFLOW_NO_FAST_PATH says (tests of it)
   bool no_early_start = false;        // start children only after their dispatch commits
   int crash_after_early_starts = 0;   // test-only: EngineOptions::crash_after_early_starts
   int arm_depth = 8;                  // EngineOptions::arm_depth

@@ -36,6 +36,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
       "--no-fast-path", f.no_fast_path,
       "no direct dispatch, early starts or armed chains: every pass finishes, readies and "
       "claims in one transaction (same outcome, slower; $CTFLOW_NO_FAST_PATH=1 too)");
+  cmd->add_flag(
+      "--fast-path", f.fast_path,
+      "the fast path on even with $CTFLOW_NO_FAST_PATH=1 (tests of the fast path itself)");
   cmd->add_flag("--no-early-start", f.no_early_start,
                 "start a finishing task's children only after their dispatch commits (default: "
                 "while it commits)");

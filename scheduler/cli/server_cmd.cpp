@@ -190,7 +190,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   eo.sweep = Millis(f.sweep_ms);
   eo.cancel_grace = Millis(f.cancel_grace_ms);
   const char* plain = std::getenv("CTFLOW_NO_FAST_PATH");
-  eo.fast_path = !f.no_fast_path && !(plain && std::string_view(plain) == "1");
+  eo.fast_path = f.fast_path || (!f.no_fast_path && !(plain && std::string_view(plain) == "1"));
   eo.start_early = !f.no_early_start;
   eo.crash_after_early_starts = f.crash_after_early_starts;
   eo.arm_depth = f.arm_depth;

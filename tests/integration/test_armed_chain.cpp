@@ -40,10 +40,10 @@ TEST_CASE("a chain run ahead by the supervisor: each task once, in order, with i
   enum class Mode { Fast, Batched, Slow };
   Mode mode = GENERATE(Mode::Fast, Mode::Batched, Mode::Slow);
   INFO("mode " << static_cast<int>(mode));
-  ServerConfig cfg;
-  if (mode == Mode::Fast) cfg.extra_args = {"--fired-wait-ms", "0"};
-  if (mode == Mode::Batched) cfg.extra_args = {"--fired-wait-ms", "300"};
-  if (mode == Mode::Slow) cfg.extra_args = {"--pass-delay-ms", "40"};
+  ServerConfig cfg;  // --fast-path: this tests it, also under make test-plain
+  if (mode == Mode::Fast) cfg.extra_args = {"--fast-path", "--fired-wait-ms", "0"};
+  if (mode == Mode::Batched) cfg.extra_args = {"--fast-path", "--fired-wait-ms", "300"};
+  if (mode == Mode::Slow) cfg.extra_args = {"--fast-path", "--pass-delay-ms", "40"};
   Harness h(cfg);
   std::string log = h.path("ran.log");
   std::string spec = "name: chain\ntasks:\n";
@@ -94,7 +94,7 @@ TEST_CASE("a root whose exit fires one child does not hold back its other childr
   // The fired wait lets a chain's steps pile up before they are recorded; recording this root
   // readies nine more children, so it must not wait (3 s here, to make a wait plain).
   ServerConfig cfg;
-  cfg.extra_args = {"--fired-wait-ms", "3000"};
+  cfg.extra_args = {"--fast-path", "--fired-wait-ms", "3000"};
   Harness h(cfg);
   // c1, armed on the root, runs long: its exit would end a wait at once. The root runs long
   // enough to be armed on (a `true` could end first: then nothing fires).
@@ -116,7 +116,9 @@ TEST_CASE("nothing armed below a task that does not succeed runs", "[integration
   enum class End { Fails, TimesOutThenSucceeds, Cancelled };
   End end = GENERATE(End::Fails, End::TimesOutThenSucceeds, End::Cancelled);
   INFO("case " << static_cast<int>(end));
-  Harness h;
+  ServerConfig cfg;
+  cfg.extra_args = {"--fast-path"};
+  Harness h(cfg);
   std::string log = h.path("ran.log"), started = h.path("a-started");
   // `a` ends well on SIGTERM (exit 0): only the engine's word (timed out, cancelled) and the
   // disarm that comes before the signal keep its children from starting.

@@ -221,7 +221,7 @@ TEST_CASE(
   TempDir dir;
   Db db(PgCluster::shared().create_database());
   ServerConfig cfg = server_config(dir, db, "a");
-  cfg.extra_args = {"--crash-after-early-starts", "2"};
+  cfg.extra_args = {"--fast-path", "--crash-after-early-starts", "2"};
   if (!armed) cfg.extra_args.insert(cfg.extra_args.end(), {"--arm-depth", "0"});
   ServerProcess crashing(cfg);
   std::vector<std::string> names;
