@@ -323,8 +323,9 @@ TEST_CASE("a deployment moved while a task runs reaches its child's inputs file"
   // dispatched again. `deaf`: the server ignores the notification, so only the second holds. No
   // sweep or lease renewal gets in the way: a's finish is a pass of its own that would start b
   // early (as warm's started a).
-  ServerConfig cfg;
-  if (deaf) cfg.extra_args = {"--ignore-models-notify"};
+  ServerConfig cfg;  // --fast-path: early starts are what this tests, also under test-plain
+  cfg.extra_args = {"--fast-path"};
+  if (deaf) cfg.extra_args.push_back("--ignore-models-notify");
   cfg.sweep_ms = 60'000;
   cfg.lease_ms = 90'000;
   Harness h(cfg);
