@@ -1,4 +1,4 @@
-import { memo, useMemo, useRef, useState } from 'react';
+import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { ReactFlow, Background, Controls, Handle, Position, type Node, type Edge, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import type { Task } from '@/lib/types';
@@ -6,10 +6,15 @@ import { stateLook, TONE_COLOURS } from '@/lib/states';
 import { attachTrials, collapseFanouts, type GraphNode } from '../lib/fanout';
 import { useDagLayout } from '../hooks/use-dag-layout';
 
-type FlowData = { node: GraphNode; selected: boolean; onOpen: (n: GraphNode) => void };
+type FlowData = { node: GraphNode; onOpen: (n: GraphNode) => void };
+
+// The selected task, out of the node objects: a click re-renders the nodes on screen (few), and
+// React Flow keeps every node object, with its measured size and handles, as it was.
+const SelectedTask = createContext<string | null>(null);
 
 const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
-  const { node, selected, onOpen } = data;
+  const { node, onOpen } = data;
+  const selected = useContext(SelectedTask) === node.id;
   const look = stateLook(node.state);
   const c = TONE_COLOURS[look.tone];
   return (
@@ -74,29 +79,34 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
     [tasks, expanded],
   );
   const { positions, error, key } = useDagLayout(graph);
-  const onOpen = useMemo(
-    () => (n: GraphNode) => {
-      if (n.kind === 'group') setExpanded((s) => new Set(s).add(n.id));
-      else onSelect(n.id);
-    },
-    [onSelect],
-  );
-  // Node objects are reused while their state, selection and place stay, so a click or a live
-  // update re-renders the few nodes that changed, not a thousand.
+  // onOpen is in every node's data, so it must not change when onSelect does: react-router's
+  // setSearchParams (behind RunDetail's onSelect) is a new function after every navigation, and a
+  // new onOpen rebuilt all node objects on each click. React Flow then dropped their measured
+  // handles and, with onlyRenderVisibleElements, mounted and measured every node of a big graph.
+  const onSelectRef = useRef(onSelect);
+  useEffect(() => {
+    onSelectRef.current = onSelect;
+  }, [onSelect]);
+  const onOpen = useCallback((n: GraphNode) => {
+    if (n.kind === 'group') setExpanded((s) => new Set(s).add(n.id));
+    else onSelectRef.current(n.id);
+  }, []);
+  // Node objects are reused while their state and place stay, so a live update re-renders the
+  // few nodes that changed, not a thousand (and a click changes none: see SelectedTask).
   const cache = useRef(new Map<string, { key: string; node: Node<FlowData> }>());
   const nodes: Node<FlowData>[] = useMemo(() => {
     if (!positions) return [];
     return graph.nodes.flatMap((n) => {
       const p = positions.get(n.id);
       if (!p) return [];
-      const key = `${n.state}|${n.id === selected}|${p.x}|${p.y}|${n.counts ? JSON.stringify(n.counts) : ''}`;
+      const key = `${n.state}|${p.x}|${p.y}|${n.counts ? JSON.stringify(n.counts) : ''}`;
       const hit = cache.current.get(n.id);
       if (hit && hit.key === key && hit.node.data.onOpen === onOpen) return [hit.node];
       const node: Node<FlowData> = {
         id: n.id,
         type: n.kind === 'group' ? 'fanout' : 'task',
         position: { x: p.x, y: p.y },
-        data: { node: n, selected: n.id === selected, onOpen },
+        data: { node: n, onOpen },
         draggable: false,
         connectable: false,
         style: { width: p.width, height: p.height },
@@ -104,7 +114,7 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
       cache.current.set(n.id, { key, node });
       return [node];
     });
-  }, [graph, positions, selected, onOpen]);
+  }, [graph, positions, onOpen]);
   const edges: Edge[] = useMemo(() => graph.edges.map((e) => ({ ...e, focusable: false })), [graph]);
   // A big graph does not fit legibly: start at its beginning (the leftmost nodes) instead.
   const fitOptions = useMemo(() => {
@@ -124,22 +134,24 @@ export function DagView({ tasks, selected, onSelect }: { tasks: Task[]; selected
     <div className="dag" data-testid="dag" aria-label="task graph">
       {!positions && <p className="loading">Laying out {graph.nodes.length} nodes…</p>}
       {positions && (
-        <ReactFlow
-          key={key}
-          nodes={nodes}
-          edges={edges}
-          nodeTypes={nodeTypes}
-          fitView
-          fitViewOptions={fitOptions}
-          minZoom={0.05}
-          onlyRenderVisibleElements
-          nodesDraggable={false}
-          nodesConnectable={false}
-          proOptions={{ hideAttribution: true }}
-        >
-          <Background />
-          <Controls showInteractive={false} />
-        </ReactFlow>
+        <SelectedTask.Provider value={selected}>
+          <ReactFlow
+            key={key}
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            fitView
+            fitViewOptions={fitOptions}
+            minZoom={0.05}
+            onlyRenderVisibleElements
+            nodesDraggable={false}
+            nodesConnectable={false}
+            proOptions={{ hideAttribution: true }}
+          >
+            <Background />
+            <Controls showInteractive={false} />
+          </ReactFlow>
+        </SelectedTask.Provider>
       )}
     </div>
   );

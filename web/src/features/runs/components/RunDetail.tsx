@@ -24,7 +24,7 @@ export function RunDetail({ id, canOperate, metrics, specCommands = {} }: { id: 
   });
   const cancel = useRunAction(cancelRun);
   const retry = useRunAction(retryRun);
-  // Stable, so the graph's nodes are not rebuilt on every render of the page.
+  // Not stable across navigations (setSearchParams changes with the URL): DagView keeps it in a ref.
   const select = useCallback(
     (name: string | null) =>
       setSearch(
