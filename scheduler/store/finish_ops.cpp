@@ -127,7 +127,7 @@ t AS (
   FROM dsc WHERE tr.id = dsc.id AND tr.state = 'pending'
   RETURNING tr.id, tr.run_id, tr.name, tr.state
 ),
-)SQL") + kRunCounters +
+)SQL") + run_counters("t") +
                     ",\nev AS (" + kEndedEvents + ")\nSELECT count(*) FROM t";
   W(tx).exec_params(sql, id_array(roots), state);
 }

@@ -7,12 +7,16 @@
 
 namespace ctflow::store {
 
-const char* const kRunCounters = R"SQL(
+namespace {
+
+// The run counters, around the source of the final transitions (see run_counters).
+constexpr const char* kRunCountsHead = R"SQL(
 d AS (
   SELECT run_id,
          count(*) FILTER (WHERE state NOT IN ('ready'))::int AS n,
          count(*) FILTER (WHERE state IN ('failed','upstream_failed'))::int AS nf
-  FROM t GROUP BY run_id
+  FROM )SQL";
+constexpr const char* kRunCountsTail = R"SQL( GROUP BY run_id
 ),
 r AS (
   UPDATE runs SET
@@ -29,6 +33,12 @@ r AS (
   RETURNING runs.id, runs.state
 )
 )SQL";
+
+}  // namespace
+
+std::string run_counters(std::string_view source) {
+  return std::string(kRunCountsHead).append(source) + kRunCountsTail;
+}
 
 namespace {
 
@@ -269,21 +279,15 @@ FROM q, (SELECT pg_notify('ctflow_events', CASE WHEN EXISTS (SELECT 1 FROM r WHE
   ('succeeded','failed','cancelled')) THEN 'run' ELSE '' END)) n  -- 'run': streams read at once
 )SQL";
 
-// The run counters count a segment's steps too.
-std::string run_counters_with_segment() {
-  std::string rc = kRunCounters;
-  rc.replace(
-      rc.find("FROM t GROUP BY"), 15,
-      "FROM (SELECT run_id, state FROM t UNION ALL SELECT run_id, state FROM seg) t GROUP BY");
-  return rc;
-}
-
 }  // namespace
 
 std::string build_finish_sql(FinishForm form) {
   return std::string(kFinishedCtes) + (form.segment ? kSegCtes : kNoSegCtes) + kReadyQueueCte +
          (form.leaves ? kNoKidsCtes : kKidsCtes) + (form.by_id ? kByIdCtes : kNoByIdCtes) +
-         kDispatchCtes + run_counters_with_segment() + kEventsAndRows;
+         kDispatchCtes +
+         // The run counters count a segment's steps too.
+         run_counters("(SELECT run_id, state FROM t UNION ALL SELECT run_id, state FROM seg) t") +
+         kEventsAndRows;
 }
 
 const std::string& finish_sql(FinishForm form) {

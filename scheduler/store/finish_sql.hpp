@@ -11,6 +11,7 @@
 // prefix, $6 the deployments the prepared inputs name, $7-$9 by id.
 #include <array>
 #include <string>
+#include <string_view>
 
 namespace ctflow::store {
 
@@ -39,8 +40,9 @@ enum class FinishRow {
 const std::string& finish_sql(FinishForm form);
 std::string build_finish_sql(FinishForm form);
 
-// Bumps run counters by the final transitions in CTE `t` (columns run_id, state) and finishes the
-// runs that completed; shared with propagate.
-extern const char* const kRunCounters;
+// The CTEs `d` and `r` that bump run counters by the final transitions in `source` (a relation
+// with columns run_id, state, e.g. the CTE "t") and finish the runs that completed; shared with
+// propagate.
+std::string run_counters(std::string_view source);
 
 }  // namespace ctflow::store

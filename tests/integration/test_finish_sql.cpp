@@ -51,12 +51,12 @@ TEST_CASE("each form of the finish statement has the parts its flags ask for", "
   for (const auto& form : store::kFinishForms) {
     const std::string& sql = store::finish_sql(form);
     INFO(form_name(form));
-    CHECK(has(sql, "fair AS (") == form.by_id);                  // known ready tasks by id
-    CHECK(has(sql, "sc AS MATERIALIZED (") == form.segment);     // a chain's segment
-    CHECK(has(sql, "k AS MATERIALIZED (") == !form.leaves);      // children counted down
-    CHECK(has(sql, "c.pool IS NULL AND") == !form.leaves);       // the fast condition, inlined
-    for (const char* part : {"WITH f AS (", "t AS (", "a AS (", "q AS (", "went AS (",
-                             "att AS (", "d AS (", "r AS (", "ev AS ("})
+    CHECK(has(sql, "fair AS (") == form.by_id);               // known ready tasks by id
+    CHECK(has(sql, "sc AS MATERIALIZED (") == form.segment);  // a chain's segment
+    CHECK(has(sql, "k AS MATERIALIZED (") == !form.leaves);   // children counted down
+    CHECK(has(sql, "c.pool IS NULL AND") == !form.leaves);    // the fast condition, inlined
+    for (const char* part : {"WITH f AS (", "t AS (", "a AS (", "q AS (", "went AS (", "att AS (",
+                             "d AS (", "r AS (", "ev AS ("})
       CHECK(has(sql, part));
     CHECK(!has(sql, "@"));  // no placeholder left
   }

@@ -202,7 +202,8 @@ tasks:
   CHECK(ancestors(g.parents, 2, 10) == std::vector<int>{0, 1});
 }
 
-TEST_CASE("build_graph lists children in claim order: priority, then spec index", "[engine][plan]") {
+TEST_CASE("build_graph lists children in claim order: priority, then spec index",
+          "[engine][plan]") {
   auto p = parse(R"(
 name: g
 tasks:

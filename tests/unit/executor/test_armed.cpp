@@ -1,6 +1,7 @@
-// Armed children (ChainAcceleration::arm) through a real supervisor: what is armed on an attempt starts
-// when, and only when, that attempt exits 0 without an outputs file, and the start is recorded in
-// the parent's claim where an adopter looks; every other end drops it and what is armed below.
+// Armed children (ChainAcceleration::arm) through a real supervisor: what is armed on an attempt
+// starts when, and only when, that attempt exits 0 without an outputs file, and the start is
+// recorded in the parent's claim where an adopter looks; every other end drops it and what is armed
+// below.
 #include <catch2/catch.hpp>
 
 #include <chrono>
