@@ -233,7 +233,8 @@ test('accessibility', async ({ page }) => {
   for (const [name, p, heading] of pages) {
     await page.goto(base + p);
     await page.getByRole('heading', { name: heading }).first().waitFor();
-    await page.waitForTimeout(400);
+    // Checked once nothing on the page is still loading (the Loading placeholder is gone).
+    await page.waitForFunction(() => !/Loading [^\n]*…/.test(document.body.innerText));
     const minor = await expectNoSeriousA11y(page, name);
     log(`  ${name}: no serious/critical violations (${minor} minor)`);
   }
