@@ -6,6 +6,7 @@
 #   runtime-packages.sh server   # ctflow: server, CLI, dashboard
 #   runtime-packages.sh task     # ctflow-task: libtorch, faiss (static), OpenBLAS
 #   runtime-packages.sh serve    # ctflow-serve: as task, plus Boost.URL
+#   runtime-packages.sh --list task   # prints the packages, installs nothing
 set -eu
 
 # ctflow: Boost.JSON/URL 1.81, libpqxx 6.4 (libpq), libcctz, libyaml, OpenSSL, fmt; tzdata for
@@ -20,12 +21,19 @@ task="libtorch1.13 libgomp1 libopenblas0-pthread zlib1g libboost-json1.81.0 libs
 # (Beast is header-only); compare with `objdump -p build/ctflow-serve | grep NEEDED` once built.
 serve="$task libboost-url1.81.0"
 
+list=
+if [ "${1:-}" = --list ]; then list=1; shift; fi
 case "${1:-}" in
   server) pkgs=$server ;;
   task) pkgs=$task ;;
   serve) pkgs=$serve ;;
-  *) echo "usage: $0 server|task|serve" >&2; exit 2 ;;
+  *) echo "usage: $0 [--list] server|task|serve" >&2; exit 2 ;;
 esac
+if [ -n "$list" ]; then
+  # shellcheck disable=SC2086
+  printf '%s\n' $pkgs
+  exit 0
+fi
 
 apt-get update -qq
 # shellcheck disable=SC2086
