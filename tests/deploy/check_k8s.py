@@ -7,7 +7,7 @@ No cluster runs here, so this is what stands between a manifest edit and a broke
     the server's service account; no ClusterRole, nothing more, nothing less.
   - every container, initContainers included: requests and limits (cpu, memory; limit >=
     request), non-root (runAsNonRoot, runAsUser > 0), allowPrivilegeEscalation false,
-    capabilities drop ALL, a read-only root filesystem with a writable /tmp;
+    capabilities drop ALL, seccomp RuntimeDefault, a read-only root with a writable /tmp;
   - the ctflow Deployment: 2 replicas, the data volume mounted at /var/lib/ctflow (the path the
     executor's Jobs mount it at, CTFLOW_K8S_VOLUME) and passed as --data-dir, that volume being
     what the ConfigMap's CTFLOW_K8S_VOLUME names (hostpath:<path> on minikube, pvc:<claim> of a
@@ -163,6 +163,8 @@ def check_containers(objs, errors):
                 errors.append(f"{where}: capabilities.drop lacks ALL")
             if (sc.get("capabilities") or {}).get("add"):
                 errors.append(f"{where}: capabilities.add is not empty")
+            if (eff("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+                errors.append(f"{where}: no seccompProfile RuntimeDefault")
             if sc.get("readOnlyRootFilesystem") is not True:
                 errors.append(f"{where}: readOnlyRootFilesystem is not true")
             else:
@@ -451,6 +453,8 @@ BREAKS = [
      .pop("allowPrivilegeEscalation")),
     ("capabilities kept", "capabilities.drop lacks ALL",
      lambda o: _container(o, "Deployment", "ctflow")["securityContext"].pop("capabilities")),
+    ("no seccomp profile", "no seccompProfile",
+     lambda o: pod_spec(_one(o, "Deployment", "ctflow"))["securityContext"].pop("seccompProfile")),
     ("a writable root filesystem", "readOnlyRootFilesystem is not true",
      lambda o: _container(o, "Deployment", "ctflow-predictor")["securityContext"]
      .__setitem__("readOnlyRootFilesystem", False)),
