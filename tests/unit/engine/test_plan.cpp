@@ -73,9 +73,34 @@ TEST_CASE("timeouts, signals, cancellation and missing commands", "[engine][plan
 
   AttemptOutcome nf;
   nf.error = "command not found: nope";
+  nf.failure = exec::Failure::NotFound;
   auto n = plan_completion(facts(1, 3), nf, kNow);
   CHECK(n.state == "failed");  // retrying cannot make a command appear
   CHECK(*n.error == "command not found: nope");
+}
+
+TEST_CASE("executor failure reasons decide retries, not their messages", "[engine][plan]") {
+  AttemptOutcome config;  // the cluster refused our credentials: the same again would fail
+  config.failure = exec::Failure::Config;
+  config.error = "kubernetes: creating Job x: 403 Forbidden";
+  auto c = plan_completion(facts(1, 3), config, kNow);
+  CHECK(c.state == "failed");
+  CHECK(c.error->find("403 Forbidden") != std::string::npos);
+  AttemptOutcome oom;  // another attempt may fit (or the node may differ)
+  oom.failure = exec::Failure::OomKilled;
+  oom.exit_code = 137;
+  oom.error = "OOMKilled: the container exceeded its memory limit";
+  auto o = plan_completion(facts(1, 3), oom, kNow);
+  CHECK(o.state == "ready");
+  CHECK(o.error->find("OOMKilled") != std::string::npos);
+  AttemptOutcome lost;
+  lost.failure = exec::Failure::Lost;
+  lost.error = "lost: its Job ctflow-1-1 was deleted";
+  CHECK(plan_completion(facts(1, 1), lost, kNow).attempt_state == "lost");
+  // A message that merely looks like a missing command is an ordinary failure.
+  AttemptOutcome text;
+  text.error = "command not found: nope";
+  CHECK(plan_completion(facts(1, 3), text, kNow).state == "ready");
 }
 
 TEST_CASE("an attempt fenced before it started is dispatched again without using a retry",
