@@ -73,6 +73,9 @@ class KubernetesExecutor : public Executor {
         waiting_since;  // a pod waiting on its image or config
     std::optional<std::chrono::steady_clock::time_point>
         ended_at;  // outcome known, log not yet complete
+    // The Job failed but its pod's terminated state (exit code, OOMKilled) has not arrived: the
+    // two come on separate watches. Waited for a few seconds before the Job's reason is used.
+    std::optional<std::chrono::steady_clock::time_point> failed_seen;
     std::optional<ExecEvent> outcome;
   };
   struct Work {

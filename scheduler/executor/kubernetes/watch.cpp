@@ -247,6 +247,9 @@ void KubernetesExecutor::evaluate(Attempt& a) {
     return conclude(a, std::move(ev));
   }
   if (failed) {
+    auto now = Clock::now();
+    if (!a.failed_seen) a.failed_seen = now;
+    if (now - *a.failed_seen < std::chrono::seconds(5)) return;  // the ticker looks again
     ev.failure = Failure::SpawnFailed;
     ev.error = "the Job failed (" + str_at(*failed, {"reason"}) +
                "): " + clip(str_at(*failed, {"message"}));
