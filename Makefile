@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-plain demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web stress-sse fuzz
+.PHONY: all build deps test test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web stress-sse fuzz
 
 all: build
 
@@ -42,6 +42,41 @@ test: build
 # scenario tests' "fast" mode included): the plain path must pass everything too.
 test-plain: build
 	cd $(BUILD) && CTFLOW_NO_FAST_PATH=1 ctest --output-on-failure -j$(JOBS) --timeout 900
+
+# Every chaos scenario (tests/chaos/), the long ones too: `make test` runs only the short ones
+# (the long ones are hidden Catch2 cases, [.][chaos]). See docs/testing.md.
+test-chaos: build
+	cd $(BUILD) && for t in tests/test_chaos_*; do echo "== $$t"; ./$$t '[chaos]' || exit 1; done
+
+# The security tests alone (they also run in `make test`).
+test-security: build
+	cd $(BUILD) && ctest --output-on-failure -L security -j$(JOBS)
+
+# The C++ suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir (no
+# libtorch tasks, no dashboard; the fuzz harnesses run under ASan in every `make test` already).
+# Slow: a cold build is about an hour on 2 cores. docs/testing.md says when it was last green.
+ASAN_BUILD ?= build-asan
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTFLOW_SANITIZE=address \
+	  -DCTFLOW_TASKS=OFF -DCTFLOW_WEB=OFF
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) --timeout 1800 -LE 'fuzz|lint'
+
+# The engine's tests (unit engine, integration engine/scenario/crash) under ThreadSanitizer, in
+# its own build dir. libpqxx and Boost are not instrumented: a report inside them alone is
+# suppressed by tests/tsan.supp only after it was read and understood.
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= test_engine|test_it_engine|test_it_armed|test_it_dispatch|test_it_crash|scenario/
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTFLOW_SANITIZE=thread \
+	  -DCTFLOW_TASKS=OFF -DCTFLOW_WEB=OFF
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target ctflow test_engine_plan test_engine_study \
+	  test_engine_fast_path test_it_engine test_it_engine_features test_it_engine_limits \
+	  test_it_armed_chain test_it_dispatch_ahead test_it_crash test_it_scenarios
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j$(JOBS) --timeout 1800 -R '$(TSAN_TESTS)'
 
 demo: build
 	bash scripts/demo.sh

@@ -1,7 +1,10 @@
 // Retry-failed, run metrics (downsampled for charts) and artifacts (metadata and download).
 #include "scheduler/api/http/message.hpp"
 #include "scheduler/api/service.hpp"
+#include "scheduler/common/log.hpp"
 #include "scheduler/store/resources.hpp"
+
+#include <filesystem>
 
 namespace ctflow::api {
 
@@ -16,6 +19,25 @@ std::optional<std::string> parse_digest(std::string d) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
   }
   return d;
+}
+
+// Whether `path` is a stored artifact this server may hand out: a regular file itself (not a
+// symlink a task planted to make the server read, say, the admin token for a viewer), directly
+// in the store's sha256/<2 hex>/ folder under <data dir>/artifacts, named by `digest`.
+bool servable_artifact(const std::string& data_dir, const std::string& digest,
+                       const std::string& path) {
+  namespace fs = std::filesystem;
+  std::string expect = data_dir + "/artifacts/sha256/" + digest.substr(0, 2) + "/" + digest;
+  if (fs::path(path).lexically_normal() != fs::path(expect).lexically_normal()) return false;
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(path, ec)) || ec) return false;
+  // Each folder on the way is a real folder too (a planted sha256/ab -> / would pass above).
+  for (fs::path dir = fs::path(path).parent_path();
+       dir != fs::path(data_dir) && dir.has_parent_path(); dir = dir.parent_path()) {
+    if (!fs::is_directory(fs::symlink_status(dir, ec)) || ec) return false;
+    if (dir == fs::path(data_dir) / "artifacts") break;
+  }
+  return true;
 }
 
 Response bad_digest(const Request& req) {
@@ -130,6 +152,12 @@ void add_resource_routes(http::Router& r, Services& s) {
              store::with_tx(*lease, [&](store::Tx& tx) { path = store::artifact_path(tx, *d); });
            }
            if (!path) return http::not_found("artifact " + *d + " does not exist", req.path);
+           if (!servable_artifact(s.data_dir, *d, *path)) {
+             log::warn("api: artifact {}: {} is not a regular file in the store; not served", *d,
+                       *path);
+             return http::not_found("artifact " + *d + ": its content is not in the store",
+                                    req.path);
+           }
            Response res;
            res.content_type = "application/octet-stream";
            res.file_path = *path;  // the server answers 404 if the store lost the file

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cstring>
 #include <filesystem>
@@ -39,6 +40,86 @@ EmbeddedPostgres::EmbeddedPostgres(std::string data_dir) : data_dir_(std::move(d
 
 EmbeddedPostgres::~EmbeddedPostgres() {
   stop();
+}
+
+namespace {
+
+// The pid in the first line of `file`, 0 when there is none.
+pid_t read_pid(const std::string& file) {
+  std::ifstream in(file);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  return static_cast<pid_t>(pid);
+}
+
+bool pid_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+}  // namespace
+
+bool EmbeddedPostgres::postmaster_alive() const {
+  return pid_alive(read_pid(cluster_ + "/postmaster.pid"));
+}
+
+void EmbeddedPostgres::write_owner() {
+  std::ofstream(data_dir_ + "/pg.owner") << ::getpid() << "\n";
+}
+
+Result<bool> EmbeddedPostgres::start_cluster() {
+  std::string out;
+  auto rc =
+      run({bin_ + "/pg_ctl", "-D", cluster_, "-l", cluster_ + "/server.log", "-w", "-t", "60", "-o",
+           "-c listen_addresses='' -k " + cluster_ + " -c max_connections=200", "start"},
+          as_root_, &out);
+  if (!rc || *rc != 0) {
+    std::string why = out;
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    auto nl = why.find_last_of('\n');
+    if (nl != std::string::npos) why = why.substr(nl + 1);
+    return Error{"pg_ctl start failed (see " + cluster_ +
+                 "/server.log): " + (rc ? why : rc.error())};
+  }
+  return true;
+}
+
+int EmbeddedPostgres::restarts() const {
+  std::lock_guard lock(mu_);
+  return restarts_;
+}
+
+void EmbeddedPostgres::watch(std::function<void(const std::string&)> on_fatal,
+                             std::chrono::milliseconds every) {
+  if (!started_here_ || watcher_.joinable()) return;  // someone else's cluster is theirs to mind
+  watcher_ = std::thread([this, on_fatal = std::move(on_fatal), every] {
+    int failed = 0;
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, every, [&] { return stop_watch_; })) {
+      lock.unlock();
+      bool alive = postmaster_alive();
+      std::string why;
+      if (!alive) {
+        log::warn("embedded PostgreSQL in {} stopped unexpectedly; starting it again", cluster_);
+        auto r = start_cluster();
+        if (r) {
+          log::warn("embedded PostgreSQL in {} is running again (crash recovery done)", cluster_);
+          failed = 0;
+        } else {
+          why = r.error();
+          log::error("embedded PostgreSQL: {}", why);
+          ++failed;
+        }
+      }
+      lock.lock();
+      if (!alive && why.empty()) ++restarts_;
+      if (failed >= kMaxRestarts) {
+        lock.unlock();
+        on_fatal("the embedded PostgreSQL in " + cluster_ + " died and could not be started " +
+                 std::to_string(kMaxRestarts) + " times: " + why);
+        return;
+      }
+    }
+  });
 }
 
 Result<int> EmbeddedPostgres::run(const std::vector<std::string>& argv, bool as_postgres_user,
@@ -127,14 +208,25 @@ Result<std::string> EmbeddedPostgres::start() {
   }
   auto status = run({bin_ + "/pg_ctl", "-D", cluster_, "status"}, as_root_, &out);
   if (!status || *status != 0) {
-    auto rc =
-        run({bin_ + "/pg_ctl", "-D", cluster_, "-l", cluster_ + "/server.log", "-w", "-t", "60",
-             "-o", "-c listen_addresses='' -k " + cluster_ + " -c max_connections=200", "start"},
-            as_root_, &out);
-    if (!rc || *rc != 0)
-      return Error{"pg_ctl start failed (see " + cluster_ +
-                   "/server.log): " + (rc ? last_line(out) : rc.error())};
+    auto started = start_cluster();
+    if (!started) return Error{started.error()};
     started_here_ = true;
+    write_owner();
+  } else {
+    pid_t owner = read_pid(data_dir_ + "/pg.owner");
+    if (owner > 0 && owner != ::getpid() && !pid_alive(owner)) {
+      log::warn(
+          "embedded PostgreSQL in {} was left running by ctflow pid {}, which is gone: "
+          "adopting it (it stops when this server does)",
+          cluster_, owner);
+      started_here_ = true;
+      write_owner();
+    } else {
+      log::info(
+          "embedded PostgreSQL in {} is already running (not started by this ctflow: it is "
+          "left running at exit)",
+          cluster_);
+    }
   }
   // Database "ctflow" (the cluster's superuser is also called ctflow).
   auto rc = run({bin_ + "/psql", "-h", cluster_, "-U", "ctflow", "-d", "postgres", "-tAc",
@@ -148,10 +240,22 @@ Result<std::string> EmbeddedPostgres::start() {
 }
 
 void EmbeddedPostgres::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_watch_ = true;
+  }
+  cv_.notify_all();
+  if (watcher_.joinable()) {
+    if (watcher_.get_id() == std::this_thread::get_id())
+      watcher_.detach();  // on_fatal ended the process from the watcher itself
+    else
+      watcher_.join();
+  }
   if (!started_here_) return;
   started_here_ = false;
   std::string out;
   run({bin_ + "/pg_ctl", "-D", cluster_, "-m", "fast", "-w", "stop"}, as_root_, &out);
+  ::unlink((data_dir_ + "/pg.owner").c_str());
 }
 
 }  // namespace ctflow::cli

@@ -6,11 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <string_view>
 
 #include "scheduler/api/http/server.hpp"
-#include "scheduler/api/routes_schedules.hpp"
+#include "scheduler/api/routes_all.hpp"
 #include "scheduler/api/routes_web.hpp"
 #include "scheduler/api/service.hpp"
 #include "scheduler/cli/commands.hpp"
@@ -214,14 +215,6 @@ int cmd_server(ServerFlags f, bool embedded) {
   api::Services services{pool, hub, metrics, [&engine] { engine.wake(); }, f.data_dir};
   http::Router router;
   router.set_authenticator(api::make_authenticator(pool));
-  api::add_health_routes(router, services);
-  api::add_run_routes(router, services);
-  api::add_stream_routes(router, services);
-  api::add_token_routes(router, services);
-  api::add_resource_routes(router, services);
-  api::add_model_routes(router, services);
-  api::add_study_routes(router, services);
-  api::add_dashboard_routes(router, services);
   std::unique_ptr<ClockSource> clock = f.clock_file.empty()
                                            ? std::unique_ptr<ClockSource>(new SystemClock())
                                            : std::make_unique<FileClock>(f.clock_file);
@@ -229,7 +222,9 @@ int cmd_server(ServerFlags f, bool embedded) {
                               .sweep = Millis(f.sweep_ms),
                               .on_fired = [&engine, &hub] { engine.wake(), hub.poke(); }},
                              *clock);
-  api::add_schedule_routes(router, services, *clock, [&cron] { cron.wake(); });
+  std::string web_dir = api::find_web_dir(self_exe());
+  api::add_all_routes(
+      router, services, *clock, [&cron] { cron.wake(); }, web_dir);
   api::add_state_metrics(metrics, pool, [&engine] {
     const auto& st = engine.stats();
     return std::vector<std::pair<std::string, double>>{{"passes", double(st.passes.load())},
@@ -247,9 +242,6 @@ int cmd_server(ServerFlags f, bool embedded) {
                                 {"fires_skipped", double(st.fires_skipped.load())},
                                 {"contended", double(st.contended.load())}};
                           });
-  router.add_openapi_route();
-  std::string web_dir = api::find_web_dir(self_exe());
-  api::add_web_routes(router, web_dir);
 
   http::ServerOptions so;
   so.address = f.address;
@@ -274,6 +266,18 @@ int cmd_server(ServerFlags f, bool embedded) {
       fmt::format("ctflow {}: API listening on http://{}:{} (admin token in {}, data in {})",
                   embedded ? "up" : "server", f.address, *port, *token_path, f.data_dir));
   print_login_link(f.address, *port, *token_path, web_dir, embedded);
+  // The embedded database dying under us: restarted by the watcher; if it cannot be, stop.
+  std::mutex fatal_mu;
+  std::string pg_fatal;
+  if (pg)
+    pg->watch([&](const std::string& why) {
+      {
+        std::lock_guard lock(fatal_mu);
+        pg_fatal = why;
+      }
+      log::error("{}; stopping", why);
+      server.stop();
+    });
   server.run();
   log::info("shutting down");
   cron.stop();
@@ -281,6 +285,11 @@ int cmd_server(ServerFlags f, bool embedded) {
   hub.stop();
   tasks.shutdown();
   if (pg) pg->stop();
+  std::lock_guard lock(fatal_mu);
+  if (!pg_fatal.empty()) {
+    std::cerr << "error: " << pg_fatal << "\n";
+    return 1;
+  }
   return 0;
 }
 

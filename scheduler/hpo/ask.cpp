@@ -23,7 +23,7 @@ Result<TrialRecord> parse_trial(const json::value& v, const std::string& p) {
   for (const auto& kv : o)
     if (kv.key() != "params" && kv.key() != "value" && kv.key() != "state")
       return Error{fmt::format("{}.{}: unknown field (expected params, value, state)", p,
-                               std::string(kv.key()))};
+                               shown_key(kv.key()))};
   TrialRecord t;
   const json::value* params = o.if_contains("params");
   if (!params || !params->is_object()) return Error{p + ".params: required, an object"};
@@ -64,7 +64,7 @@ Result<AskRequest> parse_ask_request(const std::string& text) {
     std::string k(kv.key());
     if (k != "algorithm" && k != "seed" && k != "objective" && k != "space" && k != "trials" &&
         k != "count")
-      return Error{k +
+      return Error{shown_key(k) +
                    ": unknown field (expected algorithm, seed, objective, space, trials, count)"};
   }
   AskRequest r;
@@ -88,7 +88,7 @@ Result<AskRequest> parse_ask_request(const std::string& text) {
     for (const auto& kv : ob->get_object())
       if (kv.key() != "goal" && kv.key() != "metric")
         return Error{fmt::format("objective.{}: unknown field (expected goal, metric)",
-                                 std::string(kv.key()))};
+                                 shown_key(kv.key()))};
     if (const json::value* g = ob->get_object().if_contains("goal")) {
       auto goal = g->is_string() ? parse_goal(g->get_string()) : std::nullopt;
       if (!goal) return Error{"objective.goal: must be minimize or maximize"};

@@ -1,4 +1,5 @@
 #include "scheduler/hpo/early_stopping.hpp"
+#include "scheduler/hpo/space.hpp"
 
 #include <fmt/format.h>
 
@@ -34,7 +35,8 @@ std::optional<MedianRule> parse_early_stopping(const json::value& v, const std::
       else
         r.start_step = x.get_int64();
     } else {
-      errors.push_back(path + "." + k + ": unknown field (expected rule, min_trials, start_step)");
+      errors.push_back(path + "." + shown_key(k) +
+                       ": unknown field (expected rule, min_trials, start_step)");
     }
   }
   if (!o.contains("rule")) errors.push_back(path + ".rule: required (\"median\")");

@@ -6,6 +6,16 @@
 #include <cmath>
 
 namespace ctflow::hpo {
+
+std::string shown_key(std::string_view key) {
+  bool plain = std::none_of(key.begin(), key.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+  if (plain && !key.empty()) return std::string(key);
+  return boost::json::serialize(boost::json::string(key));
+}
+
 namespace json = boost::json;
 
 namespace {
@@ -68,7 +78,7 @@ void parse_dim(const std::string& name, const json::value& v, const std::string&
   for (const auto& kv : o) {
     std::string k(kv.key());
     if (k != "type" && k != "min" && k != "max" && k != "log" && k != "step" && k != "values")
-      err(k, "unknown field (expected type, min, max, log, step, values)");
+      err(shown_key(k), "unknown field (expected type, min, max, log, step, values)");
   }
   Dimension d;
   d.name = name;
@@ -187,7 +197,7 @@ std::optional<SearchSpace> parse_space(const json::value& v, const std::string& 
   SearchSpace s;
   for (const auto& kv : o) {
     std::string name(kv.key());
-    parse_dim(name, kv.value(), path + "." + name, errors, s.dims);
+    parse_dim(name, kv.value(), path + "." + shown_key(name), errors, s.dims);
   }
   if (errors.size() != before) return std::nullopt;
   std::sort(s.dims.begin(), s.dims.end(),
@@ -315,7 +325,7 @@ std::optional<UnitPoint> encode_point(const SearchSpace& s, const json::value& p
     bool known = std::any_of(s.dims.begin(), s.dims.end(),
                              [&](const Dimension& d) { return d.name == kv.key(); });
     if (!known) {
-      error = fmt::format("{}.{}: not a parameter of the space", path, std::string(kv.key()));
+      error = fmt::format("{}.{}: not a parameter of the space", path, shown_key(kv.key()));
       return std::nullopt;
     }
   }

@@ -18,9 +18,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ctflow::hpo {
+
+// A key taken from the input as it appears in an error path ("space.lr", "trials[0].params.x"):
+// itself when it holds no control character, else as a quoted JSON string ("\"a\\nb\""), so
+// that every error stays one line whatever the input's keys hold.
+std::string shown_key(std::string_view key);
 
 enum class DimType { Float, Int, Categorical };
 

@@ -26,6 +26,15 @@ static std::string one_line(std::string s) {
   return s;
 }
 
+// SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot
+// connect now: a server stopping or starting up) mean "away for a moment"; the rest are errors.
+[[noreturn]] static void throw_sql_error(const pqxx::sql_error& e) {
+  const std::string& state = e.sqlstate();
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
+    throw DbUnavailable(one_line(e.what()));
+  throw DbError(one_line(e.what()));
+}
+
 Result<std::unique_ptr<Connection>> connect(const std::string& url, int attempts,
                                             std::chrono::milliseconds delay) {
   std::string last;
@@ -68,13 +77,13 @@ Pool::Lease Pool::acquire() {
   ++in_use_;
   mu_.unlock();
   if (!c || !c->is_open()) {
-    auto r = connect(url_, 3);
+    auto r = connect(url_, 1);
     if (!r) {
       MutexLock g(mu_);
       --created_;
       --in_use_;
       cv_.notify_one();
-      throw DbError(r.error());
+      throw DbUnavailable(r.error());
     }
     c = std::move(r.value());
   }
@@ -108,9 +117,11 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
     } catch (const pqxx::deadlock_detected& e) {
       if (attempt >= 5) throw DbError(one_line(e.what()));
     } catch (const pqxx::broken_connection& e) {
-      throw DbError("database connection lost: " + one_line(e.what()));
+      throw DbUnavailable("database connection lost: " + one_line(e.what()));
+    } catch (const pqxx::in_doubt_error& e) {
+      throw DbUnavailable("database connection lost at commit: " + one_line(e.what()));
     } catch (const pqxx::sql_error& e) {
-      throw DbError(one_line(e.what()));
+      throw_sql_error(e);
     }
   }
 }
@@ -125,9 +136,9 @@ void with_autocommit(Connection& c, const std::function<void(Tx&)>& fn) {
     fn(tx);
     tx.commit();
   } catch (const pqxx::broken_connection& e) {
-    throw DbError("database connection lost: " + one_line(e.what()));
+    throw DbUnavailable("database connection lost: " + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {
-    throw DbError(one_line(e.what()));
+    throw_sql_error(e);
   }
 }
 

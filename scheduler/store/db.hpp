@@ -17,6 +17,7 @@
 
 #include "scheduler/common/mutex.hpp"
 #include "scheduler/common/result.hpp"
+#include "scheduler/common/unavailable.hpp"
 
 namespace ctflow::store {
 
@@ -62,10 +63,22 @@ class DbError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The database cannot be reached right now (connection refused or lost, server shutting down or
+// starting up): a transient state, not a bug. The API answers 503 with Retry-After (the router
+// catches ctflow::Unavailable); the engine retries its pass. what() is "the database is
+// unavailable"; detail() holds libpq's reason.
+class DbUnavailable : public Unavailable {
+ public:
+  explicit DbUnavailable(std::string detail)
+      : Unavailable("the database is unavailable", std::move(detail)) {}
+};
+
 class Pool {
  public:
   Pool(std::string url, int size);
-  // Borrows a connection (reconnecting a broken one); blocks while all are in use.
+  // Borrows a connection (reconnecting a broken one, one attempt: a request never waits for a
+  // database that is away); blocks while all are in use. Throws DbUnavailable when it cannot
+  // connect.
   class Lease {
    public:
     Lease(Pool* p, std::unique_ptr<Connection> c) : pool_(p), conn_(std::move(c)) {}

@@ -127,6 +127,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (!parser.is_done()) return 0;
+  // The server checks the framing once the header is read (request smuggling, RFC 9112 6).
+  if (auto why = framing_error(parser.get())) {
+    require(!why->empty() && why->find('\n') == std::string::npos);
+    check(bad_request("malformed HTTP request: " + *why, ""));
+    return 0;
+  }
 
   Request req;
   std::optional<Response> bad = to_request(parser.get(), "127.0.0.1:1", req);

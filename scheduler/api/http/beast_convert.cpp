@@ -1,5 +1,9 @@
 #include "scheduler/api/http/beast_convert.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
 namespace ctflow::http {
 
 namespace {
@@ -24,12 +28,43 @@ std::string bearer_token(std::string_view authorization) {
   return std::string(trim(a.substr(7)));
 }
 
+std::optional<std::string> framing_error(const bhttp::request_header<>& h) {
+  size_t lengths = 0, encodings = 0;
+  std::string te;
+  for (const auto& field : h) {
+    if (field.name() == bhttp::field::content_length) ++lengths;
+    if (field.name() == bhttp::field::transfer_encoding) {
+      te += (encodings++ ? "," : "") + std::string(field.value());
+    }
+  }
+  if (lengths > 1) return "more than one Content-Length header";
+  if (encodings == 0) return std::nullopt;
+  if (lengths) return "Transfer-Encoding together with Content-Length";
+  if (h.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  // The codings, comma-separated with optional whitespace: exactly one, "chunked".
+  std::vector<std::string> codings;
+  std::string cur;
+  for (char ch : te + ",") {
+    if (ch == ',') {
+      while (!cur.empty() && (cur.back() == ' ' || cur.back() == '\t')) cur.pop_back();
+      codings.push_back(cur);
+      cur.clear();
+    } else if (!(cur.empty() && (ch == ' ' || ch == '\t'))) {
+      cur.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+  }
+  if (codings.size() != 1 || codings[0] != "chunked")
+    return "Transfer-Encoding must be exactly \"chunked\"";
+  return std::nullopt;
+}
+
 std::optional<Response> to_request(const BeastRequest& in, std::string remote_address,
                                    Request& out) {
   out.method = std::string(in.method_string());
   std::string_view target = in.target();
   if (!split_target(target, out.path, out.query)) {
-    std::string shown(target.substr(0, 200));
+    // The path only: the query may hold an access_token, which never goes into a response.
+    std::string shown(target.substr(0, std::min<size_t>(200, target.find('?'))));
     return bad_request("malformed request target", shown);
   }
   out.headers.clear();

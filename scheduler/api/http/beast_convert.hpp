@@ -19,6 +19,14 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 std::optional<Response> to_request(const BeastRequest& in, std::string remote_address,
                                    Request& out);
 
+// RFC 9112 section 6 on a request's framing, checked once its header is read and before its
+// body: the reason to refuse it (answer 400 and close the connection, since a proxy in front may
+// have framed the bytes differently: request smuggling), or nullopt. Refused: more than one
+// Content-Length field; Transfer-Encoding with Content-Length; Transfer-Encoding on HTTP/1.0;
+// Transfer-Encoding other than exactly "chunked" ("chunked, identity", "identity", "gzip,
+// chunked", "chunked, chunked", an empty value: this server decodes no other coding).
+std::optional<std::string> framing_error(const bhttp::request_header<>& h);
+
 // The token of "Authorization: Bearer T" (scheme case-insensitive); "" for any other value.
 std::string bearer_token(std::string_view authorization);
 

@@ -152,6 +152,21 @@ Utf8Lead utf8_lead(unsigned char lead) {
 
 }  // namespace
 
+bool is_valid_utf8(std::string_view in) {
+  for (size_t i = 0; i < in.size();) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(in[i + k]); };
+    Utf8Lead lead = utf8_lead(byte(0));
+    if (lead.len == 0 || i + lead.len > in.size()) return false;
+    for (size_t k = 1; k < lead.len; ++k) {
+      bool ok = k == 1 ? (byte(k) >= lead.lo && byte(k) <= lead.hi)
+                       : (byte(k) >= 0x80 && byte(k) <= 0xBF);
+      if (!ok) return false;
+    }
+    i += lead.len;
+  }
+  return true;
+}
+
 std::string to_valid_utf8(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -249,6 +264,9 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
     }
     out.push_back(c);
   }
+  // Names and ids go to PostgreSQL as text, which holds only valid UTF-8: refuse the rest here
+  // (400), not there (a 500 from "invalid byte sequence").
+  if (!is_valid_utf8(out)) return std::nullopt;
   return out;
 }
 

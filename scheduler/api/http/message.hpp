@@ -105,13 +105,16 @@ std::pair<boost::json::value, std::optional<Response>> parse_json_body(const Req
 // taken from a request (a path, a parameter) can go into a JSON document. The error helpers
 // above apply it to their message and path.
 std::string to_valid_utf8(std::string_view in);
+// Whether `in` is well-formed UTF-8 (no overlong forms, surrogates or code points over U+10FFFF).
+bool is_valid_utf8(std::string_view in);
 
 // The standard reason phrase for a status ("Not Found"); "Unknown" for unlisted codes.
 std::string_view reason_phrase(int status);
 
 // --- Targets ---------------------------------------------------------------------------------
 // Percent-decodes `in` ('+' -> ' ' when plus_is_space). nullopt on a malformed escape ("%zz",
-// a trailing "%") or a decoded NUL byte, which no name or id in the API may contain.
+// a trailing "%"), a decoded NUL byte or a result that is not valid UTF-8 (overlong forms and
+// surrogates included), which no name or id in the API may contain.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
 
 // Splits an origin-form target ("/a/b?x=1&y") into its path and decoded query parameters.

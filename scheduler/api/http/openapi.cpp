@@ -52,7 +52,7 @@ json::object operation(const Route& r) {
   op["operationId"] = operation_id(r);
   op["summary"] = r.summary;
   op["tags"] = json::array{r.tag.empty() ? default_tag(r.pattern) : r.tag};
-  op["x-min-role"] = role_name(r.min_role);
+  op["x-min-role"] = role_name(r.min_role.value_or(Role::None));
 
   json::array params;
   for (size_t pos = 0; (pos = r.pattern.find('{', pos)) != std::string::npos; ++pos) {

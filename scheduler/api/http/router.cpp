@@ -1,6 +1,7 @@
 #include "scheduler/api/http/router.hpp"
 
 #include "scheduler/common/log.hpp"
+#include "scheduler/common/unavailable.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -88,8 +89,12 @@ Router& Router::add(Route route) {
                                            [](char c) { return c >= 'A' && c <= 'Z'; }))
     fail("method must be upper case");
   if (route.pattern.empty() || route.pattern.front() != '/') fail("pattern must start with '/'");
-  if (route.min_role == Role::None && route.method != "GET")
+  if (!route.min_role) fail("no min_role: every route states who may call it");
+  if (*route.min_role == Role::None && route.method != "GET")
     fail("a public route must be GET: an unauthenticated request never changes anything");
+  if (route.method != "GET" && *route.min_role < Role::Operator)
+    fail("a " + route.method + " route needs role operator or above, not " +
+         std::string(role_name(*route.min_role)) + ": a viewer never changes anything");
   if (route.query_token && route.method != "GET") fail("query_token is only for GET routes");
 
   Entry e;
@@ -177,7 +182,8 @@ Response Router::handle_request(const Request& req) const {
   std::vector<std::string> path;
   for (std::string_view raw : split_raw(req.path)) {
     auto seg = percent_decode(raw, false);
-    if (!seg) return bad_request("malformed percent-escape in the path", req.path);
+    if (!seg)
+      return bad_request("path: a malformed percent-escape, a NUL byte or invalid UTF-8", req.path);
     path.push_back(std::move(*seg));
   }
 
@@ -226,15 +232,21 @@ Response Router::dispatch(const Request& req, const Route& route, const PathPara
         r.headers["WWW-Authenticate"] = "Bearer realm=\"ctflow\", error=\"invalid_token\"";
         return r;
       }
-      if (found->role < route.min_role) {
+      if (found->role < *route.min_role) {
         return forbidden("role " + std::string(role_name(found->role)) + " may not " + req.method +
-                             " " + req.path + " (needs " + std::string(role_name(route.min_role)) +
+                             " " + req.path + " (needs " + std::string(role_name(*route.min_role)) +
                              ")",
                          req.path);
       }
       principal = std::move(*found);
     }
     return route.handler(req, params, principal);
+  } catch (const Unavailable& e) {
+    // Answered at once (the pool does not wait for the database): a client retries, never hangs.
+    log::warn("http: {}: {}: {}", where, first_line(e.what()), first_line(e.detail()));
+    Response r = unavailable(first_line(e.what()) + "; retry shortly", req.path);
+    r.headers["Retry-After"] = "1";
+    return r;
   } catch (const std::exception& e) {
     log::error("http: {} failed: {}", where, first_line(e.what()));
   } catch (...) {

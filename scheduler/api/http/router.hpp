@@ -6,9 +6,14 @@
 // the injected Authenticator (401 missing or unknown token, with WWW-Authenticate; 403 when the
 // token's role is below the route's), calls the handler, and turns anything the handler throws
 // into a 500 JSON error with a one-line message (the details go to the server log, never to the
-// client). Routes with min_role Role::None are public (/healthz, /readyz, /metrics); add()
-// refuses a public route with a mutating method, so an unauthenticated request can never reach
-// a handler that changes anything.
+// client); a handler (or the authenticator) that throws ctflow::Unavailable (a dependency such as
+// the database is away) answers 503 with Retry-After instead. Routes with min_role Role::None are
+// public (/healthz, /readyz, /metrics).
+//
+// Authorization by construction: every route states its role (Route::min_role has no default;
+// add() refuses a route without one), and add() refuses a route with any method but GET below
+// Role::Operator, so a viewer or an anonymous request can never reach a handler that changes
+// anything. tests/security/test_route_auth.cpp walks the server's whole table to check it.
 //
 // The same table generates the OpenAPI 3.0 document (openapi()), so the two cannot drift apart.
 //
@@ -78,9 +83,11 @@ struct Route {
   std::string method;  // "GET", "POST", "PUT", "PATCH", "DELETE"
   // Absolute path; a segment "{name}" matches one segment, a final "{name*}" matches the rest of
   // the path (possibly empty, may hold '/'). Literal segments beat {name}, which beats {name*}.
-  std::string pattern;           // "/api/v1/runs/{id}/tasks/{name}"
-  std::string summary;           // one line, shown in the OpenAPI document
-  Role min_role = Role::Viewer;  // Role::None: public, allowed only for GET
+  std::string pattern;  // "/api/v1/runs/{id}/tasks/{name}"
+  std::string summary;  // one line, shown in the OpenAPI document
+  // Required (add() refuses a route without it). Role::None: public; a method other than GET
+  // needs Role::Operator or above.
+  std::optional<Role> min_role;
   Handler handler;
 
   // --- documentation hints (OpenAPI) ---
@@ -108,8 +115,8 @@ class Router {
   explicit Router(RouterOptions options = {});
 
   // Adds a route. Throws std::logic_error on a programming error found at startup: a malformed
-  // pattern, a duplicate method and pattern, a public route with a method other than GET, a
-  // missing handler, query_token on a non-GET route.
+  // pattern, a duplicate method and pattern, no min_role, a method other than GET below
+  // Role::Operator, a missing handler, query_token on a non-GET route.
   Router& add(Route route);
   // Adds GET /api/v1/openapi.json (public), serving openapi().
   Router& add_openapi_route(std::string path = "/api/v1/openapi.json");

@@ -55,6 +55,16 @@ awaitable<void> HttpServer::Impl::session(std::shared_ptr<ServerConnection> c) {
     c->stream.expires_after(opt.read_timeout);
     c->reading = true;
     auto [ec, n] = co_await bhttp::async_read_header(c->stream, buffer, parser, kTuple);
+    // Framing the server and a proxy in front could read differently (smuggling): 400, close.
+    std::optional<std::string> framing;
+    if (!ec) framing = framing_error(parser.get());
+    if (framing) {
+      c->reading = false;
+      Response res = bad_request("malformed HTTP request: " + *framing, "");
+      record("other", res, SteadyClock::now());
+      if (co_await write_response(*c, res, 11, false)) co_await drain_and_close(*c);
+      break;
+    }
     if (!ec && !parser.is_done()) {
       // curl and others send "Expect: 100-continue" before a body and wait a second for it.
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {

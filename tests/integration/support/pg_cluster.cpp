@@ -165,6 +165,21 @@ PgCluster::PgCluster() {
   }
 }
 
+void PgCluster::crash() {
+  std::string out;
+  int rc = run_captured({bin_ + "/pg_ctl", "-D", root_ + "/data", "-m", "immediate", "-w", "stop"},
+                        &out, as_postgres_);
+  if (rc != 0) throw std::runtime_error("pg_ctl stop -m immediate failed: " + out);
+}
+
+void PgCluster::start() {
+  std::string out;
+  int rc = run_captured({bin_ + "/pg_ctl", "-D", root_ + "/data", "-l", root_ + "/server.log", "-w",
+                         "-t", "60", "start"},
+                        &out, as_postgres_);
+  if (rc != 0) throw std::runtime_error("pg_ctl start failed: " + out);
+}
+
 PgCluster::~PgCluster() {
   // Closing the pipe is the reaper's signal; wait for it so the folder is gone when we exit.
   if (reaper_fd_ >= 0) ::close(reaper_fd_);

@@ -33,6 +33,10 @@ class PgCluster {
   // Runs SQL on the maintenance database "postgres" (outside a transaction).
   void exec_admin(const std::string& sql);
   const std::string& socket_dir() const { return root_; }
+  // Chaos: `pg_ctl stop -m immediate` (a crash: no checkpoint, clients cut off), and start again
+  // (crash recovery runs; -w waits until it accepts connections). Throw on failure.
+  void crash();
+  void start();
 
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;

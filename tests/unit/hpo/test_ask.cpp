@@ -78,3 +78,19 @@ TEST_CASE("hpo ask: bad input is one line naming the field, exit 2", "[hpo][ask]
                      "trails": []})") ==
         "trails: unknown field (expected algorithm, seed, objective, space, trials, count)");
 }
+
+// Found by fuzz_hpo_ask (issue 22): a key holding a newline made the error two lines.
+TEST_CASE("hpo ask: keys with control characters stay on one error line, quoted", "[hpo][ask]") {
+  std::string space = R"("space": {"lr": {"type": "float", "min": 0.001, "max": 0.1}})";
+  CHECK(error_of(R"({"algorithm": "random", )" + space +
+                 R"(, "trials": [{"params": {"lr": 0.01, "a\nb": 2}}]})") ==
+        R"(trials[0].params."a\nb": not a parameter of the space)");
+  CHECK(error_of(R"({"algorithm": "random", "space": {"x\ty": {"type": "int", "min": 1, )"
+                 R"("max": 2}}})") == R"(space."x\ty": name must match [A-Za-z_][A-Za-z0-9_-]*)");
+  CHECK(error_of(R"({"algorithm": "random", "bad\r\nkey": 1, )" + space + "}") ==
+        R"("bad\r\nkey": unknown field (expected algorithm, seed, objective, space, trials, count))");
+  // Plain keys are shown as they are.
+  CHECK(error_of(R"({"algorithm": "random", )" + space +
+                 R"(, "trials": [{"params": {"lr": 0.01, "depth": 2}}]})") ==
+        "trials[0].params.depth: not a parameter of the space");
+}
