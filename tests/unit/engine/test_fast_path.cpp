@@ -20,7 +20,9 @@ struct RecordingExecutor : exec::Executor, exec::ChainAcceleration {
     cancels.emplace_back(key, grace);
   }
   exec::AdoptState adopt(const std::string&) override { return exec::AdoptState::Lost; }
-  std::string code_digest(const std::string&, const std::string&) override { return "none"; }
+  std::string code_digest(const std::string&, const std::string&, const exec::Placement&) override {
+    return "none";
+  }
   bool accelerates = true;
   ChainAcceleration* chain_acceleration() override { return accelerates ? this : nullptr; }
   std::vector<exec::ExecEvent> drain() override { return {}; }
