@@ -261,8 +261,18 @@ void KubernetesExecutor::evaluate(Attempt& a) {
 // follower runs; the ticker gives a follower 10 s).
 void KubernetesExecutor::conclude(Attempt& a, ExecEvent ev) {
   if (a.done) return;
+  // A container that ran has a log, even when the Job ended before we saw its pod running
+  // (the pod's events come on their own watch): fetch it before the attempt ends.
+  bool ran = ev.exit_code || ev.failure == Failure::None || ev.failure == Failure::OomKilled ||
+             ev.failure == Failure::Evicted || ev.failure == Failure::DeadlineExceeded;
   a.outcome = std::move(ev);
   a.ended_at = Clock::now();
+  if (ran && !a.log_running && !a.log_done) {
+    a.log_running = true;
+    log_threads_.emplace_back([this, key = a.key, pod = a.pod_name, dir = a.dir, job = a.job] {
+      follow_log(key, pod.empty() ? "job-name=" + job : pod, dir);
+    });
+  }
   if (a.log_running && !a.log_done) return;
   release(a);
 }
@@ -279,9 +289,20 @@ void KubernetesExecutor::release(Attempt& a) {
 }
 
 void KubernetesExecutor::follow_log(std::string key, std::string pod, std::string dir) {
+  if (pod.rfind("job-name=", 0) == 0) {  // its pod was never seen: find it by its Job
+    auto r = client_->call("GET", pods_path() + "?labelSelector=job-name%3D" + pod.substr(9));
+    boost::system::error_code ec;
+    auto list = r.ok() ? json::parse(r.body, ec) : json::value();
+    pod.clear();
+    if (!ec && list.is_object())
+      if (const json::value* items = list.as_object().if_contains("items");
+          items && items->is_array() && !items->get_array().empty() &&
+          items->get_array()[0].is_object())
+        pod = str_at(items->get_array()[0].get_object(), {"metadata", "name"});
+  }
   std::string path = "/api/v1/namespaces/" + opt_.job.namespace_ + "/pods/" + pod +
                      "/log?follow=true&container=task";
-  for (int tries = 0; tries < 5 && !stopping_; ++tries) {
+  for (int tries = 0; tries < 5 && !stopping_ && !pod.empty(); ++tries) {
     std::ofstream out(dir + "/task.log", std::ios::binary | std::ios::trunc);
     auto r = client_->stream(
         path,
