@@ -30,7 +30,7 @@ Scenario keys (all optional):
   create_429: N               the first N Job creates answer 429 with Retry-After
   retry_after: 1
   watch_faults: [{resource: jobs|pods|any, after_events: N, action: "410"|drop, times: 1}]
-  outcomes: [{task: NAME | name: REGEX, outcome: run|oom|image_pull|evicted|exit|hold,
+  outcomes: [{task: NAME | name: REGEX | image: REGEX, outcome: run|oom|image_pull|evicted|exit|hold,
               exit: N, after_ms: 300}]   first match wins; default: run the command
 """
 
@@ -69,14 +69,14 @@ def make_pki(pki_dir, client=True):
     if os.path.exists(p("server.crt")):
         return
     run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
         "-subj", "/CN=fake-kubernetes-ca", "-keyout", p("ca.key"), "-out", p("ca.crt"),
         "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     with open(p("server.ext"), "w") as f:
         f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
                 "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kube-apiserver",
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=kube-apiserver",
         "-keyout", p("server.key"), "-out", p("server.csr"))
     run("openssl", "x509", "-req", "-in", p("server.csr"), "-CA", p("ca.crt"), "-CAkey",
         p("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", p("server.ext"),
@@ -85,7 +85,7 @@ def make_pki(pki_dir, client=True):
         with open(p("client.ext"), "w") as f:
             f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
                     "extendedKeyUsage=clientAuth\n")
-        run("openssl", "req", "-newkey", "rsa:2048", "-nodes",
+        run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-subj", "/O=ctflow/CN=ctflow-client", "-keyout", p("client.key"),
             "-out", p("client.csr"))
         run("openssl", "x509", "-req", "-in", p("client.csr"), "-CA", p("ca.crt"), "-CAkey",
@@ -124,6 +124,17 @@ def field_selector_matches(text, obj):
         if (cur == v) != eq:
             return False
     return True
+
+
+def delete_policy(query, body):
+    """The propagationPolicy of a DELETE: the DeleteOptions body wins over the query; batch/v1
+    Jobs orphan their pods when neither says (the REST default for Jobs, unlike kubectl's)."""
+    policy = query.get("propagationPolicy")
+    if isinstance(body, dict) and body.get("propagationPolicy"):
+        policy = body["propagationPolicy"]
+    if isinstance(body, dict) and body.get("orphanDependents") is False and not policy:
+        policy = "Background"
+    return policy or "Orphan"
 
 
 class Cluster:
@@ -189,10 +200,13 @@ class Cluster:
     def outcome_for(self, job):
         task = ((job["spec"]["template"].get("metadata") or {}).get("labels") or {}).get(
             "ctflow.io/task")
+        image = job["spec"]["template"]["spec"]["containers"][0].get("image", "")
         for o in self.cfg.get("outcomes", []):
             if "task" in o and o["task"] == task:
                 return o
             if "name" in o and re.search(o["name"], job["metadata"]["name"]):
+                return o
+            if "image" in o and re.search(o["image"], image):
                 return o
         return {"outcome": "run"}
 
@@ -668,6 +682,8 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"ts": time.time(), "method": method, "path": path, "query": query,
                  "headers": headers, "auth": auth, "body": body, "status": status,
                  "driver": "x-fake-driver" in headers}
+        if method == "DELETE":  # what the server understood, from the body or the query
+            entry["propagation_policy"] = delete_policy(query, body)
         self.server.append_log(entry)
 
     # -- dispatch --
@@ -912,12 +928,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def delete_job(self, ns, name, query, body):
-        policy = query.get("propagationPolicy")
-        if isinstance(body, dict) and body.get("propagationPolicy"):
-            policy = body["propagationPolicy"]
-        if isinstance(body, dict) and body.get("orphanDependents") is False and not policy:
-            policy = "Background"
-        policy = policy or "Orphan"  # batch/v1 Jobs orphan their pods unless told otherwise
+        policy = delete_policy(query, body)
         if policy not in ("Orphan", "Background", "Foreground"):
             return 422, lambda: self.send_status(
                 422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
