@@ -85,6 +85,8 @@ def value_matches(actual, want):
             return (actual is MISSING) == bool(arg)
         if op == "present":
             return (actual is not MISSING) == bool(arg)
+        if op == "not":
+            return not value_matches(actual, arg)
         if actual is MISSING:
             return False
         if op == "regex":
@@ -96,8 +98,6 @@ def value_matches(actual, want):
             if isinstance(actual, str):
                 return str(arg) in actual
             return False
-        if op == "not":
-            return not value_matches(actual, arg)
     if actual is MISSING:
         return False
     if isinstance(want, dict):
