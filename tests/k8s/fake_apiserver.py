@@ -754,7 +754,7 @@ class Handler(BaseHTTPRequestHandler):
         if resource == "jobs":
             if method == "POST" and not name:
                 return self.create_job(ns, body)
-            if method == "GET" and name and not sub:
+            if method == "GET" and name and sub in (None, "status"):
                 return self.get_one("jobs", ns, name)
             if method == "GET" and not name:
                 return self.list_or_watch("jobs", ns, query)
@@ -767,6 +767,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.get_one("pods", ns, name)
             if method == "GET" and not name:
                 return self.list_or_watch("pods", ns, query)
+            if method == "DELETE" and name and not sub:
+                pod = self.cluster.get("pods", ns, name)
+                if pod is None:
+                    return self.not_found("pods", name)
+                threading.Thread(target=self.cluster.delete_pod, args=(ns, name),
+                                 daemon=True).start()
+                return 200, lambda: self.send_json(200, pod)
         return 405, lambda: self.send_status(405, "MethodNotAllowed",
                                              f"the server does not allow this method on the "
                                              f"requested resource")

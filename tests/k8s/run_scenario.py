@@ -596,8 +596,50 @@ def check_pods_gone(env, exp, fails):
         fails.append(f"pods_gone: the pod of task {t} still exists 15 s after the run ended")
 
 
+KEYS = {
+    "": {"description", "timeout", "pipeline", "pipeline_file", "pipeline_patch", "params",
+         "logical_date", "server", "kubeconfig", "fake", "steps", "expect"},
+    "server": {"replicas", "lease_ms", "sweep_ms", "image", "image_pull_grace_ms", "args",
+               "k8s_flags"},
+    "kubeconfig": {"user", "token", "current_context", "namespace", "ca"},
+    "fake": {"token_file", "client_ca_auth", "forbidden_namespaces", "secrets", "kubelet",
+             "start_delay_ms", "grace_seconds", "path", "create_429", "retry_after",
+             "watch_faults", "outcomes"},
+    "expect": {"submit", "run", "tasks", "logs", "models", "terminal_events_once", "pods_gone",
+               "requests"},
+    "request": {"method", "path", "query", "body", "status", "token_generation", "entry",
+                "count", "min", "max", "group_by", "each", "groups", "spacing_min_s", "after"},
+    "task": {"state", "error", "exit_code", "attempt", "attempts"},
+}
+
+
+def lint(sc):
+    """Unknown keys in a scenario (a typo would make an expectation vacuous)."""
+    errs = []
+
+    def known(where, obj, kind):
+        for k in (obj or {}):
+            if k not in KEYS[kind]:
+                errs.append(f"{where}: unknown key {k!r} (known: {sorted(KEYS[kind])})")
+    known("scenario", sc, "")
+    for kind in ("server", "kubeconfig", "fake", "expect"):
+        known(kind, sc.get(kind), kind)
+    exp = sc.get("expect") or {}
+    for i, r in enumerate(exp.get("requests") or []):
+        known(f"expect.requests[{i}]", r, "request")
+    for name, t in (exp.get("tasks") or {}).items():
+        known(f"expect.tasks.{name}", t, "task")
+    if "pipeline" not in sc and "pipeline_file" not in sc:
+        errs.append("scenario: needs pipeline or pipeline_file")
+    return errs
+
+
 def run_scenario(path, ctflow, keep):
     sc = yaml.safe_load(open(path))
+    errs = lint(sc)
+    if errs:
+        print("\n".join(f"{path}: {e}" for e in errs))
+        return 2
     exp = sc.get("expect") or {}
     env = Env(sc, ctflow, keep)
     fails = []
@@ -699,7 +741,12 @@ def main():
     ap.add_argument("--ctflow", default=os.environ.get("CTFLOW_BIN",
                                                        os.path.join(REPO, "build", "ctflow")))
     ap.add_argument("--keep", action="store_true", default=bool(os.environ.get("KEEP_WORK")))
+    ap.add_argument("--lint", action="store_true", help="only check the file's keys")
     a = ap.parse_args()
+    if a.lint:
+        errs = lint(yaml.safe_load(open(a.scenario)))
+        print("\n".join(errs) or f"{a.scenario}: ok")
+        return 1 if errs else 0
     if not os.access(a.ctflow, os.X_OK):
         print(f"{a.ctflow}: not an executable (set CTFLOW_BIN or --ctflow)", file=sys.stderr)
         return 2
