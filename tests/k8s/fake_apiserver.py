@@ -592,6 +592,31 @@ class Kubelet:
             self.terminate(code, "Completed" if code == 0 else "Error")
 
 
+def _resources(*items):
+    return [{"name": n, "singularName": "" if "/" in n else n[:-1], "namespaced": True,
+             "kind": k, "verbs": v} for n, k, v in items]
+
+
+# What kubectl reads before it talks to the resources (a client that knows its paths needs none).
+DISCOVERY = {
+    "/version": {"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "platform":
+                 "linux/amd64"},
+    "/healthz": "ok", "/readyz": "ok", "/livez": "ok",
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+        {"name": "batch", "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
+         "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}}]},
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": _resources(
+        ("pods", "Pod", ["create", "delete", "get", "list", "watch"]),
+        ("pods/log", "Pod", ["get"]))},
+    "/apis/batch/v1": {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion":
+                       "batch/v1", "resources": _resources(
+                           ("jobs", "Job", ["create", "delete", "get", "list", "watch"]),
+                           ("jobs/status", "Job", ["get"]))},
+}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-kube-apiserver/1.32"
@@ -728,9 +753,8 @@ class Handler(BaseHTTPRequestHandler):
         """(status, thunk that writes the response)."""
         if not authed:
             return 401, lambda: self.send_status(401, "Unauthorized", "Unauthorized")
-        if path in ("/version", "/api", "/apis", "/healthz", "/readyz", "/livez"):
-            return 200, lambda: self.send_json(200, {"major": "1", "minor": "32",
-                                                     "gitVersion": "v1.32.0-fake"})
+        if path in DISCOVERY:
+            return 200, lambda: self.send_json(200, DISCOVERY[path])
         m = re.match(r"^/(apis/batch/v1|api/v1)/namespaces/([^/]+)/(jobs|pods)"
                      r"(?:/([^/]+))?(?:/(log|status))?$", path)
         if not m or (m.group(1) == "api/v1") != (m.group(3) == "pods"):

@@ -301,6 +301,52 @@ def run_checks(cl, work):
     gens = {e["auth"]["token_generation"] for e in log if e["auth"]["token_matched"]}
     check(gens == {1, 2}, "token generations " + str(gens))
     check(len(posts) == 9, f"9 creates logged ({len(posts)})")
+    kubectl_checks(cl, work)
+
+
+def kubectl_checks(cl, work):
+    """kubectl (a real client: Go types, kubeconfig with tokenFile and CA data) against the
+    fake: discovery, create, logs through the Job's selector, a watch, delete."""
+    if not shutil.which("kubectl"):
+        print("skip kubectl checks (no kubectl)")
+        return
+    import base64
+    ca = base64.b64encode(open(os.path.join(work, "pki", "ca.crt"), "rb").read()).decode()
+    kc = os.path.join(work, "kubeconfig")
+    with open(kc, "w") as f:
+        f.write(f"""apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster: {{server: "https://127.0.0.1:{cl.port}", certificate-authority-data: {ca}}}
+contexts:
+- name: fake
+  context: {{cluster: fake, user: ctflow, namespace: {NS}}}
+current-context: fake
+users:
+- name: ctflow
+  user: {{tokenFile: {cl.token_file}}}
+""")
+    manifest = os.path.join(work, "kjob.json")
+    with open(manifest, "w") as f:
+        json.dump(job("kjob", ["sh", "-c", "echo hi from kubectl"]), f)
+    env = dict(os.environ, KUBECONFIG=kc)
+
+    def kubectl(*args):
+        r = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True,
+                           timeout=30)
+        return r.returncode, r.stdout + r.stderr
+    rc, out = kubectl("create", "-f", manifest, "--validate=false")
+    check(rc == 0 and "job.batch/kjob created" in out, "kubectl create: " + out.strip())
+    wait_job(cl, "kjob", "Complete")
+    rc, out = kubectl("logs", "job/kjob", "-c", "task")
+    check(rc == 0 and "hi from kubectl" in out, "kubectl logs job/kjob: " + out.strip())
+    rc, out = kubectl("get", "job", "kjob", "-o", "jsonpath={.status.succeeded}")
+    check(rc == 0 and out.strip() == "1", "kubectl get -o jsonpath: " + out.strip())
+    rc, out = kubectl("get", "pods", "-l", "job-name=kjob", "-o", "name")
+    check(rc == 0 and out.startswith("pod/kjob-"), "kubectl get pods -l: " + out.strip())
+    rc, out = kubectl("delete", "job", "kjob", "--cascade=background")
+    check(rc == 0 and 'job.batch "kjob" deleted' in out, "kubectl delete: " + out.strip())
 
 
 if __name__ == "__main__":
