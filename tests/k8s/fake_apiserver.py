@@ -436,6 +436,10 @@ class Kubelet:
                  "ready": ready, "started": started, "restartCount": 0, "state": state}]
 
     def running(self, c):
+        pod_dir = os.path.join(self.c.workdir, "pods", self.pod_name)
+        os.makedirs(pod_dir, exist_ok=True)
+        open(os.path.join(pod_dir, "log"), "ab").close()  # a started container has a log
+
         def f(st, pod):
             st.update(phase="Running", startTime=now_iso(), podIP="10.244.0.7",
                       hostIP="192.168.49.2")
@@ -1000,14 +1004,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data)
             return 200, send
 
+        def container_done():
+            p = c.get("pods", ns, name)
+            if p is None or c.stopping:
+                return True
+            st = (p["status"].get("containerStatuses") or [{}])[0].get("state", {})
+            return "terminated" in st
+
         def stream():
             self.start_chunked("text/plain")
             self.close_connection = True
             try:
                 pos = 0
                 while True:
-                    proc = c.procs.get(name)
-                    done = proc is None or proc.poll() is not None
+                    done = container_done()  # before the read: then the read sees it all
                     data = b""
                     if os.path.exists(path):
                         with open(path, "rb") as f:
@@ -1016,7 +1026,7 @@ class Handler(BaseHTTPRequestHandler):
                     if data:
                         pos += len(data)
                         self.chunk(data)
-                    elif done or c.get("pods", ns, name) is None or c.stopping:
+                    elif done:
                         break
                     else:
                         time.sleep(0.05)

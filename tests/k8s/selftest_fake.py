@@ -105,6 +105,7 @@ def main():
     cfg = {"secrets": {"api-key": {"value": "s3cret"}}, "forbidden_namespaces": ["locked"],
            "create_429": 1, "grace_seconds": 1,
            "outcomes": [{"task": "oom", "outcome": "oom"},
+                        {"task": "slow-oom", "outcome": "oom", "after_ms": 800},
                         {"task": "pull", "outcome": "image_pull"},
                         {"task": "evict", "outcome": "evicted"},
                         {"name": "^scripted-exit", "exit": 3}],
@@ -220,11 +221,22 @@ def run_checks(cl, work):
     term = p["status"]["containerStatuses"][0]["state"].get("terminated", {})
     check(j and j["status"]["conditions"][0]["reason"] == "BackoffLimitExceeded" and
           term.get("exitCode") == 3 and term.get("reason") == "Error", "exit 3")
+    # following a running container's log lasts until it ends, even with nothing printed
+    cl.req("POST", jobs, job("held", ["true"], task="slow-oom"))
+    p = wait_pod(cl, "held", lambda p: p["status"]["phase"] == "Running")
+    t0 = time.time()
+    c, r = cl.stream(f"/api/v1/namespaces/{NS}/pods/{p['metadata']['name']}/log?follow=true")
+    text = r.read()
+    c.close()
+    check(text == b"" and time.time() - t0 > 0.4, "log follow of a running pod waits for its end")
     cl.req("POST", jobs, job("pull", ["true"], task="pull"))
     p = wait_pod(cl, "pull", lambda p: p["status"].get("containerStatuses") and
                  p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get(
                      "reason") == "ImagePullBackOff")
     check(p is not None and p["status"]["phase"] == "Pending", "ImagePullBackOff")
+    st, body, _ = cl.req("GET", f"/api/v1/namespaces/{NS}/pods/{p['metadata']['name']}/log")
+    check(st == 400 and "waiting to start: ImagePullBackOff" in body["message"],
+          "log of a container that never started: 400")
 
     # pods watch: 410 after 2 events, then a watch from the old RV is 410 at once
     st, lst, _ = cl.req("GET", f"/api/v1/namespaces/{NS}/pods")
@@ -300,7 +312,7 @@ def run_checks(cl, work):
               for e in log if e["method"] == "DELETE"), "DELETE body logged")
     gens = {e["auth"]["token_generation"] for e in log if e["auth"]["token_matched"]}
     check(gens == {1, 2}, "token generations " + str(gens))
-    check(len(posts) == 9, f"9 creates logged ({len(posts)})")
+    check(len(posts) == 10, f"10 creates logged ({len(posts)})")
     kubectl_checks(cl, work)
 
 
