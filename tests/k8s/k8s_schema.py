@@ -72,7 +72,12 @@ STRUCTS = {
     "Volume": {"name": "str", "hostPath": "HostPathVolumeSource",
                "persistentVolumeClaim": "PersistentVolumeClaimVolumeSource",
                "emptyDir": "EmptyDirVolumeSource", "configMap": ANY, "secret": ANY,
-               "projected": ANY, "downwardAPI": ANY, "csi": ANY, "ephemeral": ANY, "nfs": ANY},
+               "projected": ANY, "downwardAPI": ANY, "csi": ANY, "ephemeral": ANY, "nfs": ANY,
+               **{k: ANY for k in (
+                   "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "fc",
+                   "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs", "image",
+                   "iscsi", "photonPersistentDisk", "portworxVolume", "quobyte", "rbd",
+                   "scaleIO", "storageos", "vsphereVolume")}},
     "HostPathVolumeSource": {"path": "str", "type": "str"},
     "PersistentVolumeClaimVolumeSource": {"claimName": "str", "readOnly": "bool"},
     "EmptyDirVolumeSource": {"medium": "str", "sizeLimit": "quantity"},
@@ -147,10 +152,11 @@ def decode_errors(value, typ="Job", path=""):
                         f"{here} of type string")
         return errs
     if typ == "int":
+        # Go's decoder takes no fraction or exponent for an int64, not even 120.0 or 1.2E2
+        # (what a JSON library writes for a double), so neither does this.
         if isinstance(value, bool) or not isinstance(value, int):
-            if not (isinstance(value, float) and value.is_integer()):
-                errs.append(f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                            f"{here} of type int64")
+            errs.append(f"json: cannot unmarshal {_json_type(value)} {value!r} into Go struct "
+                        f"field {here} of type int64")
         return errs
     if typ == "bool":
         if not isinstance(value, bool):
