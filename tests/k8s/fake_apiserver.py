@@ -971,7 +971,17 @@ class Handler(BaseHTTPRequestHandler):
         job = self.cluster.delete_job(ns, name, policy)
         if job is None:
             return self.not_found("jobs", name)
-        return 200, lambda: self.send_json(200, job)
+        if policy == "Background":
+            # Deleted at once (the garbage collector takes the pods): a Success Status.
+            ok = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                  "details": {"name": name, "group": "batch", "kind": "jobs",
+                              "uid": job["metadata"]["uid"]}}
+            return 200, lambda: self.send_json(200, ok)
+        # Orphan and Foreground keep the Job until the garbage collector has done its part
+        # (a finalizer): 202 with the object. (This fake removes it at once all the same.)
+        job["metadata"]["finalizers"] = ["orphan" if policy == "Orphan" else
+                                         "foregroundDeletion"]
+        return 202, lambda: self.send_json(202, job)
 
     def pod_log(self, ns, name, query):
         c = self.cluster

@@ -264,7 +264,8 @@ def run_checks(cl, work):
     pid = int(open(pidfile).read())
     st, body, _ = cl.req("DELETE", jobs + "/bg", {"kind": "DeleteOptions", "apiVersion": "v1",
                                                  "propagationPolicy": "Background"})
-    check(st == 200, "DELETE 200")
+    check(st == 200 and body["kind"] == "Status" and body["status"] == "Success",
+          "DELETE Background: 200 Success Status")
     gone = False
     for _ in range(100):
         try:
@@ -283,7 +284,8 @@ def run_checks(cl, work):
     check(st == 404 and body["reason"] == "NotFound", "DELETE again 404")
     cl.req("POST", jobs, job("orph", ["sleep", "30"]))
     wait_pod(cl, "orph", lambda p: p["status"]["phase"] == "Running")
-    cl.req("DELETE", jobs + "/orph")
+    st, body, _ = cl.req("DELETE", jobs + "/orph")
+    check(st == 202 and body["metadata"]["finalizers"] == ["orphan"], "DELETE orphan: 202 Job")
     time.sleep(0.3)
     p = pod_of(cl, "orph")
     check(p is not None and p["status"]["phase"] == "Running", "DELETE without policy orphans")
