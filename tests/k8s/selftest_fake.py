@@ -306,6 +306,17 @@ def run_checks(cl, work):
     st, _, _ = cl.req("GET", jobs)
     check(st == 200, "new token 200")
 
+    # a client certificate signed by the fake's CA authenticates without a token
+    ctx = ssl.create_default_context(cafile=os.path.join(work, "pki", "ca.crt"))
+    ctx.load_cert_chain(os.path.join(work, "pki", "client.crt"),
+                        os.path.join(work, "pki", "client.key"))
+    c = http.client.HTTPSConnection("127.0.0.1", cl.port, context=ctx, timeout=10)
+    c.request("GET", jobs)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    check(r.status == 200, f"client certificate: {r.status}")
+
     # the request log
     log = [json.loads(line) for line in open(os.path.join(work, "requests.jsonl"))]
     posts = [e for e in log if e["method"] == "POST" and e["status"] == 201]
@@ -314,6 +325,8 @@ def run_checks(cl, work):
               for e in log if e["method"] == "DELETE"), "DELETE body logged")
     gens = {e["auth"]["token_generation"] for e in log if e["auth"]["token_matched"]}
     check(gens == {1, 2}, "token generations " + str(gens))
+    check(log[-1]["auth"]["client_cert"] == "ctflow-client" and
+          not log[-1]["auth"]["authorization"], "client certificate logged")
     check(len(posts) == 10, f"10 creates logged ({len(posts)})")
     kubectl_checks(cl, work)
 
