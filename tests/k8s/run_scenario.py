@@ -153,6 +153,7 @@ class Env:
         pg = os.path.join(self.work, "pg")
         subprocess.run(self.as_pg + [f"{self.pgbin}/initdb", "-D", pg, "-A", "trust", "-U",
                                      "ctflow", "--no-sync"], check=True, capture_output=True)
+        self.kill_leftovers()
         subprocess.run(self.as_pg + [f"{self.pgbin}/pg_ctl", "-D", pg, "-l",
                                      os.path.join(self.work, "pg.log"), "-w", "-o",
                                      f"-c listen_addresses='' -k {self.work} -c fsync=off",
@@ -322,6 +323,26 @@ class Env:
         lines = open(path, errors="replace").read().splitlines()
         return "\n".join(f"  {name}: {line}" for line in lines[-n:])
 
+    def kill_leftovers(self):
+        """Processes this scenario started that outlive their parents (the local executor's
+        supervisor, a task): those whose command line names the work folder, postgres aside."""
+        mine = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            if self.work in cmd and "postgres" not in cmd and int(pid) != os.getpid():
+                mine.append(int(pid))
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in mine:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            if sig == signal.SIGTERM and mine:
+                time.sleep(1)
+
     def close(self, failed):
         for p in self.servers.values():
             if p.poll() is None:
@@ -337,6 +358,7 @@ class Env:
                 self.fake.wait(15)
             except subprocess.TimeoutExpired:
                 self.fake.kill()
+        self.kill_leftovers()
         subprocess.run(self.as_pg + [f"{self.pgbin}/pg_ctl", "-D",
                                      os.path.join(self.work, "pg"), "-m", "immediate", "stop"],
                        capture_output=True)
@@ -716,6 +738,12 @@ def run_scenario(path, ctflow, keep):
         if not isinstance(e, ScenarioError):
             traceback.print_exc()
         return finish(env, fails, started)
+    except BaseException:  # SIGTERM (ctest's timeout) or Ctrl-C: stop what was started
+        print("\ninterrupted; requests so far:")
+        for e in env.requests():
+            print("  " + summarize(e))
+        env.close(True)
+        raise
 
 
 def finish(env, fails, started):
@@ -743,6 +771,7 @@ def main():
     ap.add_argument("--keep", action="store_true", default=bool(os.environ.get("KEEP_WORK")))
     ap.add_argument("--lint", action="store_true", help="only check the file's keys")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if a.lint:
         errs = lint(yaml.safe_load(open(a.scenario)))
         print("\n".join(errs) or f"{a.scenario}: ok")
