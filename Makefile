@@ -3,11 +3,15 @@
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# Extra CMake options and a subset of targets, for image builds (docker/*.Dockerfile), e.g.
+# `make build CMAKE_ARGS="-DCTFLOW_TESTS=OFF" BUILD_TARGETS="ctflow web"`; default: everything.
+CMAKE_ARGS ?=
+BUILD_TARGETS ?=
 APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata procps \
   libboost-json1.81-dev libboost-url1.81-dev libpqxx-dev libyaml-dev libeigen3-dev \
   catch2 libcctz-dev libcli11-dev libfmt-dev libssl-dev postgresql \
   libtorch-dev libfaiss-dev libopenblas0-pthread clang libclang-rt-14-dev \
-  zlib1g-dev jq bc time chromium
+  zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
 .PHONY: all build deps test test-plain demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web stress-sse fuzz
@@ -26,10 +30,10 @@ deps:
 	fi
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 
 build: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j$(JOBS)
+	cmake --build $(BUILD) -j$(JOBS) $(if $(BUILD_TARGETS),--target $(BUILD_TARGETS))
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900

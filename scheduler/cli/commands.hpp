@@ -7,7 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/executor/router.hpp"
+
 namespace ctflow::cli {
+
+// The Kubernetes executor's settings (server flags, each with a CTFLOW_K8S_* variable).
+struct K8sFlags {
+  std::string kubeconfig;       // else $KUBECONFIG, else in-cluster, else ~/.kube/config
+  std::string namespace_;       // else the kubeconfig context's (or the pod's) namespace
+  std::string image;            // tasks without k8s.image
+  std::string volume;           // pvc:CLAIM | hostpath:/PATH, mounted at the data dir in Jobs
+  std::string service_account;  // tasks without k8s.serviceAccountName
+  int image_pull_grace_ms = 60'000;
+};
 
 struct ServerFlags {
   std::string data_dir;
@@ -32,9 +44,16 @@ struct ServerFlags {
   size_t body_limit = 4 << 20;
   std::string clock_file;        // test-only: the cron scheduler reads "now" from this file
   int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this
+  K8sFlags k8s;
 };
 
 int cmd_server(ServerFlags f, bool embedded);
+std::optional<std::string> check_k8s_flags(const K8sFlags& k);
+exec::Router::Factory k8s_factory(const K8sFlags& k, const std::string& data_dir,
+                                  exec::Executor& local);
+int cmd_k8s_job(const std::string& file, const std::string& task,
+                const std::vector<std::string>& params, const K8sFlags& k,
+                const std::string& data_dir);
 int cmd_migrate(ServerFlags f);
 
 struct ClientFlags {

@@ -15,11 +15,42 @@ using namespace ctflow::cli;
 
 namespace {
 
+// Tasks with `executor: kubernetes` (the Kubernetes executor, made when the first one runs).
+void add_k8s_flags(CLI::App* cmd, K8sFlags& k) {
+  const char* g = "Kubernetes executor";
+  cmd->add_option("--k8s-kubeconfig", k.kubeconfig,
+                  "kubeconfig file (default $KUBECONFIG, else in-cluster, else ~/.kube/config)")
+      ->envname("CTFLOW_K8S_KUBECONFIG")
+      ->group(g);
+  cmd->add_option("--k8s-namespace", k.namespace_,
+                  "namespace of the Jobs (default: the context's or the pod's namespace)")
+      ->envname("CTFLOW_K8S_NAMESPACE")
+      ->group(g);
+  cmd->add_option("--k8s-image", k.image, "image of tasks without k8s.image")
+      ->envname("CTFLOW_K8S_IMAGE")
+      ->group(g);
+  cmd->add_option("--k8s-volume", k.volume,
+                  "pvc:CLAIM or hostpath:/PATH: the volume every Job mounts at --data-dir (where "
+                  "the task contract's files are)")
+      ->envname("CTFLOW_K8S_VOLUME")
+      ->group(g);
+  cmd->add_option("--k8s-service-account", k.service_account,
+                  "service account of tasks without k8s.serviceAccountName")
+      ->envname("CTFLOW_K8S_SERVICE_ACCOUNT")
+      ->group(g);
+  cmd->add_option("--k8s-image-pull-grace-ms", k.image_pull_grace_ms,
+                  "how long a pod may wait on its image (ImagePullBackOff) before the task fails "
+                  "(default 60000)")
+      ->envname("CTFLOW_K8S_IMAGE_PULL_GRACE_MS")
+      ->group(g);
+}
+
 void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--data-dir", f.data_dir,
                   "data directory (default $CTFLOW_HOME or ~/.local/share/ctflow)");
-  auto* u =
-      cmd->add_option("--database-url", f.database_url, "PostgreSQL URL (up: default embedded)");
+  auto* u = cmd->add_option("--database-url", f.database_url,
+                            "PostgreSQL URL (up: default embedded; $CTFLOW_DATABASE_URL too)")
+                ->envname("CTFLOW_DATABASE_URL");
   if (url_required) u->required();
   cmd->add_option("--port", f.port, "HTTP port (default 8080; 0 picks a free one)");
   cmd->add_option("--address", f.address, "HTTP address (default 127.0.0.1)");
@@ -63,6 +94,7 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--clock-file", f.clock_file)->group("");
   cmd->add_option("--read-timeout-ms", f.read_timeout_ms,
                   "close a connection whose request does not arrive within this (default 30000)");
+  add_k8s_flags(cmd, f.k8s);
 }
 
 void add_client_flags(CLI::App* cmd, ClientFlags& c, bool output) {
@@ -164,6 +196,22 @@ int main(int argc, char** argv) {
   next->add_option("--from", from, "ISO-8601 instant to start after (default now)");
   next->add_option("-n", count, "how many (default 5)");
 
+  auto* k8s = app.add_subcommand("k8s", "Kubernetes");
+  k8s->require_subcommand(1);
+  std::string k8s_spec, k8s_task;
+  std::vector<std::string> k8s_params;
+  K8sFlags k8s_flags;
+  std::string k8s_data_dir = "/var/lib/ctflow";
+  auto* k8s_job = k8s->add_subcommand(
+      "job", "print the batch/v1 Job (YAML) that a task's first attempt would be created as");
+  k8s_job->add_option("spec", k8s_spec, "pipeline spec file")->required();
+  k8s_job->add_option("task", k8s_task, "task name")->required();
+  k8s_job->add_option("-p,--param", k8s_params, "param NAME=VALUE (repeatable)");
+  k8s_job->add_option("--data-dir", k8s_data_dir,
+                      "the server's data directory, where Jobs mount the volume (default "
+                      "/var/lib/ctflow)");
+  add_k8s_flags(k8s_job, k8s_flags);
+
   auto schedule_verbs = add_schedule_verbs(app);
 
   try {
@@ -177,6 +225,7 @@ int main(int argc, char** argv) {
   if (*up) return cmd_server(sf, true);
   if (*server) return cmd_server(sf, false);
   if (*migrate) return cmd_migrate(sf);
+  if (*k8s_job) return cmd_k8s_job(k8s_spec, k8s_task, k8s_params, k8s_flags, k8s_data_dir);
   if (*submit) return cmd_submit(cf, file, params, wait, logical_date);
   if (*runs) return cmd_runs(cf, pipeline, state, limit);
   if (*run) return cmd_run(cf, run_id);

@@ -133,6 +133,10 @@ int cmd_migrate(ServerFlags f) {
 }
 
 int cmd_server(ServerFlags f, bool embedded) {
+  if (auto why = check_k8s_flags(f.k8s)) {
+    std::cerr << "error: " << *why << "\n";
+    return 2;
+  }
   std::error_code ec;
   fs::create_directories(f.data_dir, ec);
   if (ec) {
@@ -177,6 +181,9 @@ int cmd_server(ServerFlags f, bool embedded) {
     std::cerr << "error: " << executor.error() << "\n";
     return 1;
   }
+  // Every attempt goes through the router: local ones to the local executor, those with
+  // `executor: kubernetes` to Jobs (the Kubernetes executor is made when the first one comes).
+  exec::Router tasks(**executor, k8s_factory(f.k8s, f.data_dir, **executor));
   engine::EngineOptions eo;
   eo.database_url = f.database_url;
   eo.server_id = server_id;
@@ -200,7 +207,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   eo.ignore_models_notify = f.ignore_models_notify;
   http::MetricsRegistry metrics;
   eo.observe = api::engine_latency_observer(metrics);
-  engine::Engine engine(eo, **executor);
+  engine::Engine engine(eo, tasks);
 
   store::Pool pool(f.database_url, 8);
   api::EventHub hub(f.database_url);
@@ -255,7 +262,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   auto port = server.start();
   if (!port) {
     std::cerr << "error: " << port.error() << "\n";
-    (*executor)->shutdown();
+    tasks.shutdown();
     return 2;
   }
   engine.start();
@@ -272,7 +279,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   cron.stop();
   engine.stop();
   hub.stop();
-  (*executor)->shutdown();
+  tasks.shutdown();
   if (pg) pg->stop();
   return 0;
 }

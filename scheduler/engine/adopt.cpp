@@ -54,7 +54,7 @@ void Core::adopt(store::Tx& tx, Pass& pass) {
     if (state == exec::AdoptState::NotStarted)
       o.not_started = true;
     else
-      o.error = exec::kLostError;
+      o.error = exec::kLostError, o.failure = exec::Failure::Lost;
     if (r.cancel_requested) o.cancelled = true;
     TaskFacts facts{r.attempt, r.max_attempts, {}, {}};
     if (p) facts.retry = p->tasks[static_cast<size_t>(r.spec_index)].retry;

@@ -47,6 +47,9 @@ bool Core::prepare_claimed(store::Tx& tx, const store::ClaimedTask& c, const spe
   finish.task_run_id = c.task_run_id;
   finish.attempt = c.attempt;
   auto run = run_context(c);
+  exec::Placement where;  // for the code identity in cache keys (a binary or an image)
+  where.executor = t.executor;
+  where.k8s = t.k8s;
   // Template context and inputs from the ancestors (their outputs are final, so cacheable).
   spec::TemplateContext ctx;
   ctx.params = c.params;
@@ -68,7 +71,7 @@ bool Core::prepare_claimed(store::Tx& tx, const store::ClaimedTask& c, const spe
     Sha256 inputs_hash;
     for (const auto& d : sorted) inputs_hash.update(d + '\n');
     CacheComponents cc{study_cmd->second, inputs_hash.hex(),
-                       executor_.code_digest(study_cmd->first, opt_.task_path)};
+                       executor_.code_digest(study_cmd->first, opt_.task_path, where)};
     finish.cache_key = cache_key(cc);
     finish.cache_components = boost::json::serialize(cc.to_json());
     if (auto hit = store::find_cache_hit(tx, *finish.cache_key)) {
@@ -111,7 +114,7 @@ bool Core::prepare_claimed(store::Tx& tx, const store::ClaimedTask& c, const spe
     Sha256 inputs_hash;
     for (const auto& d : input_digests) inputs_hash.update(d + '\n');
     CacheComponents cc{cmd.command_hash, inputs_hash.hex(),
-                       executor_.code_digest(plan.argv[0], opt_.task_path)};
+                       executor_.code_digest(plan.argv[0], opt_.task_path, where)};
     std::string ck = cache_key(cc);
     std::string comps = boost::json::serialize(cc.to_json());
     if (auto hit = store::find_cache_hit(tx, ck)) {

@@ -68,13 +68,18 @@ std::optional<std::string> Core::build_command(const DispatchPlan& plan, int64_t
                                                const std::string& name, const RunCtx& run,
                                                std::string tasks_json, Command& out) {
   std::vector<std::string>& env = out.env;
+  // A local process inherits the server's session and the tasks' PATH; a container has its
+  // image's own.
+  bool local = plan.executor == "local";
   auto keep = [&](const char* n) {
     if (const char* v = std::getenv(n)) env.push_back(std::string(n) + "=" + v);
   };
-  for (const char* n : {"HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "OMP_NUM_THREADS",
-                        "OPENBLAS_NUM_THREADS"})
-    keep(n);
-  env.push_back("PATH=" + opt_.task_path);
+  if (local) {
+    for (const char* n : {"HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "OMP_NUM_THREADS",
+                          "OPENBLAS_NUM_THREADS"})
+      keep(n);
+    env.push_back("PATH=" + opt_.task_path);
+  }
   env.push_back("CTFLOW_RUN_ID=" + std::to_string(run_id));
   env.push_back("CTFLOW_TASK=" + name);
   env.push_back("CTFLOW_ARTIFACTS=" + opt_.data_dir + "/artifacts");
@@ -85,6 +90,11 @@ std::optional<std::string> Core::build_command(const DispatchPlan& plan, int64_t
     command_hash.update(k + "=" + v + '\0');
   }
   for (const auto& [k, secret] : plan.secrets) {
+    if (!local) {  // referenced, never read here: the cluster holds the value
+      out.secret_refs.emplace_back(k, secret);
+      command_hash.update(k + "=secret:" + secret + '\0');
+      continue;
+    }
     bool bad_name = secret.find('/') != std::string::npos || secret.rfind(".", 0) == 0;
     auto value = bad_name ? std::nullopt : read_file(opt_.data_dir + "/secrets/" + secret, 1 << 20);
     if (!value) return "env." + k + ": secret \"" + secret + "\" not found on the server";
@@ -104,6 +114,29 @@ std::optional<std::string> Core::build_command(const DispatchPlan& plan, int64_t
   return std::nullopt;
 }
 
+exec::Placement Core::placement(const Active& a, std::optional<Millis> timeout) const {
+  exec::Placement where;
+  where.run_id = a.run_id;
+  where.attempt = a.attempt;
+  where.timeout = timeout;
+  where.task = a.name;
+  if (const spec::Pipeline* p = known_pipeline(a.version_id)) {
+    where.pipeline = p->name;
+    if (a.spec_index >= 0 && static_cast<size_t>(a.spec_index) < p->tasks.size()) {
+      const spec::Task& t = p->tasks[static_cast<size_t>(a.spec_index)];
+      where.executor = t.executor;
+      where.k8s = t.k8s;
+    }
+  }
+  return where;
+}
+
+bool Core::runs_locally(int64_t version_id, int spec_index) const {
+  const spec::Pipeline* p = known_pipeline(version_id);
+  if (!p || spec_index < 0 || static_cast<size_t>(spec_index) >= p->tasks.size()) return true;
+  return p->tasks[static_cast<size_t>(spec_index)].executor == "local";
+}
+
 Prepared Core::make_prepared(Active a, std::optional<Millis> timeout, Command cmd,
                              const boost::json::object& models) {
   std::string key = exec::attempt_key(a.task_run_id, a.attempt);
@@ -121,6 +154,8 @@ Prepared Core::make_prepared(Active a, std::optional<Millis> timeout, Command cm
   std::string inputs = boost::json::serialize(cmd.inputs);  // {"run":..,"params":..,"models":..}
   inputs.insert(inputs.size() - 1, ",\"tasks\":" + cmd.tasks_json);
   out.req.files.emplace_back("inputs.json", std::move(inputs));
+  out.req.placement = placement(a, timeout);
+  out.req.placement.secrets = std::move(cmd.secret_refs);
   out.active = std::move(a);
   out.active.has_input_artifacts = !cmd.input_digests.empty();
   out.active.timeout = timeout;  // the deadline counts from the start (it may wait its turn)

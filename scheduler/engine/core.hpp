@@ -91,6 +91,9 @@ class Core {
   std::shared_ptr<const RunCtx> run_context(const store::ClaimedTask& c);
   const spec::Pipeline* pipeline(store::Tx& tx, int64_t version_id);
   const spec::Pipeline* known_pipeline(int64_t version_id) const;
+  // Where the attempt runs (its task's executor and k8s settings), for SpawnRequest::placement.
+  exec::Placement placement(const Active& a, std::optional<Millis> timeout) const;
+  bool runs_locally(int64_t version_id, int spec_index) const;
   const Graph& graph(int64_t version_id, const spec::Pipeline& p);
 
   // Constant after construction.

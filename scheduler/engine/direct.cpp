@@ -156,6 +156,7 @@ void FastPath::start_early(Pass& pass) {
   if (!models_) return;  // the statement reads them; the next step can start early
   for (auto& d : pass.direct) {
     if (d.task_run_id || d.parent_key.empty() || !d.parents_done || d.early >= 0) continue;
+    if (!core_.runs_locally(d.version_id, d.spec_index)) continue;  // a Job: after the commit
     int64_t id = task_id(d.run_id, d.spec_index);
     if (!id || !core_.accel_->note_early_start(d.parent_key, exec::attempt_key(id, 1))) continue;
     // The attempt row's id and max_attempts come from the statement (apply_finishes).

@@ -43,14 +43,15 @@ void Core::process_events(const std::vector<exec::ExecEvent>& events, Pass& p) {
     o.exit_code = ev.exit_code;
     o.signal = ev.signal;
     o.error = ev.error;
+    o.failure = ev.failure;
     o.cancelled = a.cancelled;
     o.timed_out = a.timed_out && !a.cancelled;
     if (!a.redo.empty()) o = {.redo = a.redo};             // whatever it did: it runs again
-    if (ev.error == "attempt was fenced by an adopter") {  // someone else owns it now
+    if (ev.failure == exec::Failure::Fenced) {  // someone else owns it now
       fenced.push_back(ev.key);
       continue;
     }
-    if (ev.error == "cancelled before start") o.cancelled = true;
+    if (ev.failure == exec::Failure::CancelledBeforeStart) o.cancelled = true;
     const spec::Pipeline* pl = known_pipeline(a.version_id);
     TaskFacts facts;
     facts.attempt = a.attempt;

@@ -55,9 +55,9 @@ Transition plan_completion(const TaskFacts& f, const AttemptOutcome& o, TimePoin
     return t;
   }
   std::string why = describe_failure(f, o);
-  // A command that does not exist will not appear by retrying.
-  bool permanent = o.error.rfind("command not found", 0) == 0;
-  t.attempt_state = o.error.rfind("lost", 0) == 0 ? "lost" : "failed";
+  // A command that does not exist will not appear by retrying (the executor says which).
+  bool permanent = !exec::failure_retryable(o.failure);
+  t.attempt_state = o.failure == exec::Failure::Lost ? "lost" : "failed";
   if (!permanent && f.attempt < f.max_attempts) {
     Millis d = backoff_delay(f.retry, f.attempt);
     t.state = "ready";
@@ -83,6 +83,7 @@ bool reads_upstream(const spec::Task& t) {
 
 DispatchPlan plan_dispatch(const spec::Task& t, const spec::TemplateContext& ctx) {
   DispatchPlan d;
+  d.executor = t.executor;
   if (t.when) {
     auto r = spec::evaluate_condition(*t.when, ctx);
     if (!r) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/executor/executor.hpp"
 #include "scheduler/spec/spec.hpp"
 #include "scheduler/spec/template.hpp"
 
@@ -20,6 +21,7 @@ Millis backoff_delay(const spec::RetryPolicy& p, int failed_attempt);
 struct AttemptOutcome {
   std::optional<int> exit_code;
   std::optional<int> signal;
+  exec::Failure failure = exec::Failure::None;  // the executor's reason, when it gave one
   std::string error;         // executor error: "command not found: x", "lost: ..."
   std::string result_error;  // outputs file, artifact or registry problem after exit 0
   bool cancelled = false;    // the engine killed it because its run was cancelled
@@ -54,6 +56,7 @@ struct DispatchPlan {
   std::vector<std::string> argv;                             // rendered
   std::vector<std::pair<std::string, std::string>> env;      // rendered literals
   std::vector<std::pair<std::string, std::string>> secrets;  // NAME -> secret name
+  std::string executor = "local";                            // the task's (spec::Task::executor)
   std::string reason;                                        // Skip: the condition; Fail: the error
 };
 DispatchPlan plan_dispatch(const spec::Task& t, const spec::TemplateContext& ctx);

@@ -61,6 +61,9 @@ struct Command {
   std::string tasks_json;              // its "tasks": the ancestors' outputs, as JSON text
   std::vector<std::string> input_digests;
   std::string command_hash;  // argv, env and secret digests (cache keys)
+  // Secrets the executor references instead of receiving their values (kubernetes: NAME ->
+  // secret name, a secretKeyRef in the Job).
+  std::vector<std::pair<std::string, std::string>> secret_refs;
 };
 
 // A task the fast path prepares before it is dispatched: a child of a finishing task

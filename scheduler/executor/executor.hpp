@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "scheduler/common/time_util.hpp"
+#include "scheduler/spec/spec.hpp"
 
 namespace ctflow::exec {
 
@@ -21,22 +22,58 @@ inline std::string attempt_key(int64_t task_run_id, int attempt) {
   return std::to_string(task_run_id) + "-" + std::to_string(attempt);
 }
 
+// Where an attempt runs, and what an executor other than the local one needs to name and shape
+// it (a Kubernetes Job's name, labels, deadline, secret references).
+struct Placement {
+  std::string executor = "local";  // "local" | "kubernetes" (spec::Task::executor)
+  spec::K8sSpec k8s;               // kubernetes: the task's settings (defaults merged)
+  std::string pipeline, task;
+  int64_t run_id = 0;
+  int attempt = 0;
+  std::optional<std::chrono::milliseconds> timeout;  // the task's, per attempt
+  // env NAME -> secret name: a Kubernetes Secret's `value` key through secretKeyRef, never a
+  // plain value in the Job (the local executor gets the values in `env` instead).
+  std::vector<std::pair<std::string, std::string>> secrets;
+  bool local() const { return executor == "local"; }
+};
+
 struct SpawnRequest {
   std::string key;                // attempt_key(task_run_id, attempt)
   std::vector<std::string> argv;  // argv[0] resolved against PATH from `env`
   std::vector<std::string> env;   // "NAME=value"
   // Written into the attempt's folder before the process starts (name -> content).
   std::vector<std::pair<std::string, std::string>> files;
+  Placement placement;
 };
+
+// Why an attempt ended without an exit code of its own, or was refused: the engine decides
+// retries and states on this, never on the message's text.
+enum class Failure {
+  None,
+  NotFound,              // the command (or image) does not exist: retrying cannot help
+  SpawnFailed,           // the process or Job could not be started (resources, API refused it)
+  Lost,                  // its process and exit record are gone (machine or supervisor died)
+  Fenced,                // an adopter owns the attempt now: this executor lets it go
+  CancelledBeforeStart,  // cancelled while waiting to start
+  OomKilled,             // killed for exceeding its memory limit
+  ImagePull,             // its container image could not be pulled
+  DeadlineExceeded,      // its executor's deadline (activeDeadlineSeconds) passed
+  Evicted,               // the node evicted it (pressure, drain)
+  Config,                // the executor is not configured or refused our credentials
+};
+const char* failure_name(Failure f);  // "oom_killed", ...
+// Whether another attempt could end differently (not for NotFound, Config).
+bool failure_retryable(Failure f);
 
 struct ExecEvent {
   enum class Kind { Started, Exited };
   Kind kind = Kind::Exited;
   std::string key;
   int pid = 0;
-  std::optional<int> exit_code;  // normal exit
-  std::optional<int> signal;     // killed by a signal
-  std::string error;             // spawn failure ("command not found: foo") or lost task
+  std::optional<int> exit_code;     // normal exit
+  std::optional<int> signal;        // killed by a signal
+  Failure failure = Failure::None;  // why, when it did not simply exit
+  std::string error;  // the message for people ("command not found: foo", "OOMKilled: ...")
   TimePoint at{};
   // Exited: the attempts armed on this one (ChainAcceleration::arm) that its success started.
   std::vector<std::string> fired;
@@ -107,10 +144,16 @@ class Executor {
   // Stops the attempt: a polite signal now, a forced stop after `grace`.
   virtual void cancel(const std::string& key, std::chrono::milliseconds grace) = 0;
   virtual AdoptState adopt(const std::string& executor_ref) = 0;
+  // The attempt's log as it is now (the task's stdout and stderr), wherever it ran; the local
+  // and Kubernetes executors both keep it in the attempt's folder (task.log).
+  virtual std::string log_path(const std::string& key) const {
+    return attempt_dir(key) + "/task.log";
+  }
   // The identity of the code that `program` (a command's argv[0]) runs, for cache keys: the
   // digest of the resolved binary, or of a container image. "none" when it cannot be found.
   // `search_path`: the PATH given to tasks. Engine thread only.
-  virtual std::string code_digest(const std::string& program, const std::string& search_path) = 0;
+  virtual std::string code_digest(const std::string& program, const std::string& search_path,
+                                  const Placement& where) = 0;
   // The optional chain acceleration; null when this executor has none.
   virtual ChainAcceleration* chain_acceleration() { return nullptr; }
   // Moves pending events out. Thread-safe.

@@ -66,6 +66,35 @@ json::object hpo_json(const HpoSpec& h) {
   return o;
 }
 
+json::object string_map(const std::map<std::string, std::string>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+
+// Every field that is set (a change of any changes the pipeline's digest); parse_pipeline reads
+// it back to the same K8sSpec.
+json::object k8s_json(const K8sSpec& k) {
+  json::array tol;
+  for (const auto& t : k.tolerations) {
+    json::object o;
+    if (!t.key.empty()) o["key"] = t.key;
+    if (!t.op.empty()) o["operator"] = t.op;
+    if (!t.value.empty()) o["value"] = t.value;
+    if (!t.effect.empty()) o["effect"] = t.effect;
+    if (t.seconds) o["tolerationSeconds"] = *t.seconds;
+    tol.emplace_back(std::move(o));
+  }
+  json::object o{
+      {"resources", {{"requests", string_map(k.requests)}, {"limits", string_map(k.limits)}}},
+      {"nodeSelector", string_map(k.node_selector)},
+      {"tolerations", std::move(tol)}};
+  if (!k.image.empty()) o["image"] = k.image;
+  if (!k.service_account.empty()) o["serviceAccountName"] = k.service_account;
+  if (k.ttl_seconds) o["ttlSecondsAfterFinished"] = *k.ttl_seconds;
+  return o;
+}
+
 json::object task_json(const Task& t) {
   json::object o{{"name", t.name},
                  {"description", t.description},
@@ -88,6 +117,10 @@ json::object task_json(const Task& t) {
   if (t.when) o["when"] = t.when->text;
   if (!t.pool.empty()) o["pool"] = t.pool;
   if (t.timeout) o["timeout"] = format_duration(*t.timeout);
+  if (t.executor != "local") {
+    o["executor"] = t.executor;
+    o["k8s"] = k8s_json(t.k8s);
+  }
   return o;
 }
 

@@ -129,11 +129,13 @@ std::set<std::string> read_pools(const json::value& v, Pipeline& p, Errors& erro
 
 detail::TaskDefaults read_defaults(const json::value& v, Errors& errors) {
   detail::TaskDefaults d;
-  ObjectReader r(v, "defaults", errors, {"retry", "timeout", "cache"});
+  ObjectReader r(v, "defaults", errors, {"retry", "timeout", "cache", "executor", "k8s"});
   if (const json::value* retry = r.get("retry"))
     d.retry = detail::read_retry(*retry, r.path("retry"), d.retry, errors);
   d.timeout = r.duration("timeout", false);
   d.cache = r.boolean("cache").value_or(false);
+  if (auto e = r.one_of("executor", {"local", "kubernetes"})) d.executor = *e;
+  if (const json::value* k = r.get("k8s")) d.k8s = detail::read_k8s(*k, r.path("k8s"), {}, errors);
   return d;
 }
 

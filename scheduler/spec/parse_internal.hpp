@@ -18,7 +18,13 @@ struct TaskDefaults {
   RetryPolicy retry;
   std::optional<Millis> timeout;
   bool cache = false;
+  std::string executor = "local";
+  K8sSpec k8s;
 };
+
+// Reads a `k8s:` block over `base` (fields not given keep base's values; maps merge by key).
+K8sSpec read_k8s(const boost::json::value& v, const std::string& path, K8sSpec base,
+                 Errors& errors);
 
 // Reads `retry:` over `base` (fields not given keep base's values).
 RetryPolicy read_retry(const boost::json::value& v, const std::string& path, RetryPolicy base,

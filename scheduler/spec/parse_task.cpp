@@ -194,9 +194,11 @@ Task read_task(const json::value& v, const std::string& path, const TaskDefaults
   t.retry = defaults.retry;
   t.timeout = defaults.timeout;
   t.cache = defaults.cache;
+  t.executor = defaults.executor;
+  t.k8s = defaults.k8s;
   ObjectReader r(v, path, errors,
                  {"name", "description", "needs", "run", "env", "when", "pool", "retry", "timeout",
-                  "cache", "priority", "hpo"});
+                  "cache", "priority", "hpo", "executor", "k8s"});
   if (!r.is_object()) return t;
   t.name = r.name("name", true).value_or("");
   t.description = r.str("description").value_or("");
@@ -233,6 +235,14 @@ Task read_task(const json::value& v, const std::string& path, const TaskDefaults
   if (r.get("timeout")) t.timeout = r.duration("timeout", false);
   if (auto c = r.boolean("cache")) t.cache = *c;
   if (auto p = r.integer("priority", INT32_MIN, INT32_MAX)) t.priority = *p;
+  if (auto e = r.one_of("executor", {"local", "kubernetes"})) t.executor = *e;
+  if (const json::value* k = r.get("k8s")) {
+    t.k8s = read_k8s(*k, r.path("k8s"), t.k8s, errors);
+    if (t.executor != "kubernetes")
+      r.fail("k8s", "set, but the task runs with executor local (add executor: kubernetes here "
+                    "or in defaults)");
+  }
+  if (t.executor != "kubernetes") t.k8s = {};
   return t;
 }
 

@@ -95,6 +95,27 @@ struct HpoSpec {
 // Compares every field (the space dimension by dimension).
 bool operator==(const HpoSpec& a, const HpoSpec& b);
 
+// A toleration of a Kubernetes Job's pod (k8s.tolerations), as in the core/v1 Toleration type.
+struct Toleration {
+  std::string key, op, value, effect;  // op: Exists | Equal ("" = Equal); effect may be ""
+  std::optional<int64_t> seconds;      // tolerationSeconds (NoExecute only)
+  bool operator==(const Toleration&) const = default;
+};
+
+// k8s: how a task with `executor: kubernetes` runs as a batch/v1 Job. `defaults.k8s` gives every
+// task its fields; a task's own k8s block overrides them field by field (maps key by key).
+// YAML: k8s: {image, resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {...}},
+//             nodeSelector: {k: v}, tolerations: [...], serviceAccountName, ttlSecondsAfterFinished}
+// Quantities follow Kubernetes' resource.Quantity syntax; names its DNS rules.
+struct K8sSpec {
+  std::string image;  // empty: the server's --k8s-image
+  std::map<std::string, std::string> requests, limits, node_selector;
+  std::vector<Toleration> tolerations;
+  std::string service_account;      // empty: the server's --k8s-service-account, or none
+  std::optional<int> ttl_seconds;   // ttlSecondsAfterFinished; absent: 3600
+  bool operator==(const K8sSpec&) const = default;
+};
+
 struct Task {
   std::string name;
   std::string description;
@@ -110,6 +131,10 @@ struct Task {
   bool cache = false;             // off unless `cache: true` (here or in defaults)
   int priority = 0;               // lower runs first among ready tasks
   std::optional<HpoSpec> hpo;     // set: this task is a study; `run` is empty
+  // Where it runs: "local" (a process on the server's machine) or "kubernetes" (a batch/v1 Job;
+  // `k8s` then holds its settings, defaults.k8s merged in). From the task, else `defaults`.
+  std::string executor = "local";
+  K8sSpec k8s;
   bool operator==(const Task&) const = default;
 };
 

@@ -28,7 +28,8 @@ std::string LocalExecutor::resolve(const std::string& cmd, const std::string& pa
   return "";
 }
 
-std::string LocalExecutor::code_digest(const std::string& program, const std::string& search_path) {
+std::string LocalExecutor::code_digest(const std::string& program, const std::string& search_path,
+                                       const Placement&) {
   std::string exe = resolve(program, search_path);
   struct stat st;
   if (exe.empty() || ::stat(exe.c_str(), &st) != 0) return "none";

@@ -22,6 +22,17 @@ extern char** environ;
 
 namespace ctflow::exec {
 
+// The supervisor reports through its exit records' text (it is a separate process): the
+// reasons it writes, as the engine's Failure.
+Failure local_failure(const std::string& error) {
+  if (error.rfind("command not found", 0) == 0) return Failure::NotFound;
+  if (error == "attempt was fenced by an adopter") return Failure::Fenced;
+  if (error == "cancelled before start") return Failure::CancelledBeforeStart;
+  if (error.rfind("lost", 0) == 0) return Failure::Lost;
+  return Failure::SpawnFailed;
+}
+
+
 namespace fs = std::filesystem;
 
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& self_exe,
@@ -266,6 +277,7 @@ void LocalExecutor::set_wakeup(std::function<void(Wake)> fn) {
 }
 
 void LocalExecutor::push(ExecEvent ev) {
+  if (ev.failure == Failure::None && !ev.error.empty()) ev.failure = local_failure(ev.error);
   if (log::trace_pass())
     log::info("exec: {} {}", ev.kind == ExecEvent::Kind::Started ? "started" : "exited", ev.key);
   std::function<void(Wake)> wake;

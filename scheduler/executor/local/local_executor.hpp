@@ -34,7 +34,8 @@ class LocalExecutor : public Executor, public ChainAcceleration {
   void cancel(const std::string& key, std::chrono::milliseconds grace) override;
   AdoptState adopt(const std::string& executor_ref) override;
   // sha256 of the resolved binary, cached while its mtime and size stay the same.
-  std::string code_digest(const std::string& program, const std::string& search_path) override;
+  std::string code_digest(const std::string& program, const std::string& search_path,
+                          const Placement& where) override;
   ChainAcceleration* chain_acceleration() override { return this; }
   bool note_early_start(const std::string& parent_key, const std::string& child_key) override;
   void prepare(const std::vector<std::string>& keys) override;
