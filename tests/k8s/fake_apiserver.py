@@ -30,6 +30,8 @@ Scenario keys (all optional):
   create_429: N               the first N Job creates answer 429 with Retry-After
   retry_after: 1
   watch_faults: [{resource: jobs|pods|any, after_events: N, action: "410"|drop, times: 1}]
+  watch_delay_ms: {pods: 500}  events reach that resource's watch streams this much later (a
+                              slow watch cache: a client sees the Job end before its pod does)
   outcomes: [{task: NAME | name: REGEX | image: REGEX, outcome: run|oom|image_pull|evicted|exit|hold,
               exit: N, after_ms: 300}]   first match wins; default: run the command
 """
@@ -148,7 +150,7 @@ class Cluster:
         self.cond = threading.Condition(self.lock)
         self.rv = 100
         self.compacted_rv = 0  # a watch from an RV below this is 410 Expired
-        self.history = []  # (rv, resource, namespace, type, object)
+        self.history = []  # (rv, resource, namespace, type, object, time)
         self.objects = {"jobs": {}, "pods": {}}  # (ns, name) -> object
         self.procs = {}  # pod name -> Popen
         self.creates = 0
@@ -164,7 +166,7 @@ class Cluster:
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = str(self.rv)
         self.history.append((self.rv, resource, obj["metadata"]["namespace"], typ,
-                             copy.deepcopy(obj)))
+                             copy.deepcopy(obj), time.time()))
         self.cond.notify_all()
 
     def put(self, resource, obj, typ="MODIFIED"):
@@ -928,13 +930,24 @@ class Handler(BaseHTTPRequestHandler):
             for o in initial:
                 emit("ADDED", o)
             last = start
+            delay = (self.server.cfg.get("watch_delay_ms") or {}).get(resource, 0) / 1000
             while time.time() < end and not c.stopping:
                 with c.lock:
-                    evs = [e for e in c.history if e[0] > last and e[1] == resource and
-                           e[2] == ns and match(e[4])]
+                    now = time.time()
+                    pending = [e for e in c.history if e[0] > last and e[1] == resource and
+                               e[2] == ns and match(e[4])]
+                    evs = []
+                    for e in pending:  # in order; a delayed stream holds back what follows
+                        if e[5] + delay > now:
+                            break
+                        evs.append(e)
                     if not evs:
-                        c.cond.wait(min(1.0, max(0.0, end - time.time())))
-                        if bookmarks and time.time() - last_write > 2:
+                        wait = min(1.0, max(0.0, end - now))
+                        if pending:
+                            wait = min(wait, pending[0][5] + delay - now)
+                        c.cond.wait(max(0.0, wait))
+                        # a bookmark never passes an event this stream still owes
+                        if bookmarks and not pending and time.time() - last_write > 2:
                             bm = {"metadata": {"resourceVersion": str(c.rv)}}
                         else:
                             continue
@@ -942,7 +955,7 @@ class Handler(BaseHTTPRequestHandler):
                     emit("BOOKMARK", bm)
                     last_write = time.time()
                     continue
-                for rv, _, _, typ, obj in evs:
+                for rv, _, _, typ, obj, _ in evs:
                     last = rv
                     fault = c.watch_fault(resource, sent)
                     if fault:

@@ -626,7 +626,7 @@ KEYS = {
     "kubeconfig": {"user", "token", "current_context", "namespace", "ca"},
     "fake": {"token_file", "client_ca_auth", "forbidden_namespaces", "secrets", "kubelet",
              "start_delay_ms", "grace_seconds", "path", "create_429", "retry_after",
-             "watch_faults", "outcomes"},
+             "watch_faults", "watch_delay_ms", "outcomes"},
     "expect": {"submit", "run", "tasks", "logs", "models", "terminal_events_once", "pods_gone",
                "requests"},
     "request": {"method", "path", "query", "body", "status", "token_generation", "entry",
