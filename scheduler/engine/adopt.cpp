@@ -74,11 +74,16 @@ void Core::adopt(store::Tx& tx, Pass& pass) {
   apply_finishes(tx, fin, true);
 }
 
+// Replicas are alive while their heartbeat is: each renews servers.seen_at with its leases
+// (every lease/3), so one silent for two leases is dead wherever it ran, and its attempts are
+// adopted at once instead of one by one as their leases expire. On this host a replica's pid
+// tells sooner (a kill -9 is seen at the next pass); a pid means nothing on another host.
 std::vector<std::string> Core::dead_owners(store::Tx& tx) {
   std::vector<std::string> dead;
-  for (const auto& s : store::servers_on_host(tx, opt_.host)) {
+  for (const auto& s : store::suspect_servers(tx, opt_.host, opt_.lease * 2)) {
     if (s.id == opt_.server_id) continue;
-    if (::kill(s.pid, 0) != 0 && errno == ESRCH) dead.push_back(s.id);
+    bool gone = s.host == opt_.host && ::kill(s.pid, 0) != 0 && errno == ESRCH;
+    if (s.stale || gone) dead.push_back(s.id);
   }
   return dead;
 }

@@ -80,7 +80,7 @@ bool Core::prepare_claimed(store::Tx& tx, const store::ClaimedTask& c, const spe
       finish.outputs = hit->outputs;
       finish.cache_reason = "hit: same study, trial command, inputs and executable as run " +
                             std::to_string(hit->run_id) + " (task run " +
-                            std::to_string(hit->task_run_id) + ")";
+                            std::to_string(hit->task_run_id) + ")" + image_note(cc.binary);
       return false;
     }
     finish.cache_reason =
@@ -125,7 +125,7 @@ bool Core::prepare_claimed(store::Tx& tx, const store::ClaimedTask& c, const spe
       finish.cache_components = comps;
       finish.cache_reason = "hit: same command, inputs and executable as run " +
                             std::to_string(hit->run_id) + " (task run " +
-                            std::to_string(hit->task_run_id) + ")";
+                            std::to_string(hit->task_run_id) + ")" + image_note(cc.binary);
       store::copy_artifact_uses(tx, hit->task_run_id, c.task_run_id);
       return false;
     }

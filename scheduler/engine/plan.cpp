@@ -128,17 +128,24 @@ std::string cache_key(const CacheComponents& c) {
   return sha256_hex("ctflow-cache-v1\n" + c.command + "\n" + c.inputs + "\n" + c.binary);
 }
 
+std::string image_note(const std::string& binary) {
+  if (binary.rfind("image-tag:", 0) != 0) return "";
+  return "; image " + binary.substr(10) +
+         " is not pinned by digest (NAME@sha256:...), so the cache key trusts its tag";
+}
+
 std::string explain_miss(const std::optional<boost::json::object>& previous,
                          const CacheComponents& now) {
-  if (!previous) return "miss: no earlier successful run of this task";
+  std::string note = image_note(now.binary);
+  if (!previous) return "miss: no earlier successful run of this task" + note;
   std::vector<std::string> changed;
   if (get_string(*previous, "command") != now.command) changed.push_back("command");
   if (get_string(*previous, "inputs") != now.inputs) changed.push_back("input artifacts");
   if (get_string(*previous, "binary") != now.binary) changed.push_back("executable");
-  if (changed.empty()) return "miss: the matching earlier result is not available";
+  if (changed.empty()) return "miss: the matching earlier result is not available" + note;
   std::string s = "miss: ";
   for (size_t i = 0; i < changed.size(); ++i) s += (i ? ", " : "") + changed[i];
-  return s + " changed since the last successful run";
+  return s + " changed since the last successful run" + note;
 }
 
 std::vector<int> ancestors(const spec::Pipeline& p, int index, size_t cap) {

@@ -73,6 +73,8 @@ struct CacheComponents {
 std::string cache_key(const CacheComponents& c);
 // "hit: ..." is written by the engine; this explains a miss against the last key of the same
 // pipeline's task (nullopt: there was none).
+// "; image X is not pinned by digest ..." for a cache key on an unpinned image tag, else "".
+std::string image_note(const std::string& binary);
 std::string explain_miss(const std::optional<boost::json::object>& previous,
                          const CacheComponents& now);
 

@@ -187,13 +187,18 @@ void read_pipeline(const json::value& doc, const detail::NumberTexts& numbers, P
                    Errors& errors) {
   ObjectReader r(doc, "", errors,
                  {"name", "description", "params", "defaults", "pools", "concurrency",
-                  "run_timeout", "schedule", "tasks"});
+                  "run_timeout", "schedule", "tasks", "executor", "k8s"});
   if (!r.is_object()) return;
   p.name = r.name("name", true).value_or("");
   p.description = r.str("description").value_or("");
   if (const json::value* v = r.get("params")) read_params(*v, "params", p, errors);
   detail::TaskDefaults defaults;
   if (const json::value* v = r.get("defaults")) defaults = read_defaults(*v, errors);
+  // `executor:` and `k8s:` at the top level are the pipeline's defaults too (as in Argo's
+  // podSpecPatch or KFP's platform config: one place for every task).
+  if (auto e = r.one_of("executor", {"local", "kubernetes"})) defaults.executor = *e;
+  if (const json::value* k = r.get("k8s"))
+    defaults.k8s = detail::read_k8s(*k, "k8s", defaults.k8s, errors);
   std::set<std::string> pools;
   if (const json::value* v = r.get("pools")) pools = read_pools(*v, p, errors);
   p.concurrency = r.integer("concurrency", 0).value_or(0);

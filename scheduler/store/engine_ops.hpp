@@ -92,8 +92,11 @@ std::vector<ActiveAttempt> adopt_expired(Tx& tx, const std::string& owner, Milli
 struct ServerRow {
   std::string id, host;
   int pid;
+  bool stale = false;  // its heartbeat (servers.seen_at) is older than the silence allowed
 };
-std::vector<ServerRow> servers_on_host(Tx& tx, const std::string& host);
+// Replicas that may be dead: those on `host` (the caller can check their pid) and those on any
+// host whose heartbeat is older than `silence` (stale). Heartbeats are written with leases.
+std::vector<ServerRow> suspect_servers(Tx& tx, const std::string& host, Millis silence);
 void forget_server(Tx& tx, const std::string& id);
 
 // Earliest not_before of ready tasks in the future, if any (the engine sleeps until then).

@@ -187,10 +187,14 @@ FROM task_runs t JOIN runs r ON r.id = t.run_id WHERE t.id IN (SELECT id FROM u)
   return out;
 }
 
-std::vector<ServerRow> servers_on_host(Tx& tx, const std::string& host) {
+std::vector<ServerRow> suspect_servers(Tx& tx, const std::string& host, Millis silence) {
   std::vector<ServerRow> out;
-  for (const auto& r : W(tx).exec_params("SELECT id, host, pid FROM servers WHERE host = $1", host))
-    out.push_back({r[0].c_str(), r[1].c_str(), r[2].as<int>()});
+  for (const auto& r : W(tx).exec_params(
+           "SELECT id, host, pid, seen_at < now() - make_interval(secs => $2::double precision "
+           "/ 1000) FROM servers WHERE host = $1 OR seen_at < now() - make_interval(secs => "
+           "$2::double precision / 1000)",
+           host, silence.count()))
+    out.push_back({r[0].c_str(), r[1].c_str(), r[2].as<int>(), r[3].as<bool>()});
   return out;
 }
 
