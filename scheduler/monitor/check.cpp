@@ -82,7 +82,13 @@ CheckResult check_monitor(store::Tx& tx, int64_t pipeline_id, TimePoint now,
   Decision d = decide(e, m, now, row->last_triggered_at, own_active,
                       store::active_run_count(tx, pipeline_id), p->concurrency);
   if (d == Decision::trigger) {
+    // Retrain as the deployed version was trained: its run's params when that run was of this
+    // pipeline (and they still fit its latest version), else the pipeline's defaults.
     auto params = spec::resolve_params(*p, {}, {});
+    if (auto prev = store::version_run_params(tx, *model_id, *version, pipeline_id)) {
+      auto same = spec::resolve_params(*p, {}, *prev);
+      if (same) params = std::move(same);
+    }
     if (!params) {
       out.error = "pipeline " + row->pipeline + ": " + params.error();
       d = Decision::busy;

@@ -9,7 +9,8 @@
 // points at -> read the labelled window, the reference and the live window (index-backed) ->
 // evaluate (monitor/evaluate.hpp) -> decide (cooldown, runs still active, the pipeline's
 // concurrency) -> on a trigger, create one run (trigger "monitor", logical date `now`, the
-// pipeline's default params) with runs.trigger_detail holding the numbers that crossed, emit a
+// params of the run that trained the deployed version when it was a run of this pipeline, else
+// the pipeline's defaults) with runs.trigger_detail holding the numbers that crossed, emit a
 // "run" event -> record the check (monitor_checks).
 #include <optional>
 #include <string>

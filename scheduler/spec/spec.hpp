@@ -138,7 +138,10 @@ struct Schedule {
 //     `prediction`) or ks (two-sample Kolmogorov-Smirnov statistic); feature mean | ink (the
 //     input summary) | prediction (the class distribution).
 // At least one of accuracy_below and drift. After a run is started, none is started again
-// before `cooldown` has passed, nor while a run it started is still active.
+// before `cooldown` has passed, nor while a run it started is still active, nor while the
+// pipeline is at its `concurrency`. The run's logical date is the monitor's "now"; its params
+// are those of the run that trained the deployed version (when it was a run of this pipeline),
+// else the defaults.
 struct Monitor {
   std::string model;                     // a registry model name
   std::string alias = "production";      // [A-Za-z0-9_.-]{1,64}

@@ -144,6 +144,18 @@ std::optional<int64_t> alias_version(Tx& tx, int64_t model_id, const std::string
   return r[0][0].as<int64_t>();
 }
 
+std::optional<boost::json::object> version_run_params(Tx& tx, int64_t model_id, int64_t version,
+                                                      int64_t pipeline_id) {
+  auto r = exec_cached(tx, "predictions_version_params",
+                       "SELECT r.params::text FROM model_versions v JOIN runs r ON r.id = v.run_id "
+                       "WHERE v.model_id = $1 AND v.version = $2 AND r.pipeline_id = $3",
+                       model_id, version, pipeline_id);
+  if (r.empty()) return std::nullopt;
+  auto v = boost::json::parse(r[0][0].c_str());
+  if (!v.is_object()) return std::nullopt;
+  return v.as_object();
+}
+
 std::vector<monitor::Point> prediction_window(Tx& tx, int64_t model_id, int64_t version,
                                               int64_t limit, bool newest, bool labeled) {
   // Four fixed statements (no text assembled from input): the order and the filter each pick

@@ -43,6 +43,10 @@ LabeledPredictions set_labels(Tx& tx, const std::vector<monitor::LabelRecord>& l
 // The model's id, and the version an alias of it points at now.
 std::optional<int64_t> model_id(Tx& tx, const std::string& model);
 std::optional<int64_t> alias_version(Tx& tx, int64_t model_id, const std::string& alias);
+// The params of the run that registered (model, version), when that run is of pipeline
+// `pipeline_id`; nullopt otherwise (registered by another pipeline or by hand).
+std::optional<boost::json::object> version_run_params(Tx& tx, int64_t model_id, int64_t version,
+                                                      int64_t pipeline_id);
 // Predictions of (model, version), at most `limit`: the newest first when `newest`, else the
 // oldest first; only labelled ones when `labeled`. Index-backed (predictions_by_version,
 // predictions_labeled).

@@ -107,8 +107,8 @@ TEST_CASE("a monitor starts one run on low accuracy, then cools down", "[integra
   CHECK(detail.at("labels").as_int64() == 20);
   auto& crossed = detail.at("crossed").as_array().at(0).as_object();
   CHECK(crossed.at("metric").as_string() == "accuracy");
-  CHECK(crossed.at("value").as_double() == Approx(0.25));
-  CHECK(crossed.at("threshold").as_double() == Approx(0.8));
+  CHECK(crossed.at("value").to_number<double>() == Approx(0.25));
+  CHECK(crossed.at("threshold").to_number<double>() == Approx(0.8));
   CHECK(h.db().text("SELECT iso(logical_date) FROM runs WHERE id = " + run) ==
         "2030-01-01T00:00:00Z");
   REQUIRE(str(h.wait(run), "state") == "succeeded");
@@ -148,4 +148,50 @@ TEST_CASE("a monitor starts one run on low accuracy, then cools down", "[integra
   for (const auto& c : mons[0].at("checks").as_array())
     triggered += c.at("outcome").as_string() == "triggered";
   CHECK(triggered == 2);
+}
+
+TEST_CASE("a monitor starts a run when the inputs drift, before any label",
+          "[integration][monitor]") {
+  TestClock clock;
+  Harness h(monitored(clock));
+  INFO("server log:\n" << h.server().log());
+  REQUIRE(str(h.wait(h.submit(kRegister)), "state") == "succeeded");
+  constexpr const char* kDrift = R"(name: drifting
+monitor: {model: m, window: 10, drift: {metric: ks, feature: mean, threshold: 0.5}, cooldown: 1h}
+tasks:
+  - name: retrain
+    run: [echo, retrain]
+)";
+  REQUIRE(str(h.wait(h.submit(kDrift)), "state") == "succeeded");
+  // The reference: the version's first 10 predictions (dark images); then 9 bright ones, one
+  // short of a full live window: nothing is judged yet.
+  json::array recs;
+  for (int i = 0; i < 19; ++i)
+    recs.push_back(prediction(
+        "d" + std::to_string(i), "m", 1, 1, i < 10 ? 0.1 : 0.9,
+        "2030-01-01T00:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ".000Z"));
+  auto [st, body] =
+      post(h.server(), "/api/v1/predictions", json::serialize(json::object{{"records", recs}}));
+  REQUIRE(st == 200);
+  std::this_thread::sleep_for(1000ms);
+  CHECK(monitor_runs(h.db()) == 0);
+  std::tie(st, body) =
+      post(h.server(), "/api/v1/predictions",
+           json::serialize(json::object{
+               {"records",
+                json::array{prediction("d19", "m", 1, 1, 0.9, "2030-01-01T00:00:19.000Z")}}}));
+  REQUIRE(st == 200);
+  REQUIRE(poll_until([&] { return monitor_runs(h.db()) == 1; }, 20s));
+  auto crossed = json::parse(h.db().text("SELECT trigger_detail FROM runs WHERE trigger = "
+                                         "'monitor'"))
+                     .at("monitor")
+                     .at("crossed")
+                     .as_array()
+                     .at(0)
+                     .as_object();
+  INFO(json::serialize(crossed));
+  CHECK(crossed.at("metric").as_string() == "ks");
+  CHECK(crossed.at("feature").as_string() == "mean");
+  CHECK(crossed.at("value").to_number<double>() == Approx(1.0));
+  CHECK(crossed.at("samples").as_int64() == 10);
 }
