@@ -35,7 +35,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 -LE slow
 
 # Tests labelled slow, outside `make test`: the monitor's retraining loop on MNIST (issue 21,
-# acceptance 4; two trainings, about N minutes on 2 cores).
+# acceptance 4; two trainings, about 4 minutes on 2 shared cores).
 test-monitor: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 1200 -L slow
 

@@ -174,6 +174,12 @@ TEST_CASE("the monitor retrains mnist-ct once when shifted inputs lower live acc
   auto again = predict(v2, 2, 100, 78, true, "v2-shift-", "2025-03-16T00:00:00Z");
   INFO("v2 on inverted digits: " << again.at("accuracy").to_number<double>());
   CHECK(again.at("accuracy").to_number<double>() > v1_shifted);
+  // One line for the record (docs and reports quote it).
+  std::fprintf(stderr,
+               "monitor loop: v1 on normal digits %.3f, v1 on inverted %.3f (crossed 0.6), v2 on "
+               "inverted %.3f\n",
+               normal.at("accuracy").to_number<double>(), v1_shifted,
+               again.at("accuracy").to_number<double>());
 
   // 5. Rolled back to v1: its live accuracy crosses again, within the cooldown: nothing starts.
   post_ok(s, "/api/v1/models/mnist/aliases/production", {{"version", 1}});
