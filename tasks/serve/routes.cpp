@@ -57,7 +57,10 @@ void add_routes(http::Router& router, Predictor& p, http::MetricsRegistry& metri
   auto ready_body = [&p, o] {
     const bool ready = p.ready();
     json::object b{{"ready", ready}, {"model", p.model()}, {"version", p.version()}};
-    if (!ready && o.not_ready_reason) b["reason"] = o.not_ready_reason();
+    if (!ready) {
+      std::string why = o.not_ready_reason ? o.not_ready_reason() : "";
+      b["reason"] = why.empty() ? "no model version is loaded yet" : why;
+    }
     return http::json_response(ready ? 200 : 503, b);
   };
 
