@@ -61,8 +61,13 @@ Result<AliasTarget> resolve_alias(Client& c, const std::string& model, const std
   auto m = get_object(c, "/api/v1/models/" + model);
   if (!m) return Error{m.error()};
   const json::value* aliases = m->if_contains("aliases");
-  const json::value* a =
-      aliases && aliases->is_object() ? aliases->get_object().if_contains(alias) : nullptr;
+  const json::value* a = nullptr;
+  if (aliases && aliases->is_object()) a = aliases->get_object().if_contains(alias);
+  if (aliases && aliases->is_array())
+    for (const auto& x : aliases->get_array()) {
+      const json::value* name = x.is_object() ? x.get_object().if_contains("alias") : nullptr;
+      if (name && name->is_string() && name->get_string() == alias) a = &x;
+    }
   if (!a) return Error{"model " + model + " has no alias " + alias};
   AliasTarget t;
   if (a->is_int64()) {

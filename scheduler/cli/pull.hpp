@@ -28,8 +28,8 @@ struct AliasTarget {
   int64_t canary_version = 0;  // 0: no canary
   double canary_percent = 0;
 };
-// Reads GET /api/v1/models/NAME and finds `alias` there ("aliases": {ALIAS: N} or {ALIAS:
-// {"version": N, "canary": {"version": M, "percent": P} | null}}).
+// Reads GET /api/v1/models/NAME and finds `alias` there ("aliases": [{"alias", "version",
+// "canary": {"version": M, "percent": P} | null}]; the older {ALIAS: N} too).
 Result<AliasTarget> resolve_alias(Client& c, const std::string& model, const std::string& alias);
 
 // GET /api/v1/models/NAME/versions/V.

@@ -155,3 +155,83 @@ TEST_CASE("ctflow-serve follows the alias: pull by digest, swap on deploy, keep 
   CHECK(bad.err.find("corrupted") != std::string::npos);
   CHECK_FALSE(fs::exists(tmp / "corrupt/index-labels.json"));
 }
+
+TEST_CASE("canary: API and CLI, the predictor splits the traffic and says who answered",
+          "[integration][serve][canary]") {
+  const TinyModel& m = tiny_model();
+  Harness h;
+  TempDir tmp;
+  REQUIRE(str(h.wait(h.submit(register_spec(tmp, m.dir, 1, true))), "state") == "succeeded");
+  REQUIRE(str(h.wait(h.submit(register_spec(tmp, m.dir, 2, false))), "state") == "succeeded");
+  auto api = h.server().client();
+
+  // Bad canaries: one-line 4xx naming the field.
+  auto bad = api.request("POST", "/api/v1/models/mnist/aliases/production",
+                         R"({"canary": {"version": 2, "percent": 100}})");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("canary.percent") != std::string::npos);
+  bad = api.request("POST", "/api/v1/models/mnist/aliases/production",
+                    R"({"canary": {"version": 9, "percent": 10}})");
+  CHECK(bad->status == 404);
+  bad = api.request("POST", "/api/v1/models/mnist/aliases/production/promote", "");
+  CHECK(bad->status == 409);
+  CHECK(bad->body.find("has no canary") != std::string::npos);
+  CHECK(h.cli({"deploy", "mnist", "--version", "2", "--canary", "0"}).rc == 2);
+
+  ServeProcess s(
+      {"--model", "mnist", "--api", h.server().url(), "--token-file", h.server().token_file(),
+       "--cache-dir", tmp / "cache", "--poll-ms", "60000", "--threads", "1"},
+      tmp / "serve.log");
+  s.wait_live();
+  REQUIRE(s.wait_ready(200));
+  INFO(s.log());
+
+  auto canary = h.cli({"deploy", "mnist", "--version", "2", "--canary", "10"});
+  INFO(canary.err);
+  REQUIRE(canary.rc == 0);
+  CHECK(canary.out.find("version 1, canary version 2 at 10%") != std::string::npos);
+  auto model = get_json_object(h.server(), "/api/v1/models/mnist");
+  INFO(boost::json::serialize(model));
+  auto& alias = model.at("aliases").as_array()[0].as_object();
+  CHECK(str(alias, "alias") == "production");
+  CHECK(str(alias, "version") == "1");
+  CHECK(str(alias.at("canary").as_object(), "version") == "2");
+  CHECK(alias.at("canary").as_object().at("percent").to_number<double>() == 10.0);
+
+  // The predictor picks the canary up from the event stream, then splits about 10% to it.
+  auto c = s.client();
+  for (int i = 0; i < 200; ++i) {
+    auto meta = c.request("GET", "/v2/models/mnist");
+    if (meta && meta->body.find("canary_version") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  int v1 = 0, v2 = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string v = answering_version(s, m);
+    v1 += v == "1";
+    v2 += v == "2";
+  }
+  CHECK(v1 + v2 == 1000);
+  CHECK(v2 >= 70);  // 10% +- 3 of 1000 (3.2 standard deviations)
+  CHECK(v2 <= 130);
+  auto metrics = c.request("GET", "/metrics");
+  CHECK(
+      metrics->body.find("ctflow_serve_requests_by_version_total{version=\"2\",role=\"canary\"}") !=
+      std::string::npos);
+
+  // Rollback drops the canary; promote makes it the version; rollback goes back to 1.
+  CHECK(h.cli({"deploy", "rollback", "mnist"}).out.find("-> version 1\n") != std::string::npos);
+  REQUIRE(h.cli({"deploy", "mnist", "--version", "2", "--canary", "50"}).rc == 0);
+  CHECK(h.cli({"deploy", "promote", "mnist"}).out.find("-> version 2\n") != std::string::npos);
+  std::string v;
+  for (int i = 0; i < 200 && (v = answering_version(s, m)) != "2"; ++i)
+    std::this_thread::sleep_for(50ms);
+  CHECK(v == "2");
+  CHECK(h.cli({"deploy", "rollback", "mnist"}).out.find("-> version 1\n") != std::string::npos);
+  for (int i = 0; i < 200 && (v = answering_version(s, m)) != "1"; ++i)
+    std::this_thread::sleep_for(50ms);
+  CHECK(v == "1");
+  auto history = get_json_object(h.server(), "/api/v1/models/mnist/deployments");
+  CHECK(history.at("deployments").as_array().size() == 6);  // deploy, canary, rollback x2, ...
+}
