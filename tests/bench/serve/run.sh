@@ -18,6 +18,7 @@ work=${WORK:-$build/bench-serve}
 REPEAT=${REPEAT:-3}
 DURATION=${DURATION:-10}
 THREADS=${THREADS:-$(nproc)}
+PY=${PYTHON:-/usr/bin/python3}  # Debian's, where python3-fastapi & co. are installed
 mkdir -p "$work"
 export OPENBLAS_NUM_THREADS=1 CTFLOW_THREADS=$THREADS
 images=$(ls data/mnist/t10k-images-idx3-ubyte 2>/dev/null || ls ../shared/data/mnist/t10k-images-idx3-ubyte.gz)
@@ -34,7 +35,7 @@ if [ -z "$model" ]; then
        "$work/pipeline/evaluate/index-labels.json" "$model/"
   fi
 fi
-python3 tests/bench/serve/bodies.py "$images" "$work"
+"$PY" tests/bench/serve/bodies.py "$images" "$work"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -43,12 +44,12 @@ wait_ready() {
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/v2/health/ready" >/dev/null && return 0; sleep 0.1; done
   echo "bench-serve: port $1 not ready" >&2; return 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 p_serve=$(free_port); p_peer=$(free_port)
 "$build/ctflow-serve" --model-dir "$model" --model mnist --port "$p_serve" \
   --max-batch "${MAX_BATCH:-64}" --max-delay-ms "${MAX_DELAY_MS:-2}" 2> "$work/serve.log" &
 pids+=($!)
-python3 tests/bench/serve/peer.py "$model" "$p_peer" 2> "$work/peer.log" &
+"$PY" tests/bench/serve/peer.py "$model" "$p_peer" 2> "$work/peer.log" &
 pids+=($!)
 wait_ready "$p_serve"; wait_ready "$p_peer"
 
@@ -78,7 +79,7 @@ done
 # Medians per configuration: predictions/s (requests/s x images per request), p50, p99, errors.
 echo
 echo "medians of $REPEAT rounds (predictions/s, p50 ms, p99 ms, errors):"
-python3 - "$results" <<'PY'
+"$PY" - "$results" <<'PY'
 import re, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
