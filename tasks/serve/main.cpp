@@ -14,6 +14,7 @@
 #include "tasks/core/runtime.hpp"
 #include "tasks/data/dataset.hpp"
 #include "tasks/serve/control.hpp"
+#include "tasks/serve/prediction_log.hpp"
 #include "tasks/serve/routes.hpp"
 
 using namespace ctflow;
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
   int64_t max_batch = 64, max_images = 1024;
   double max_delay_ms = 2.0;
   size_t body_limit = 16u << 20;
+  std::string log_api, log_dir;
+  bool no_log = false;
+  int64_t log_max_mb = 256;
   auto* dir_opt = app.add_option("--model-dir", model_dir,
                                  "serve the files of `ctflow models pull` (no control plane)");
   app.add_option("--model", model, "model name (with --api; with --model-dir: the name served)");
@@ -67,6 +71,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   app.add_option("--poll-ms", poll_ms, "alias poll interval (default 5000)")
       ->check(CLI::Range(100, 3600000));
+  app.add_option("--log-api", log_api,
+                 "send the prediction log here (default: --api; none with --model-dir)");
+  app.add_option("--log-dir", log_dir, "the prediction log spool's folder (default: the cache)");
+  app.add_option("--log-max-mb", log_max_mb, "spool bound in MiB (default 256)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  app.add_flag("--no-log", no_log, "no prediction log");
   dir_opt->excludes(api_opt);
   try {
     app.parse(argc, argv);
@@ -129,6 +139,32 @@ int main(int argc, char** argv) {
         predictor);
   }
 
+  std::string token;
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, token))
+      return fail("--token-file " + token_file + ": cannot read");
+  } else if (const char* t = std::getenv("CTFLOW_TOKEN")) {
+    token = t;
+  }
+  if (log_api.empty()) log_api = api;
+  std::unique_ptr<serve::PredictionLog> plog;
+  if (!no_log && !log_api.empty()) {
+    if (log_dir.empty()) log_dir = (fs::path(cache_dir) / ("log-" + model)).string();
+    std::error_code ec;
+    fs::create_directories(log_dir, ec);
+    auto l = serve::PredictionLog::open(
+        {.api = log_api,
+         .token = token,
+         .spool_path = (fs::path(log_dir) / "predictions.spool").string(),
+         .max_bytes = log_max_mb << 20},
+        metrics);
+    if (!l) return fail(l.error());
+    plog = std::move(*l);
+    predictor.set_log(plog.get());
+    plog->start();
+  }
+
   http::Router router(http::RouterOptions{.title = "ctflow-serve", .public_writes = true});
   serve::add_routes(router, predictor, metrics,
                     {.max_images = max_images, .not_ready_reason = [&]() -> std::string {
@@ -150,6 +186,7 @@ int main(int argc, char** argv) {
   server.stop_on_signals();
   server.run();
   if (follower) follower->stop();
+  plog.reset();  // stops the sender; unsent records stay in the spool for the next start
   std::fflush(nullptr);
   std::_Exit(0);  // the event stream's thread may be blocked in a read
 }

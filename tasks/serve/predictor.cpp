@@ -7,6 +7,7 @@
 #include "scheduler/common/log.hpp"
 #include "tasks/model/knn_model.hpp"
 #include "tasks/serve/batcher.hpp"
+#include "tasks/serve/prediction_log.hpp"
 
 namespace ctflow::serve {
 
@@ -114,8 +115,16 @@ Result<Answer> Predictor::predict(const Images& images) {
       .counter("ctflow_serve_requests_by_version_total", "Inference requests by answering version",
                {{"version", std::to_string(v->version)}, {"role", canary ? "canary" : "primary"}})
       .inc();
-  inference_seconds_.observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  inference_seconds_.observe(seconds);
+  if (log_) {
+    std::vector<PredictionRecord> recs(images.n);
+    for (int64_t i = 0; i < images.n; ++i)
+      recs[i] = {a.request_ids[i], model_,           a.version,
+                 a.labels[i],      seconds * 1000.0, images.pixels.data() + i * kPixels};
+    log_->record(recs);
+  }
   return a;
 }
 

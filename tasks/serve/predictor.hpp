@@ -35,6 +35,7 @@ class KnnModel;
 namespace ctflow::serve {
 
 class Batcher;
+class PredictionLog;
 
 struct BatchOptions {
   int64_t max_batch = 64;                     // images per forward pass
@@ -67,14 +68,16 @@ class Predictor {
   // Classifies the images on the version the split picks. Error: not ready, or the model failed.
   Result<Answer> predict(const Images& images);
 
+  // Every answered prediction is appended to `log` (not owned; may be null) before predict()
+  // returns, so a client's answer implies a spooled record. Set before serving.
+  void set_log(PredictionLog* log) { log_ = log; }
+
   bool ready() const;
   int64_t version() const;         // the primary's, 0 when none
   int64_t canary_version() const;  // 0 when none
   double canary_percent() const;
 
  private:
-  std::string next_id_prefix();
-
   const std::string model_;
   const BatchOptions batching_;
   http::MetricsRegistry& metrics_;
@@ -83,6 +86,7 @@ class Predictor {
   http::Histogram& batch_images_;
   http::Histogram& inference_seconds_;
   http::Counter& load_failures_;
+  PredictionLog* log_ = nullptr;  // set before serving
 
   mutable std::mutex mu_;
   std::shared_ptr<ServedVersion> primary_;  // guarded by mu_
