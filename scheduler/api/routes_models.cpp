@@ -99,6 +99,7 @@ Response set_alias(Services& s, const Request& req, const PathParams& pp) {
         return http::json_response(200, boost::json::object{{"model", d.model},
                                                             {"alias", d.alias},
                                                             {"version", d.version},
+                                                            {"canary", nullptr},
                                                             {"previous", prev}});
       });
 }

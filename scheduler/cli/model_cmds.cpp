@@ -55,8 +55,8 @@ int alias_request(const ClientFlags& c, const std::string& model, const std::str
   }
   auto o = boost::json::parse(r->body).as_object();
   std::cout << model << " " << alias << " -> version " << o.at("version").as_int64();
-  if (o.at("canary").is_object()) {
-    const auto& cn = o.at("canary").as_object();
+  if (const auto* cv = o.if_contains("canary"); cv && cv->is_object()) {
+    const auto& cn = cv->as_object();
     std::cout << ", canary version " << cn.at("version").as_int64() << " at "
               << cn.at("percent").to_number<double>() << "%";
   }

@@ -187,6 +187,8 @@ TEST_CASE("canary: API and CLI, the predictor splits the traffic and says who an
   REQUIRE(s.wait_ready(200));
   INFO(s.log());
 
+  auto plain = h.cli({"deploy", "mnist", "--version", "1"});  // a plain move prints the alias
+  CHECK(plain.out == "mnist production -> version 1\n");
   auto canary = h.cli({"deploy", "mnist", "--version", "2", "--canary", "10"});
   INFO(canary.err);
   REQUIRE(canary.rc == 0);
