@@ -31,6 +31,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--lease-ms", f.lease_ms,
                   "task lease, renewed every third of it (default 15000)");
   cmd->add_option("--sweep-ms", f.sweep_ms, "safety-net pass interval (default 5000)");
+  cmd->add_option("--monitor-interval-ms", f.monitor_interval_ms,
+                  "how often monitors check the prediction log (default 30000)")
+      ->check(CLI::Range(100, 86'400'000));
   cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
                   "SIGTERM to SIGKILL grace (default 5000)");
   cmd->add_flag(

@@ -39,7 +39,7 @@ std::optional<boost::json::object> get_model_version(Tx& tx, const std::string& 
 std::optional<boost::json::array> model_deployments(Tx& tx, const std::string& name);
 
 // Lineage of a version: {"model", "version", "run": {id, state, pipeline, pipeline_version,
-// logical_date, params}, "task": {id, name, attempt}, "inputs": [{name, digest, kind,
+// logical_date, params, trigger, trigger_detail (a monitor's numbers that crossed, or null)}, "task": {id, name, attempt}, "inputs": [{name, digest, kind,
 // "produced_by": [{run_id, task, name}]}], "artifacts": [{name, digest, kind, "produced_by"}],
 // "data_partitions": [...from the version's lineage], "parent": {version, run_id, created_at} |
 // null}; nullopt if unknown.
