@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "scheduler/cli/commands.hpp"
+#include "scheduler/cli/model_cmds.hpp"
 #include "scheduler/cli/schedule_cmds.hpp"
 #include "scheduler/cron/cron_command.hpp"
 #include "scheduler/executor/local/supervisor.hpp"
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
   next->add_option("-n", count, "how many (default 5)");
 
   auto schedule_verbs = add_schedule_verbs(app);
+  auto model_verbs = add_model_verbs(app);
 
   try {
     app.parse(argc, argv);
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
   if (*tlist) return cmd_token_list(cf);
   if (*trevoke) return cmd_token_revoke(cf, token_id);
   if (auto rc = schedule_verbs()) return *rc;
+  if (auto rc = model_verbs()) return *rc;
   if (*ask) return ctflow::hpo::hpo_ask_main(std::cin, std::cout, std::cerr);
   if (*next) return ctflow::cron::cron_next_main(expr, tz, from, count, std::cout, std::cerr);
   return 2;

@@ -87,7 +87,19 @@ std::vector<RouteCase> cases(const Seed& s, const std::string& throwaway_token,
        "/api/v1/models/nope/deployments"},
       {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
        R"({"version": 1})", 200, Min::Operator, "/api/v1/models/nope/aliases/staging"},
-      // After the row above set it.
+      // Canaries on the alias the row above set (issue 21): add, promote, add, roll back.
+      {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
+       R"({"canary": {"version": 1, "percent": 10}})", 200, Min::Operator,
+       "/api/v1/models/nope/aliases/staging"},
+      {"POST", "/api/v1/models/{name}/aliases/{alias}/promote", model + "/aliases/staging/promote",
+       "", 200, Min::Operator, "/api/v1/models/nope/aliases/staging/promote"},
+      {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
+       R"({"canary": {"version": 1, "percent": 10}})", 200, Min::Operator,
+       "/api/v1/models/nope/aliases/staging"},
+      {"POST", "/api/v1/models/{name}/aliases/{alias}/rollback",
+       model + "/aliases/staging/rollback", "", 200, Min::Operator,
+       "/api/v1/models/nope/aliases/staging/rollback"},
+      // After the rows above set it.
       {"DELETE", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging", "", 204,
        Min::Operator, "/api/v1/models/nope/aliases/staging"},
       // The prediction log (issue 21): a prediction of the seed model, then its label.

@@ -88,7 +88,7 @@ Router& Router::add(Route route) {
                                            [](char c) { return c >= 'A' && c <= 'Z'; }))
     fail("method must be upper case");
   if (route.pattern.empty() || route.pattern.front() != '/') fail("pattern must start with '/'");
-  if (route.min_role == Role::None && route.method != "GET")
+  if (route.min_role == Role::None && route.method != "GET" && !options_.public_writes)
     fail("a public route must be GET: an unauthenticated request never changes anything");
   if (route.query_token && route.method != "GET") fail("query_token is only for GET routes");
 
