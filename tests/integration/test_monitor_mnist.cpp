@@ -6,10 +6,11 @@
 //     falls below the threshold: exactly one run starts, trigger "monitor", with its numbers.
 //  4. That run trains on data that includes the shifted partition (the monitor's clock is past
 //     it), passes the gate, registers and deploys v2; v2's lineage names v1 as parent and the
-//     trigger; v2 does better than v1 on the shifted inputs.
+//     trigger; the predictor swaps to v2, which does better than v1 on the shifted inputs.
 //  5. Rolled back to v1, the same low accuracy crosses again within the cooldown: nothing starts.
-// Predictions come from tools/predict_stream (the deployed version's own artifacts, run with the
-// gate's code), not from ctflow-serve: see the README's serving section.
+// Every prediction goes through the real predictor: ctflow-serve follows the production alias,
+// answers KServe v1 requests (images drawn by tools/draw_digits) and sends its prediction log
+// to the server; the test posts the delayed labels by the request ids the predictor returned.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 
 #include "scheduler/common/time_util.hpp"
 #include "tests/integration/predictions_support.hpp"
+#include "tests/integration/serve/serve_support.hpp"
 
 using namespace ctflow::it;
 using ctflow::format_iso8601;
@@ -52,32 +54,41 @@ json::value get_json(const ServerProcess& s, const std::string& path) {
   return json::parse(r->body);
 }
 
-// Downloads version v's model, index and index labels; returns their paths.
-std::vector<std::string> pull(const Harness& h, ServerProcess& s, int v) {
-  auto art =
-      get_json(s, "/api/v1/models/mnist/versions/" + std::to_string(v)).at("artifacts").as_object();
-  std::vector<std::string> paths;
-  for (const char* name : {"model", "index", "index-labels"}) {
-    std::string digest(art.at(name).at("digest").as_string());
-    auto r = s.client().request("GET", "/api/v1/artifacts/" + digest + "/content");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-    paths.push_back(h.path("v" + std::to_string(v) + "-" + name));
-    write_text(paths.back(), r->body);
+// What the predictor answered for n fresh digits: {"labels": [{"request_id", "label"}] (the
+// delayed ground truth), "accuracy", "version" (that answered)}.
+json::object predict(ServeProcess& sp, int n, int seed, bool invert) {
+  auto drawn = run_command({std::string(CTFLOW_BINARY_DIR) + "/tests/draw_digits",
+                            std::to_string(n), std::to_string(seed), invert ? "invert" : "plain"},
+                           60s);
+  INFO(drawn.err);
+  REQUIRE(drawn.rc == 0);
+  auto d = json::parse(drawn.out).as_object();
+  auto r = sp.client().request("POST", "/v1/models/mnist:predict",
+                               json::serialize(json::object{{"instances", d.at("instances")}}));
+  REQUIRE(r);
+  INFO(r->body.substr(0, 400));
+  REQUIRE(r->status == 200);
+  auto a = json::parse(r->body).as_object();
+  auto& preds = a.at("predictions").as_array();
+  auto& ids = a.at("request_ids").as_array();
+  auto& truth = d.at("labels").as_array();
+  REQUIRE(preds.size() == truth.size());
+  REQUIRE(ids.size() == truth.size());
+  json::array labels;
+  int correct = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    labels.push_back(json::object{{"request_id", ids[i]}, {"label", truth[i]}});
+    correct += preds[i].to_number<int64_t>() == truth[i].to_number<int64_t>();
   }
-  return paths;
+  const auto& v = a.at("model_version");
+  return {{"labels", std::move(labels)},
+          {"accuracy", double(correct) / double(truth.size())},
+          {"version", v.is_string() ? std::string(v.as_string()) : json::serialize(v)}};
 }
 
-// What version v (its files) predicts on n fresh digits: {"records", "labels", "accuracy"}.
-json::object predict(const std::vector<std::string>& files, int v, int n, int seed, bool invert,
-                     const std::string& prefix, const std::string& start) {
-  auto r = run_command({std::string(CTFLOW_BINARY_DIR) + "/tests/predict_stream", files[0],
-                        files[1], files[2], std::to_string(n), std::to_string(seed),
-                        invert ? "invert" : "plain", "mnist", std::to_string(v), prefix, start},
-                       120s);
-  INFO(r.err);
-  REQUIRE(r.rc == 0);
-  return json::parse(r.out).as_object();
+// Waits until the predictor's log has delivered `total` predictions to the server.
+void wait_logged(const Db& db, int64_t total) {
+  REQUIRE(poll_until([&] { return db.count("SELECT count(*) FROM predictions") >= total; }, 30s));
 }
 
 void post_ok(const ServerProcess& s, const std::string& path, const json::object& body) {
@@ -119,13 +130,19 @@ TEST_CASE("the monitor retrains mnist-ct once when shifted inputs lower live acc
   REQUIRE(str(h.wait(run1, 400s), "state") == "succeeded");
   REQUIRE(h.db().text("SELECT d.version FROM deployments d JOIN models m ON m.id = d.model_id "
                       "WHERE m.name = 'mnist' AND d.superseded_at IS NULL") == "1");
-  auto v1 = pull(h, s, 1);
+  ServeProcess sp({"--model", "mnist", "--api", s.url(), "--token-file", s.token_file(),
+                   "--cache-dir", h.path("serve-cache"), "--threads", "1"},
+                  h.path("serve.log"));
+  sp.wait_live();
+  REQUIRE(sp.wait_ready(200));
+  INFO("predictor log:\n" << sp.log());
 
   // 2. Normal digits, labelled: v1 is good on them; the monitor looks and starts nothing.
-  auto normal = predict(v1, 1, 100, 77, false, "plain-", "2025-03-01T00:00:00Z");
+  auto normal = predict(sp, 100, 77, false);
   INFO("v1 on normal digits: " << normal.at("accuracy").to_number<double>());
+  CHECK(str(normal, "version") == "1");
   REQUIRE(normal.at("accuracy").to_number<double>() >= 0.6);
-  post_ok(s, "/api/v1/predictions", {{"records", normal.at("records")}});
+  wait_logged(h.db(), 100);
   post_ok(s, "/api/v1/predictions/labels", {{"labels", normal.at("labels")}});
   REQUIRE(poll_until(
       [&] { return h.db().count("SELECT count(*) FROM monitor_checks WHERE outcome = 'ok'") > 0; },
@@ -133,11 +150,11 @@ TEST_CASE("the monitor retrains mnist-ct once when shifted inputs lower live acc
   CHECK(monitor_runs(h.db()) == 0);
 
   // 3. Inverted digits; their labels come later. The shifted partition has arrived by then.
-  auto shifted = predict(v1, 1, 100, 78, true, "shift-", "2025-03-01T01:00:00Z");
+  auto shifted = predict(sp, 100, 78, true);
   const double v1_shifted = shifted.at("accuracy").to_number<double>();
   INFO("v1 on inverted digits: " << v1_shifted);
   REQUIRE(v1_shifted < 0.6);
-  post_ok(s, "/api/v1/predictions", {{"records", shifted.at("records")}});
+  wait_logged(h.db(), 200);
   std::this_thread::sleep_for(1500ms);
   CHECK(monitor_runs(h.db()) == 0);  // no labels yet: accuracy still judged on normal digits
   set_clock("2025-03-15T03:00:00Z");
@@ -170,8 +187,14 @@ TEST_CASE("the monitor retrains mnist-ct once when shifted inputs lower live acc
   CHECK(lineage.at("parent").at("version").as_int64() == 1);
   CHECK(lineage.at("run").at("trigger").as_string() == "monitor");
   CHECK(lineage.at("run").at("trigger_detail").at("monitor").at("version").as_int64() == 1);
-  auto v2 = pull(h, s, 2);
-  auto again = predict(v2, 2, 100, 78, true, "v2-shift-", "2025-03-16T00:00:00Z");
+  // The predictor swaps to v2 (alias event), which is better on the shifted inputs.
+  json::object again;
+  REQUIRE(poll_until(
+      [&] {
+        again = predict(sp, 100, 79, true);
+        return str(again, "version") == "2";
+      },
+      30s, 500ms));
   INFO("v2 on inverted digits: " << again.at("accuracy").to_number<double>());
   CHECK(again.at("accuracy").to_number<double>() > v1_shifted);
   // One line for the record (docs and reports quote it).
