@@ -167,6 +167,16 @@ bool PredictionLog::send_some() {
   body += "]}";
   cli::Client c(o_.api, o_.token);
   auto r = c.request("POST", "/api/v1/predictions", body);
+  if (r && (r->status == 400 || r->status == 422)) {
+    // The route refused the batch itself (a record it cannot store): sending it again would stop
+    // the log for good. Drop it, counted and logged, and go on.
+    log::error("serve: prediction log: {} records refused: {}", count, cli::error_text(*r));
+    dropped_.inc(count);
+    std::lock_guard lk(mu_);
+    offset_ = from + static_cast<int64_t>(pos);
+    save_offset();
+    return true;
+  }
   if (!r || r->status != 200) {
     failures_.inc();
     if (away_.value() == 0)

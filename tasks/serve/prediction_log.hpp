@@ -10,7 +10,8 @@
 // not yet marked is sent again, which the route's idempotency absorbs (never stored twice).
 // While the API is away (transport error or non-200), the sender retries with backoff 1 s ..
 // 30 s and the spool grows up to `max_bytes`; beyond that records are dropped and counted, never
-// waited for. Once everything is sent, the spool is truncated.
+// waited for. A batch the route refuses as bad (400/422) is dropped and counted, so one bad
+// record cannot stop the log. Once everything is sent, the spool is truncated.
 //
 // Metrics: ctflow_serve_log_records_total, ctflow_serve_log_sent_total,
 // ctflow_serve_log_dropped_total, ctflow_serve_log_send_failures_total, ctflow_serve_log_api_away

@@ -2,11 +2,15 @@
 // models pull` checks digests; the predictor pulls the production version by digest into its
 // cache, swaps to a newly deployed version within seconds of the deploy (the SSE stream; polling
 // is set to a minute here), keeps serving the old version when the new one is corrupted, and a
-// predictor whose only version is corrupted is not ready and says why.
+// predictor whose only version is corrupted is not ready and says why. Canaries. The prediction
+// log into the real POST /api/v1/predictions across a kill -9 (acceptance 5).
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "tests/integration/serve/serve_support.hpp"
@@ -235,5 +239,66 @@ TEST_CASE("canary: API and CLI, the predictor splits the traffic and says who an
     std::this_thread::sleep_for(50ms);
   CHECK(v == "1");
   auto history = get_json_object(h.server(), "/api/v1/models/mnist/deployments");
-  CHECK(history.at("deployments").as_array().size() == 6);  // deploy, canary, rollback x2, ...
+  // deploy (task), deploy (CLI), canary, rollback, canary, promote, rollback
+  CHECK(history.at("deployments").as_array().size() == 7);
+}
+
+TEST_CASE("prediction log into the control plane: kill -9 under load, no loss, nothing twice",
+          "[integration][serve][log]") {
+  const TinyModel& m = tiny_model();
+  Harness h;
+  TempDir tmp;
+  REQUIRE(str(h.wait(h.submit(register_spec(tmp, m.dir, 1, true))), "state") == "succeeded");
+  const std::vector<std::string> args{"--model",        "mnist",        "--api",
+                                      h.server().url(), "--token-file", h.server().token_file(),
+                                      "--cache-dir",    tmp / "cache",  "--log-dir",
+                                      tmp / "log",      "--threads",    "1"};
+  std::set<std::string> acked;
+  std::mutex mu;
+  const std::string body = infer_body(m);
+  auto load = [&](const std::string& url, std::atomic<bool>& stop) {
+    while (!stop) {
+      cli::Client c(url, "");
+      auto r = c.request("POST", "/v2/models/mnist/infer", body);
+      if (!r || r->status != 200) continue;
+      const boost::json::value doc = boost::json::parse(r->body);
+      std::lock_guard lk(mu);
+      for (const auto& id :
+           doc.as_object().at("parameters").as_object().at("request_ids").as_array())
+        acked.insert(std::string(id.as_string()));
+    }
+  };
+  {
+    ServeProcess s(args, tmp / "serve1.log");
+    s.wait_live();
+    REQUIRE(s.wait_ready(200));
+    std::atomic<bool> stop{false};
+    std::thread t1([&] { load(s.url(), stop); }), t2([&] { load(s.url(), stop); });
+    std::this_thread::sleep_for(3s);
+    s.kill9();  // under load
+    stop = true;
+    t1.join();
+    t2.join();
+    INFO(s.log());
+  }
+  const int64_t before = h.db().count("SELECT count(*) FROM predictions");
+  ServeProcess s2(args, tmp / "serve2.log");
+  s2.wait_live();
+  REQUIRE(s2.wait_ready(200));  // back, serving the deployed version
+  CHECK(answering_version(s2, m) == "1");
+  REQUIRE(acked.size() > 50);
+  std::string in_list;
+  for (const auto& id : acked) in_list += (in_list.empty() ? "'" : ",'") + id + "'";
+  const std::string found_sql =
+      "SELECT count(*) FROM predictions WHERE request_id IN (" + in_list + ")";
+  int64_t found = 0;
+  for (int i = 0; i < 300 && found < static_cast<int64_t>(acked.size()); ++i) {
+    found = h.db().count(found_sql);
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO("acknowledged " << acked.size() << ", stored before the restart " << before << "\n"
+                       << s2.log());
+  CHECK(found == static_cast<int64_t>(acked.size()));  // none lost
+  CHECK(h.db().count("SELECT count(*) - count(DISTINCT request_id) FROM predictions") == 0);
+  CHECK(h.db().count("SELECT count(*) FROM predictions WHERE version <> 1") == 0);
 }
