@@ -39,8 +39,9 @@ std::optional<boost::json::object> get_model_version(Tx& tx, const std::string& 
 std::optional<boost::json::array> model_deployments(Tx& tx, const std::string& name);
 
 // Lineage of a version: {"model", "version", "run": {id, state, pipeline, pipeline_version,
-// logical_date, params, trigger, trigger_detail (a monitor's numbers that crossed, or null)}, "task": {id, name, attempt}, "inputs": [{name, digest, kind,
-// "produced_by": [{run_id, task, name}]}], "artifacts": [{name, digest, kind, "produced_by"}],
+// logical_date, params, trigger, trigger_detail (a monitor's numbers that crossed, or null)},
+// "task": {id, name, attempt}, "inputs": [{name, digest, kind, "produced_by": [{run_id, task,
+// name}]}], "artifacts": [{name, digest, kind, "produced_by"}],
 // "data_partitions": [...from the version's lineage], "parent": {version, run_id, created_at} |
 // null}; nullopt if unknown.
 std::optional<boost::json::object> model_lineage(Tx& tx, const std::string& name, int64_t version);
