@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-k8s test-slow test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web stress-sse fuzz
+.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve stress-sse fuzz
 
 all: build
 
@@ -49,10 +49,14 @@ test-k8s: build
 test-slow: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1800 -L slow
 
+# The monitor's retraining loop on MNIST alone (issue 21, acceptance 4; about 4 minutes).
+test-monitor: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 1200 -L slow -R monitor
+
 # The whole suite with the engine's fast path off in every server the tests start (the
 # scenario tests' "fast" mode included): the plain path must pass everything too.
 test-plain: build
-	cd $(BUILD) && CTFLOW_NO_FAST_PATH=1 ctest --output-on-failure -j$(JOBS) --timeout 900
+	cd $(BUILD) && CTFLOW_NO_FAST_PATH=1 ctest --output-on-failure -j$(JOBS) --timeout 900 -LE slow
 
 # Every chaos scenario (tests/chaos/), the long ones too: `make test` runs only the short ones
 # (the long ones are hidden Catch2 cases, [.][chaos]). See docs/testing.md.
@@ -110,6 +114,20 @@ bench-mnist: build
 bench-api: build
 	@dpkg-query -W wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
 	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/api/run.sh
+
+# The predictor: in-process vs FastAPI + uvicorn vs ctflow-serve under wrk (docs/benchmarks.md).
+# Needs `make data` (or MODEL_DIR). The peer's packages are installed here, not by `make deps`.
+SERVE_BENCH_PACKAGES := wrk curl python3-fastapi python3-uvicorn python3-torch python3-faiss
+bench-serve: build
+	@missing=; for p in $(SERVE_BENCH_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+	bash tests/bench/serve/run.sh
+
+# The predictor under wrk while the alias moves: deploy, canary 10%, rollback (issue 21 acc. 2).
+swap-serve: build
+	@missing=; for p in wrk curl jq bc; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/serve/swap.sh
 
 # The dashboard in headless Chromium: 100,000 runs, a 5,000-task graph, a 1,000-task grid (docs/benchmarks.md).
 bench-web: build

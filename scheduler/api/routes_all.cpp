@@ -13,6 +13,7 @@ void add_all_routes(http::Router& r, Services& s, const ClockSource& clock,
   add_token_routes(r, s);
   add_resource_routes(r, s);
   add_model_routes(r, s);
+  add_prediction_routes(r, s);
   add_study_routes(r, s);
   add_dashboard_routes(r, s);
   add_schedule_routes(r, s, clock, std::move(wake_scheduler));

@@ -36,9 +36,54 @@ Response version_route(Services& s, const Request& req, const PathParams& pp, Re
       s, req, [&](store::Tx& tx) { return read(tx, pp.get("name"), *v); }, json_200);
 }
 
+Response alias_state(Services& s, const registry::AliasState& a) {
+  s.events.poke();
+  boost::json::value canary = nullptr;
+  if (a.canary_version)
+    canary = boost::json::object{{"version", a.canary_version}, {"percent", a.canary_percent}};
+  boost::json::value prev = nullptr;
+  if (a.previous) prev = a.previous;
+  return http::json_response(200, boost::json::object{{"model", a.model},
+                                                      {"alias", a.alias},
+                                                      {"version", a.version},
+                                                      {"canary", canary},
+                                                      {"previous", prev}});
+}
+
+// {"canary": {"version": M, "percent": P}}: adds a canary beside the alias's version.
+Response set_canary(Services& s, const Request& req, const PathParams& pp,
+                    const boost::json::value& c) {
+  const auto* v = c.is_object() ? c.as_object().if_contains("version") : nullptr;
+  const auto* p = c.is_object() ? c.as_object().if_contains("percent") : nullptr;
+  if (!v || !v->is_int64() || v->get_int64() < 1)
+    return http::bad_request("canary.version: required, a version number", req.path);
+  if (!p || !p->is_number())
+    return http::bad_request("canary.percent: required, a number in (0, 100)", req.path);
+  return in_tx(
+      s, req,
+      [&](store::Tx& tx) {
+        return registry::set_canary(tx, pp.get("name"), pp.get("alias"), v->get_int64(),
+                                    p->to_number<double>());
+      },
+      [&](registry::AliasState a) { return alias_state(s, a); });
+}
+
+// POST .../aliases/{alias}/promote and .../rollback.
+template <class Op>
+Response alias_op(Services& s, const Request& req, const PathParams& pp, Op op) {
+  return in_tx(
+      s, req, [&](store::Tx& tx) { return op(tx, pp.get("name"), pp.get("alias")); },
+      [&](registry::AliasState a) { return alias_state(s, a); });
+}
+
 Response set_alias(Services& s, const Request& req, const PathParams& pp) {
   auto [body, err] = http::parse_json_body(req);
   if (err) return *err;
+  if (const auto* c = body.is_object() ? body.as_object().if_contains("canary") : nullptr) {
+    if (body.as_object().size() != 1)
+      return http::bad_request("give {\"version\": N} or {\"canary\": {...}}, not both", req.path);
+    return set_canary(s, req, pp, *c);
+  }
   const auto* v = body.is_object() ? body.as_object().if_contains("version") : nullptr;
   if (!v || !v->is_int64() || v->get_int64() < 1)
     return http::bad_request("version: required, a version number", req.path);
@@ -54,6 +99,7 @@ Response set_alias(Services& s, const Request& req, const PathParams& pp) {
         return http::json_response(200, boost::json::object{{"model", d.model},
                                                             {"alias", d.alias},
                                                             {"version", d.version},
+                                                            {"canary", nullptr},
                                                             {"previous", prev}});
       });
 }
@@ -123,7 +169,9 @@ void add_model_routes(http::Router& r, Services& s) {
   http::Route alias;
   alias.method = "POST";
   alias.pattern = "/api/v1/models/{name}/aliases/{alias}";
-  alias.summary = "Deploy: point an alias (e.g. production) at a version {\"version\": N}";
+  alias.summary =
+      "Deploy: point an alias (e.g. production) at a version {\"version\": N} (clears a canary), "
+      "or add a canary {\"canary\": {\"version\": M, \"percent\": P}}";
   alias.min_role = Role::Operator;
   alias.handler = [&s](const Request& req, const PathParams& pp, const Principal&) {
     return set_alias(s, req, pp);
@@ -131,9 +179,29 @@ void add_model_routes(http::Router& r, Services& s) {
   alias.tag = "models";
   alias.request_schema =
       boost::json::object{{"type", "object"},
-                          {"required", boost::json::array{"version"}},
-                          {"properties", {{"version", {{"type", "integer"}, {"minimum", 1}}}}}};
+                          {"properties",
+                           {{"version", {{"type", "integer"}, {"minimum", 1}}},
+                            {"canary",
+                             {{"type", "object"},
+                              {"required", boost::json::array{"version", "percent"}},
+                              {"properties",
+                               {{"version", {{"type", "integer"}, {"minimum", 1}}},
+                                {"percent", {{"type", "number"}}}}}}}}}};
   r.add(std::move(alias));
+  r.add({.method = "POST",
+         .pattern = "/api/v1/models/{name}/aliases/{alias}/promote",
+         .summary = "The alias's canary becomes its version",
+         .min_role = Role::Operator,
+         .handler = [&s](const Request& req, const PathParams& pp,
+                         const Principal&) { return alias_op(s, req, pp, registry::promote); },
+         .tag = "models"});
+  r.add({.method = "POST",
+         .pattern = "/api/v1/models/{name}/aliases/{alias}/rollback",
+         .summary = "Drop the alias's canary; without one, back to its previous version",
+         .min_role = Role::Operator,
+         .handler = [&s](const Request& req, const PathParams& pp,
+                         const Principal&) { return alias_op(s, req, pp, registry::rollback); },
+         .tag = "models"});
   r.add({.method = "DELETE",
          .pattern = "/api/v1/models/{name}/aliases/{alias}",
          .summary = "Undeploy: remove an alias (its deployment is superseded; history keeps it)",

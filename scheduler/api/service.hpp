@@ -73,6 +73,8 @@ void add_resource_routes(http::Router& r, Services& s);   // retry, run metrics,
 void add_model_routes(http::Router& r, Services& s);      // models, versions, aliases, lineage
 void add_study_routes(http::Router& r, Services& s);      // hpo studies and trials
 void add_dashboard_routes(http::Router& r, Services& s);  // me, events head, pipeline grid
+// The prediction log, delayed labels and the monitor view (issue 21).
+void add_prediction_routes(http::Router& r, Services& s);
 
 // Prometheus families read at scrape time: runs and tasks by state, queue depth (one cached SQL
 // count), API pool usage, and `engine` counters (name -> value; may be empty).

@@ -1,4 +1,6 @@
 // Client verbs: submit, runs, run, logs, cancel. They talk to the server's /api/v1.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -256,6 +258,36 @@ int cmd_runs(const ClientFlags& c, const std::optional<std::string>& pipeline,
   return 0;
 }
 
+// "trigger: monitor (mnist@production v1: accuracy 0.4100 < 0.8000 over 200 labels)" for a run a
+// monitor started; "trigger: api" otherwise.
+std::string trigger_line(const boost::json::object& run) {
+  std::string line = "trigger: " + str(run, "trigger");
+  const auto* d = run.if_contains("trigger_detail");
+  const auto* m = d && d->is_object() ? d->as_object().if_contains("monitor") : nullptr;
+  if (!m || !m->is_object()) return line;
+  const auto& mo = m->as_object();
+  line += " (" + str(mo, "model") + "@" + str(mo, "alias") + " v" + str(mo, "version") + ":";
+  const auto* crossed = mo.if_contains("crossed");
+  if (crossed && crossed->is_array()) {
+    bool first = true;
+    for (const auto& c : crossed->as_array()) {
+      const auto& co = c.as_object();
+      std::string what = str(co, "metric");
+      if (co.if_contains("feature")) what += "(" + str(co, "feature") + ")";
+      auto num = [&](const char* k) {
+        const auto* v = co.if_contains(k);
+        return v && v->is_number() ? fmt::format("{:.4f}", v->to_number<double>()) : "-";
+      };
+      bool acc = str(co, "metric") == "accuracy";
+      line += std::string(first ? " " : "; ") + what + " " + num("value") + (acc ? " < " : " > ") +
+              num("threshold") + " over " + str(co, acc ? "labels" : "samples") +
+              (acc ? " labels" : " predictions");
+      first = false;
+    }
+  }
+  return line + ")";
+}
+
 int cmd_run(const ClientFlags& c, const std::string& id) {
   auto client = make_client(c);
   auto r = client.request("GET", "/api/v1/runs/" + id);
@@ -268,6 +300,7 @@ int cmd_run(const ClientFlags& c, const std::string& id) {
   std::printf("run %s  pipeline %s  state %s  tasks %s/%s  duration %s\n", str(o, "id").c_str(),
               str(o, "pipeline").c_str(), str(o, "state").c_str(), str(o, "tasks_done").c_str(),
               str(o, "tasks_total").c_str(), duration(o).c_str());
+  std::printf("%s\n", trigger_line(o).c_str());
   if (str(o, "error") != "-") std::printf("error: %s\n", str(o, "error").c_str());
   std::printf("%-24s %-16s %-8s %-9s %s\n", "TASK", "STATE", "ATTEMPT", "DURATION",
               "CACHE / ERROR");

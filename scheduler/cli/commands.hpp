@@ -30,6 +30,7 @@ struct ServerFlags {
   int db_connect_attempts = 20;  // 500 ms apart
   int lease_ms = 15'000;
   int sweep_ms = 5'000;
+  int monitor_interval_ms = 30'000;  // how often monitors are checked
   int cancel_grace_ms = 5'000;
   bool no_fast_path = false;          // EngineOptions::fast_path off
   bool fast_path = false;             // on, whatever $CTFLOW_NO_FAST_PATH says (tests of it)

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "scheduler/cli/commands.hpp"
+#include "scheduler/cli/model_cmds.hpp"
 #include "scheduler/cli/schedule_cmds.hpp"
 #include "scheduler/cron/cron_command.hpp"
 #include "scheduler/executor/local/supervisor.hpp"
@@ -61,6 +62,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--lease-ms", f.lease_ms,
                   "task lease, renewed every third of it (default 15000)");
   cmd->add_option("--sweep-ms", f.sweep_ms, "safety-net pass interval (default 5000)");
+  cmd->add_option("--monitor-interval-ms", f.monitor_interval_ms,
+                  "how often monitors check the prediction log (default 30000)")
+      ->check(CLI::Range(100, 86'400'000));
   cmd->add_option("--cancel-grace-ms", f.cancel_grace_ms,
                   "SIGTERM to SIGKILL grace (default 5000)");
   cmd->add_flag(
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
   add_k8s_flags(k8s_job, k8s_flags);
 
   auto schedule_verbs = add_schedule_verbs(app);
+  auto model_verbs = add_model_verbs(app);
 
   try {
     app.parse(argc, argv);
@@ -236,6 +241,7 @@ int main(int argc, char** argv) {
   if (*tlist) return cmd_token_list(cf);
   if (*trevoke) return cmd_token_revoke(cf, token_id);
   if (auto rc = schedule_verbs()) return *rc;
+  if (auto rc = model_verbs()) return *rc;
   if (*ask) return ctflow::hpo::hpo_ask_main(std::cin, std::cout, std::cerr);
   if (*next) return ctflow::cron::cron_next_main(expr, tz, from, count, std::cout, std::cerr);
   return 2;

@@ -21,6 +21,7 @@
 #include "scheduler/common/sha256.hpp"
 #include "scheduler/engine/cron_scheduler.hpp"
 #include "scheduler/engine/engine.hpp"
+#include "scheduler/engine/monitor_loop.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
 #include "scheduler/store/migrate.hpp"
 #include "scheduler/store/tokens.hpp"
@@ -225,6 +226,10 @@ int cmd_server(ServerFlags f, bool embedded) {
   std::string web_dir = api::find_web_dir(self_exe());
   api::add_all_routes(
       router, services, *clock, [&cron] { cron.wake(); }, web_dir);
+  engine::MonitorLoop monitors({.database_url = f.database_url,
+                                .interval = Millis(f.monitor_interval_ms),
+                                .on_created = [&engine, &hub] { engine.wake(), hub.poke(); }},
+                               *clock);
   api::add_state_metrics(metrics, pool, [&engine] {
     const auto& st = engine.stats();
     return std::vector<std::pair<std::string, double>>{{"passes", double(st.passes.load())},
@@ -241,6 +246,16 @@ int cmd_server(ServerFlags f, bool embedded) {
                                 {"runs_created", double(st.runs_created.load())},
                                 {"fires_skipped", double(st.fires_skipped.load())},
                                 {"contended", double(st.contended.load())}};
+                          });
+  api::add_counter_family(metrics, "ctflow_monitor",
+                          "Monitor loop counters of this server since it started", [&monitors] {
+                            const auto& st = monitors.stats();
+                            return std::vector<std::pair<std::string, double>>{
+                                {"passes", double(st.passes.load())},
+                                {"checks", double(st.checks.load())},
+                                {"runs_created", double(st.runs_created.load())},
+                                {"contended", double(st.contended.load())},
+                                {"errors", double(st.errors.load())}};
                           });
 
   http::ServerOptions so;
@@ -259,6 +274,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   }
   engine.start();
   cron.start();
+  monitors.start();
   hub.start();
   server.stop_on_signals();
   // One write: the engine's and cron's threads already log, and scripts parse this line.
@@ -280,6 +296,7 @@ int cmd_server(ServerFlags f, bool embedded) {
     });
   server.run();
   log::info("shutting down");
+  monitors.stop();
   cron.stop();
   engine.stop();
   hub.stop();

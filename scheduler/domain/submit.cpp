@@ -7,6 +7,7 @@
 #include "scheduler/spec/params.hpp"
 #include "scheduler/spec/parse.hpp"
 #include "scheduler/store/engine_ops.hpp"
+#include "scheduler/store/monitors.hpp"
 #include "scheduler/store/runs.hpp"
 
 namespace ctflow::domain {
@@ -35,6 +36,9 @@ store::StoredVersion store_spec(store::Tx& tx, const spec::Pipeline& p, std::str
   std::vector<std::pair<std::string, int>> pools(p.pools.begin(), p.pools.end());
   store::upsert_pools(tx, pools);
   store_schedule(tx, v.pipeline_id, v.version_id, p);  // schedule_ops.hpp
+  std::optional<store::MonitorTarget> monitor;
+  if (p.monitor) monitor = store::MonitorTarget{p.monitor->model, p.monitor->alias};
+  store::upsert_monitor(tx, v.pipeline_id, v.version_id, monitor);  // scheduler/monitor/
   return v;
 }
 

@@ -43,6 +43,52 @@ domain::Outcome<Deployed> deploy(store::Tx& tx, const std::string& model, const 
   return Deployed{model, alias, version, out.previous};
 }
 
+namespace {
+
+domain::Outcome<AliasState> alias_state(const store::AliasChange& c, const std::string& model,
+                                        const std::string& alias, int64_t version) {
+  using K = store::AliasChange::Kind;
+  switch (c.kind) {
+    case K::NoModel:
+      return no_model(model);
+    case K::NoVersion:
+      return no_version(model, version);
+    case K::NoAlias:
+      return domain::not_found(model_msg(model) + " has no alias \"" + alias + "\"");
+    case K::NoCanary:
+      return domain::conflict(model_msg(model) + " alias \"" + alias + "\" has no canary");
+    case K::NoPrevious:
+      return domain::conflict(model_msg(model) + " alias \"" + alias +
+                              "\" has no previous version to roll back to");
+    case K::Done:
+      break;
+  }
+  return AliasState{model, alias, c.version, c.canary_version, c.canary_percent, c.previous};
+}
+
+}  // namespace
+
+domain::Outcome<AliasState> set_canary(store::Tx& tx, const std::string& model,
+                                       const std::string& alias, int64_t version, double percent) {
+  if (!store::valid_alias(alias)) return bad_alias(alias);
+  if (version < 1) return domain::invalid("canary.version: expected a version number (1 or more)");
+  if (!(percent > 0 && percent < 100))
+    return domain::invalid("canary.percent: expected a number between 0 and 100 (exclusive)");
+  return alias_state(store::set_canary(tx, model, alias, version, percent), model, alias, version);
+}
+
+domain::Outcome<AliasState> promote(store::Tx& tx, const std::string& model,
+                                    const std::string& alias) {
+  if (!store::valid_alias(alias)) return bad_alias(alias);
+  return alias_state(store::promote_canary(tx, model, alias), model, alias, 0);
+}
+
+domain::Outcome<AliasState> rollback(store::Tx& tx, const std::string& model,
+                                     const std::string& alias) {
+  if (!store::valid_alias(alias)) return bad_alias(alias);
+  return alias_state(store::rollback_alias(tx, model, alias), model, alias, 0);
+}
+
 domain::Outcome<Removed> remove_alias(store::Tx& tx, const std::string& model,
                                       const std::string& alias) {
   if (!store::valid_alias(alias)) return bad_alias(alias);

@@ -34,6 +34,23 @@ struct Deployed {
 domain::Outcome<Deployed> deploy(store::Tx& tx, const std::string& model, const std::string& alias,
                                  int64_t version);
 
+// Canaries (store/registry.hpp set_canary, promote_canary, rollback_alias): the alias's state
+// after the change. Errors: not_found (model, version, alias), invalid (percent outside
+// (0, 100)), conflict (promote without a canary, rollback with no previous version).
+struct AliasState {
+  std::string model, alias;
+  int64_t version = 0;
+  int64_t canary_version = 0;  // 0: none
+  double canary_percent = 0;
+  int64_t previous = 0;  // the version before the change
+};
+domain::Outcome<AliasState> set_canary(store::Tx& tx, const std::string& model,
+                                       const std::string& alias, int64_t version, double percent);
+domain::Outcome<AliasState> promote(store::Tx& tx, const std::string& model,
+                                    const std::string& alias);
+domain::Outcome<AliasState> rollback(store::Tx& tx, const std::string& model,
+                                     const std::string& alias);
+
 struct Removed {
   std::string model, alias;
   int64_t version = 0;  // the version the alias pointed at

@@ -150,6 +150,20 @@ json::value to_json(const Pipeline& p) {
     if (s.end) so["end"] = format_iso8601(*s.end);
     o["schedule"] = std::move(so);
   }
+  if (p.monitor) {  // only when present: specs without one keep their digests
+    const Monitor& m = *p.monitor;
+    json::object mo{{"model", m.model},
+                    {"alias", m.alias},
+                    {"window", m.window},
+                    {"min_labels", m.min_labels},
+                    {"cooldown", format_duration(m.cooldown)}};
+    if (m.accuracy_below) mo["accuracy_below"] = *m.accuracy_below;
+    if (m.drift)
+      mo["drift"] = {{"metric", m.drift->metric},
+                     {"feature", m.drift->feature},
+                     {"threshold", m.drift->threshold}};
+    o["monitor"] = std::move(mo);
+  }
   json::array tasks;
   for (const auto& t : p.tasks) tasks.emplace_back(task_json(t));
   o["tasks"] = std::move(tasks);

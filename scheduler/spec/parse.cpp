@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "scheduler/spec/parse_internal.hpp"
@@ -161,6 +162,55 @@ Schedule read_schedule(const json::value& v, Errors& errors) {
   return s;
 }
 
+Monitor read_monitor(const json::value& v, Errors& errors) {
+  Monitor m;
+  ObjectReader r(v, "monitor", errors,
+                 {"model", "alias", "window", "min_labels", "accuracy_below", "drift", "cooldown"});
+  if (!r.is_object()) return m;
+  m.model = r.name("model", true).value_or("");
+  if (auto a = r.str("alias")) {
+    bool ok = !a->empty() && a->size() <= 64;
+    for (char c : *a)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    if (!ok) r.fail("alias", fmt::format("\"{}\": expected 1-64 characters of [A-Za-z0-9_.-]", *a));
+    m.alias = *a;
+  }
+  if (auto w = r.integer("window", 10, 100'000)) m.window = *w;
+  bool min_given = r.get("min_labels") != nullptr;
+  if (auto n = r.integer("min_labels", 1, 100'000)) m.min_labels = *n;
+  if (!min_given) m.min_labels = std::min(m.min_labels, m.window);
+  if (m.min_labels > m.window)
+    r.fail("min_labels", fmt::format("{} is more than the window ({})", m.min_labels, m.window));
+  if (const json::value* a = r.get("accuracy_below")) {
+    if (!a->is_number() || a->to_number<double>() <= 0 || a->to_number<double>() > 1)
+      r.fail("accuracy_below", "expected a number in (0,1], got " + detail::describe(*a));
+    else
+      m.accuracy_below = a->to_number<double>();
+  }
+  if (const json::value* d = r.get("drift")) {
+    ObjectReader dr(*d, r.path("drift"), errors, {"metric", "feature", "threshold"});
+    if (dr.is_object()) {
+      Monitor::Drift drift;
+      if (auto x = dr.one_of("metric", {"psi", "ks"})) drift.metric = *x;
+      dr.get("feature", true);
+      if (auto x = dr.one_of("feature", {"mean", "ink", "prediction"})) drift.feature = *x;
+      if (const json::value* t = dr.get("threshold", true)) {
+        if (!t->is_number() || !(t->to_number<double>() > 0))
+          dr.fail("threshold", "expected a number > 0, got " + detail::describe(*t));
+        else
+          drift.threshold = t->to_number<double>();
+      }
+      if (drift.metric == "ks" && drift.threshold > 1)
+        dr.fail("threshold", "a ks statistic is at most 1");
+      m.drift = drift;
+    }
+  }
+  if (!r.get("accuracy_below") && !r.get("drift"))
+    errors.push_back("monitor: expected accuracy_below or drift (what to watch)");
+  if (auto c = r.duration("cooldown", true)) m.cooldown = *c;
+  return m;
+}
+
 void read_tasks(const json::value& v, const detail::TaskDefaults& defaults,
                 const std::set<std::string>& pools, const detail::NumberTexts& numbers, Pipeline& p,
                 Errors& errors) {
@@ -187,7 +237,7 @@ void read_pipeline(const json::value& doc, const detail::NumberTexts& numbers, P
                    Errors& errors) {
   ObjectReader r(doc, "", errors,
                  {"name", "description", "params", "defaults", "pools", "concurrency",
-                  "run_timeout", "schedule", "tasks", "executor", "k8s"});
+                  "run_timeout", "schedule", "monitor", "tasks", "executor", "k8s"});
   if (!r.is_object()) return;
   p.name = r.name("name", true).value_or("");
   p.description = r.str("description").value_or("");
@@ -204,6 +254,7 @@ void read_pipeline(const json::value& doc, const detail::NumberTexts& numbers, P
   p.concurrency = r.integer("concurrency", 0).value_or(0);
   p.run_timeout = r.duration("run_timeout", false);
   if (const json::value* v = r.get("schedule")) p.schedule = read_schedule(*v, errors);
+  if (const json::value* v = r.get("monitor")) p.monitor = read_monitor(*v, errors);
   if (const json::value* v = r.get("tasks", true))
     read_tasks(*v, defaults, pools, numbers, p, errors);
 }

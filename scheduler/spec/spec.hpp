@@ -149,6 +149,41 @@ struct Schedule {
   bool operator==(const Schedule&) const = default;
 };
 
+// monitor: the control plane watches the prediction log of a deployed model and starts a run of
+// this pipeline (trigger "monitor") when live accuracy or input drift crosses a threshold
+// (scheduler/monitor/). YAML:
+//   monitor: {model, alias, window, min_labels, accuracy_below, drift: {metric, feature,
+//             threshold}, cooldown}
+// Windows count predictions of the version `alias` points at, ordered by prediction time:
+//   - accuracy: over its `window` most recent labelled predictions, once at least `min_labels`
+//     of them exist;
+//   - drift: its `window` most recent predictions against the reference, its first `window`
+//     predictions (what the version saw when it went live), once it has 2 x window of them;
+//     metric psi (population stability index over 10 reference-decile bins, or the classes for
+//     `prediction`) or ks (two-sample Kolmogorov-Smirnov statistic); feature mean | ink (the
+//     input summary) | prediction (the class distribution).
+// At least one of accuracy_below and drift. After a run is started, none is started again
+// before `cooldown` has passed, nor while a run it started is still active, nor while the
+// pipeline is at its `concurrency`. The run's logical date is the monitor's "now"; its params
+// are those of the run that trained the deployed version (when it was a run of this pipeline),
+// else the defaults.
+struct Monitor {
+  std::string model;                     // a registry model name
+  std::string alias = "production";      // [A-Za-z0-9_.-]{1,64}
+  int window = 1000;                     // 10..100000 predictions
+  int min_labels = 100;                  // 1..window
+  std::optional<double> accuracy_below;  // in (0,1]: trigger when accuracy < this
+  struct Drift {
+    std::string metric = "psi";  // psi | ks
+    std::string feature;         // mean | ink | prediction
+    double threshold = 0.2;      // > 0: trigger when drift > this
+    bool operator==(const Drift&) const = default;
+  };
+  std::optional<Drift> drift;
+  Millis cooldown{3'600'000};  // >= 0
+  bool operator==(const Monitor&) const = default;
+};
+
 struct Pipeline {
   std::string name;
   std::string description;
@@ -157,6 +192,7 @@ struct Pipeline {
   int concurrency = 0;                // max active runs of this pipeline; 0 = unlimited
   std::optional<Millis> run_timeout;  // YAML `run_timeout`; whole run; > 0
   std::optional<Schedule> schedule;
+  std::optional<Monitor> monitor;
   std::vector<Task> tasks;  // in declaration order; names unique; needs form a DAG
 
   const Task* task(const std::string& name) const;  // nullptr if absent

@@ -24,7 +24,8 @@
 
 namespace ctflow::store {
 
-// [{"name", "created_at", "versions", "latest_version", "aliases": {ALIAS: version}}] by name.
+// [{"name", "created_at", "versions", "latest_version", "aliases": [{"alias", "version",
+// "canary": {"version", "percent"} | null}] by alias}] by name.
 boost::json::array list_models(Tx& tx);
 // {"name", "created_at", "aliases", "versions": [{"version", "run_id", "created_at", "metrics",
 // "parent_version", "aliases"}] newest first}; nullopt if unknown.
@@ -33,13 +34,14 @@ std::optional<boost::json::object> get_model(Tx& tx, const std::string& name);
 // "artifacts", "metrics", "lineage", "aliases", "created_at"}; nullopt if unknown.
 std::optional<boost::json::object> get_model_version(Tx& tx, const std::string& name,
                                                      int64_t version);
-// Deployment history, newest first: [{"alias", "version", "run_id", "task", "created_at",
-// "superseded_at", "current"}]; nullopt if the model is unknown.
+// Deployment history, newest first: [{"alias", "version", "canary", "run_id", "task",
+// "created_at", "superseded_at", "current"}]; nullopt if the model is unknown.
 std::optional<boost::json::array> model_deployments(Tx& tx, const std::string& name);
 
 // Lineage of a version: {"model", "version", "run": {id, state, pipeline, pipeline_version,
-// logical_date, params}, "task": {id, name, attempt}, "inputs": [{name, digest, kind,
-// "produced_by": [{run_id, task, name}]}], "artifacts": [{name, digest, kind, "produced_by"}],
+// logical_date, params, trigger, trigger_detail (a monitor's numbers that crossed, or null)},
+// "task": {id, name, attempt}, "inputs": [{name, digest, kind, "produced_by": [{run_id, task,
+// name}]}], "artifacts": [{name, digest, kind, "produced_by"}],
 // "data_partitions": [...from the version's lineage], "parent": {version, run_id, created_at} |
 // null}; nullopt if unknown.
 std::optional<boost::json::object> model_lineage(Tx& tx, const std::string& name, int64_t version);
@@ -69,6 +71,27 @@ struct UndeployOutcome {
   int64_t version = 0;  // the version the alias pointed at
 };
 UndeployOutcome remove_alias(Tx& tx, const std::string& model, const std::string& alias);
+
+// Canaries (sql/0012_canary.sql). Each change supersedes the alias's current deployment and
+// inserts the new state, records a 'model' event ("op": "canary" | "promote" | "rollback", the
+// primary version after) and notifies like deploy(). Locks the model row. A plain deploy()
+// clears a canary (its new row has none).
+struct AliasChange {
+  enum class Kind { Done, NoModel, NoVersion, NoAlias, NoCanary, NoPrevious } kind = Kind::NoModel;
+  int64_t version = 0;         // the alias's version after the change
+  int64_t canary_version = 0;  // 0: no canary after the change
+  double canary_percent = 0;
+  int64_t previous = 0;  // the version before the change
+};
+// Adds (or replaces) the canary of `alias`: `canary_version` gets `percent` (0 < p < 100) of the
+// traffic; the alias keeps its version. NoAlias when the alias points nowhere.
+AliasChange set_canary(Tx& tx, const std::string& model, const std::string& alias,
+                       int64_t canary_version, double percent);
+// The canary becomes the alias's version. NoCanary when it has none.
+AliasChange promote_canary(Tx& tx, const std::string& model, const std::string& alias);
+// With a canary: drops it. Without: back to the previous version in the alias's history (the
+// newest superseded deployment of another version); NoPrevious when there is none.
+AliasChange rollback_alias(Tx& tx, const std::string& model, const std::string& alias);
 
 // Applies a finished attempt's registry operations ({"op": "register" | "deploy", ...} from its
 // outputs file) all or none (a savepoint); returns "" or the first problem ("registry: model m

@@ -7,9 +7,12 @@ namespace ctflow::store {
 namespace {
 
 // Current aliases of model `m` as {alias: version}.
+// [{"alias", "version", "canary": {"version", "percent"} | null}] by alias.
 constexpr const char* kAliases = R"SQL(
-coalesce((SELECT jsonb_object_agg(d.alias, d.version) FROM deployments d
-          WHERE d.model_id = m.id AND d.superseded_at IS NULL), '{}'))SQL";
+coalesce((SELECT jsonb_agg(jsonb_build_object('alias', d.alias, 'version', d.version,
+            'canary', CASE WHEN d.canary_version IS NULL THEN NULL ELSE jsonb_build_object(
+              'version', d.canary_version, 'percent', d.canary_percent) END) ORDER BY d.alias)
+          FROM deployments d WHERE d.model_id = m.id AND d.superseded_at IS NULL), '[]'))SQL";
 
 // Tasks that produced the artifact with digest expression `dg` (artifact_uses, output side).
 std::string produced_by(const std::string& dg) {
@@ -78,7 +81,8 @@ std::optional<boost::json::array> model_deployments(Tx& tx, const std::string& n
   if (m.empty()) return std::nullopt;
   auto res = w.exec_params(R"SQL(
 SELECT jsonb_build_object('alias', d.alias, 'version', d.version, 'run_id', d.run_id::text,
-  'task', t.name, 'created_at', iso(d.created_at), 'superseded_at', iso(d.superseded_at),
+  'canary', CASE WHEN d.canary_version IS NULL THEN NULL ELSE jsonb_build_object(
+    'version', d.canary_version, 'percent', d.canary_percent) END, 'task', t.name, 'created_at', iso(d.created_at), 'superseded_at', iso(d.superseded_at),
   'current', d.superseded_at IS NULL)::text
 FROM deployments d LEFT JOIN task_runs t ON t.id = d.task_run_id
 WHERE d.model_id = $1 ORDER BY d.id DESC)SQL",
@@ -93,7 +97,8 @@ std::optional<boost::json::object> model_lineage(Tx& tx, const std::string& name
 SELECT jsonb_build_object('model', m.name, 'version', v.version,
   'run', CASE WHEN r.id IS NULL THEN NULL ELSE jsonb_build_object('id', r.id::text,
      'state', r.state, 'pipeline', p.name, 'pipeline_version', pv.digest,
-     'logical_date', iso(r.logical_date), 'params', r.params) END,
+     'logical_date', iso(r.logical_date), 'params', r.params, 'trigger', r.trigger,
+     'trigger_detail', r.trigger_detail) END,
   'task', CASE WHEN t.id IS NULL THEN NULL ELSE jsonb_build_object('id', t.id::text,
      'name', t.name, 'attempt', t.attempt) END,
   'inputs', coalesce((SELECT jsonb_agg(jsonb_build_object('name', u.name, 'digest', a.digest,

@@ -217,6 +217,107 @@ UndeployOutcome remove_alias(Tx& tx, const std::string& model, const std::string
   return out;
 }
 
+namespace {
+
+struct CurrentAlias {
+  int64_t version = 0, canary_version = 0;
+  double canary_percent = 0;
+};
+
+std::optional<CurrentAlias> current_alias(pqxx::transaction_base& w, int64_t model_id,
+                                          const std::string& alias) {
+  auto r = w.exec_params(
+      "SELECT version, coalesce(canary_version, 0), coalesce(canary_percent, 0) FROM deployments "
+      "WHERE model_id = $1 AND alias = $2 AND superseded_at IS NULL",
+      model_id, alias);
+  if (r.empty()) return std::nullopt;
+  return CurrentAlias{r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<double>()};
+}
+
+// Supersedes the alias's current row and inserts (version, canary); records the event.
+void change_alias(pqxx::transaction_base& w, int64_t model_id, const std::string& model,
+                  const std::string& alias, int64_t version, int64_t canary_version,
+                  double canary_percent, const char* op) {
+  w.exec_params(
+      "UPDATE deployments SET superseded_at = now() WHERE model_id = $1 AND alias = $2 AND "
+      "superseded_at IS NULL",
+      model_id, alias);
+  std::optional<std::string> cv, cp;
+  if (canary_version) {
+    cv = std::to_string(canary_version);
+    cp = std::to_string(canary_percent);
+  }
+  w.exec_params(
+      "INSERT INTO deployments(model_id, alias, version, canary_version, canary_percent) VALUES "
+      "($1, $2, $3, $4::int, $5::float8)",
+      model_id, alias, version, opt(cv), opt(cp));
+  model_event(w, model, version, op, alias, {});
+}
+
+}  // namespace
+
+AliasChange set_canary(Tx& tx, const std::string& model, const std::string& alias,
+                       int64_t canary_version, double percent) {
+  auto& w = W(tx);
+  AliasChange out;
+  auto mid = lock_model(w, model);
+  if (!mid) return out;
+  auto cur = current_alias(w, *mid, alias);
+  if (!cur) {
+    out.kind = AliasChange::Kind::NoAlias;
+    return out;
+  }
+  if (!version_exists(w, *mid, canary_version)) {
+    out.kind = AliasChange::Kind::NoVersion;
+    return out;
+  }
+  change_alias(w, *mid, model, alias, cur->version, canary_version, percent, "canary");
+  out = {AliasChange::Kind::Done, cur->version, canary_version, percent, cur->version};
+  return out;
+}
+
+AliasChange promote_canary(Tx& tx, const std::string& model, const std::string& alias) {
+  auto& w = W(tx);
+  AliasChange out;
+  auto mid = lock_model(w, model);
+  if (!mid) return out;
+  auto cur = current_alias(w, *mid, alias);
+  if (!cur || !cur->canary_version) {
+    out.kind = cur ? AliasChange::Kind::NoCanary : AliasChange::Kind::NoAlias;
+    return out;
+  }
+  change_alias(w, *mid, model, alias, cur->canary_version, 0, 0, "promote");
+  out = {AliasChange::Kind::Done, cur->canary_version, 0, 0, cur->version};
+  return out;
+}
+
+AliasChange rollback_alias(Tx& tx, const std::string& model, const std::string& alias) {
+  auto& w = W(tx);
+  AliasChange out;
+  auto mid = lock_model(w, model);
+  if (!mid) return out;
+  auto cur = current_alias(w, *mid, alias);
+  if (!cur) {
+    out.kind = AliasChange::Kind::NoAlias;
+    return out;
+  }
+  int64_t target = cur->version;
+  if (!cur->canary_version) {
+    auto prev = w.exec_params(
+        "SELECT version FROM deployments WHERE model_id = $1 AND alias = $2 AND superseded_at IS "
+        "NOT NULL AND version <> $3 ORDER BY id DESC LIMIT 1",
+        *mid, alias, cur->version);
+    if (prev.empty()) {
+      out.kind = AliasChange::Kind::NoPrevious;
+      return out;
+    }
+    target = prev[0][0].as<int64_t>();
+  }
+  change_alias(w, *mid, model, alias, target, 0, 0, "rollback");
+  out = {AliasChange::Kind::Done, target, 0, 0, cur->version};
+  return out;
+}
+
 std::string apply_registry_ops(Tx& tx, const AttemptResult& res) {
   if (res.registry.empty()) return "";
   // All or none: a savepoint of our own. (pqxx 6's subtransaction issues its SAVEPOINT only when

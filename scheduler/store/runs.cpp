@@ -125,7 +125,8 @@ r.id, p.name, v.digest, r.state, r.params::text, r.trigger, r.tasks_total, r.tas
 r.tasks_failed, r.error, r.cancel_requested, floor(extract(epoch FROM r.logical_date) * 1e6)::bigint,
 floor(extract(epoch FROM r.created_at) * 1e6)::bigint,
 floor(extract(epoch FROM r.started_at) * 1e6)::bigint,
-floor(extract(epoch FROM r.finished_at) * 1e6)::bigint, floor(extract(epoch FROM now()) * 1e6)::bigint
+floor(extract(epoch FROM r.finished_at) * 1e6)::bigint, floor(extract(epoch FROM now()) * 1e6)::bigint,
+r.trigger_detail::text
 )SQL";
 
 namespace {
@@ -144,6 +145,8 @@ boost::json::object run_json(const pqxx::row& row) {
   o["params"] = field_json(row[4]);
   o["trigger"] =
       row[5].is_null() ? boost::json::value(nullptr) : boost::json::value(row[5].c_str());
+  // Why it was started, beyond the trigger (a monitor's numbers that crossed); null for most.
+  o["trigger_detail"] = row[16].is_null() ? boost::json::value(nullptr) : field_json(row[16]);
   o["tasks_total"] = row[6].as<int64_t>();
   o["tasks_done"] = row[7].as<int64_t>();
   o["tasks_failed"] = row[8].as<int64_t>();

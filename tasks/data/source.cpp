@@ -237,6 +237,15 @@ Result<SourceData> load_synthetic(const Uri& u, std::optional<TimePoint> until) 
     append_partition(out.train, all, order, i * per, count, *name);
   }
   out.test = synthetic_digits(*test_n, static_cast<uint64_t>(*seed) * 1000003 + 17);
+  // The test set follows the data: once the shifted partition has arrived, every other test
+  // image is shifted the same way, so the gate compares models on what they now face.
+  if (drift == "invert" && out.total_partitions > 0) {
+    auto last = month_name(start, *parts - 1);
+    if (last && included(*last, until))
+      for (int64_t s = 1; s < out.test.size(); s += 2)
+        for (int64_t k = s * 784; k < (s + 1) * 784; ++k)
+          out.test.pixels_u8[k] = static_cast<uint8_t>(255 - out.test.pixels_u8[k]);
+  }
   out.test.partitions.push_back(
       {"test", partition_digest(out.test, 0, out.test.size()), out.test.size()});
   out.test.meta["source"] = "synthetic://digits";

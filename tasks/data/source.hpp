@@ -10,7 +10,9 @@
 //     DIR/t10k-images-idx3-ubyte + DIR/t10k-labels-idx1-ubyte (raw or .gz).
 //   synthetic://digits?n=600&seed=1[&partitions=3&start=2025-01&test=200&drift=invert]
 //     small generated digit-like images (strokes with random affine jitter and noise) for fast
-//     tests; `drift=invert` inverts the last partition (a shifted partition).
+//     tests; `drift=invert` inverts the last partition (a shifted partition), and once that
+//     partition is included, every other image of the test set too (the gate then compares
+//     models on the data they now face).
 //
 // A partition is included when its first instant is at or before `until` (the run's logical
 // date); without `until`, all are. Each partition's digest is the sha256 of its image bytes

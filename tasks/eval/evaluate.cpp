@@ -3,6 +3,7 @@
 #include "scheduler/common/log.hpp"
 #include "tasks/eval/knn.hpp"
 #include "tasks/eval/steps.hpp"
+#include "tasks/model/knn_model.hpp"
 #include "tasks/train/embedder.hpp"
 
 namespace ctflow::tasks {
@@ -22,20 +23,6 @@ std::vector<float> raw_pixels(const Dataset& d) {
   return out;
 }
 
-Result<std::vector<uint8_t>> read_labels(const std::string& path) {
-  auto doc = read_json_object(path);
-  if (!doc) return Error{doc.error()};
-  const json::value* l = find(*doc, "labels");
-  if (!l || !l->is_array()) return Error{"index labels " + path + " have no \"labels\" array"};
-  std::vector<uint8_t> out;
-  for (const auto& v : l->get_array()) {
-    if (!v.is_int64() || v.get_int64() < 0 || v.get_int64() >= kClasses)
-      return Error{"index labels " + path + ": label outside 0..9"};
-    out.push_back(static_cast<uint8_t>(v.get_int64()));
-  }
-  return out;
-}
-
 Result<std::vector<float>> embed(Embedder& e, const Dataset& d) {
   if (d.size() == 0) return std::vector<float>{};
   std::vector<float> px = raw_pixels(d);
@@ -44,28 +31,14 @@ Result<std::vector<float>> embed(Embedder& e, const Dataset& d) {
 
 }  // namespace
 
-Result<double> knn_accuracy(const std::string& model, const std::string& index,
-                            const std::string& index_labels, const Dataset& test, int k) {
-  auto emb = Embedder::load(model);
-  if (!emb) return Error{emb.error()};
-  auto idx = KnnIndex::read(index);
-  if (!idx) return Error{idx.error()};
-  auto labels = read_labels(index_labels);
-  if (!labels) return Error{labels.error()};
-  if (static_cast<int64_t>(labels->size()) != (*idx)->size())
-    return Error{"index " + index + " has " + std::to_string((*idx)->size()) + " rows but " +
-                 std::to_string(labels->size()) + " labels"};
-  auto q = embed(**emb, test);
-  if (!q) return Error{"model " + model + ": " + q.error()};
-  if ((*emb)->dim() != (*idx)->dim())
-    return Error{"model " + model + " embeds in " + std::to_string((*emb)->dim()) +
-                 " dimensions, index " + index + " holds " + std::to_string((*idx)->dim())};
-  std::vector<int64_t> ids;
-  std::vector<float> scores;
-  (*idx)->search(q->data(), test.size(), k, ids, scores);
-  Votes v = knn_vote(ids, scores, *labels, test.size(), k, (*idx)->inner_product());
+Result<double> knn_accuracy(const ModelFiles& files, const Dataset& test, int k) {
+  auto model = KnnModel::load(files, k, test.rows, test.cols);
+  if (!model) return Error{model.error()};
+  std::vector<float> px = raw_pixels(test);
+  auto v = (*model)->predict(px.data(), test.size());
+  if (!v) return Error{v.error()};
   int64_t correct = 0;
-  for (int64_t s = 0; s < test.size(); ++s) correct += v.pred[s] == test.labels[s];
+  for (int64_t s = 0; s < test.size(); ++s) correct += v->pred[s] == test.labels[s];
   return test.size() ? static_cast<double>(correct) / static_cast<double>(test.size()) : 0.0;
 }
 

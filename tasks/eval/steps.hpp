@@ -13,6 +13,7 @@
 
 #include "tasks/core/context.hpp"
 #include "tasks/data/dataset.hpp"
+#include "tasks/model/model_files.hpp"
 
 namespace ctflow::tasks {
 
@@ -36,9 +37,8 @@ struct AnalyseOptions {
 };
 Result<TaskOutputs> run_analyse(const TaskContext& ctx, const AnalyseOptions& o);
 
-// kNN accuracy of a TorchScript model with its index and index labels on `test` (the gate's
-// check of a deployed version). Errors name the file that could not be used.
-Result<double> knn_accuracy(const std::string& model, const std::string& index,
-                            const std::string& index_labels, const Dataset& test, int k);
+// kNN accuracy of a model version's files (tasks/model/knn_model.hpp loads them) on `test` (the
+// gate's check of a deployed version). Errors name the file that could not be used.
+Result<double> knn_accuracy(const ModelFiles& files, const Dataset& test, int k);
 
 }  // namespace ctflow::tasks

@@ -19,20 +19,6 @@ const json::object* deployed_version(const json::object& inputs, const std::stri
   return d && d->is_object() ? &d->get_object() : nullptr;
 }
 
-std::string artifact_path(const json::object& deployed, const std::string& name) {
-  const json::value* arts = find(deployed, "artifacts");
-  if (!arts || !arts->is_object()) return "";
-  // The engine may key a version's artifacts by their name ("model") or by the "TASK/NAME"
-  // reference that register gave ("train/model"); accept both.
-  const json::value* a = find(arts->get_object(), name);
-  for (const auto& [key, value] : arts->get_object()) {
-    if (a) break;
-    const std::string k(key);
-    if (k.size() > name.size() && k.ends_with("/" + name)) a = &value;
-  }
-  return a && a->is_object() ? get_string(a->get_object(), "path") : "";
-}
-
 std::string pct(double v) {
   return fmt::format("{:.2f}%", 100 * v);
 }
@@ -73,15 +59,9 @@ Result<TaskOutputs> run_validate_model(const TaskContext& ctx, const ValidateMod
   auto tref = ctx.artifact("testset");
   Result<double> rescored = Error{tref ? "" : tref.error()};
   if (tref) {
-    for (const char* name : {"model", "index", "index-labels"})
-      if (artifact_path(*dep, name).empty() && rescored.error().empty())
-        rescored = Error{std::string("it has no '") + name + "' artifact"};
-  }
-  if (tref && rescored.error().empty()) {
-    auto test = read_dataset(tref->path);
-    rescored = test ? knn_accuracy(artifact_path(*dep, "model"), artifact_path(*dep, "index"),
-                                   artifact_path(*dep, "index-labels"), *test, o.k)
-                    : Result<double>(Error{test.error()});
+    auto files = files_of_version(*dep);
+    auto test = files ? read_dataset(tref->path) : Result<Dataset>(Error{files.error()});
+    rescored = test ? knn_accuracy(*files, *test, o.k) : Result<double>(Error{test.error()});
   }
   if (rescored) {
     deployed = *rescored;

@@ -34,6 +34,7 @@ http::Router server_table(const std::string& db_url) {
   ctflow::api::add_model_routes(r, s);
   ctflow::api::add_study_routes(r, s);
   ctflow::api::add_dashboard_routes(r, s);
+  ctflow::api::add_prediction_routes(r, s);
   r.add_openapi_route();
   return r;
 }

@@ -36,6 +36,13 @@ void check_error_body(const ctflow::cli::HttpReply& r, int status, const std::st
   CHECK(e.at("path").is_string());
 }
 
+// One prediction record of version 1 of `model`, request id route-1.
+std::string prediction_body(const std::string& model) {
+  return R"({"records": [{"request_id": "route-1", "time": "2026-12-07T20:50:00.123Z", "model": ")" +
+         model +
+         R"(", "version": 1, "prediction": 3, "latency_ms": 1.5, "summary": {"mean": 0.13, "ink": 0.19, "hist": [0.7, 0.05, 0.05, 0.05, 0.05, 0.04, 0.03, 0.03]}}]})";
+}
+
 std::vector<RouteCase> cases(const Seed& s, const std::string& throwaway_token,
                              const std::string& study) {
   std::string run = "/api/v1/runs/" + s.failed_run;
@@ -80,9 +87,30 @@ std::vector<RouteCase> cases(const Seed& s, const std::string& throwaway_token,
        "/api/v1/models/nope/deployments"},
       {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
        R"({"version": 1})", 200, Min::Operator, "/api/v1/models/nope/aliases/staging"},
-      // After the row above set it.
+      // Canaries on the alias the row above set (issue 21): add, promote, add, roll back.
+      {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
+       R"({"canary": {"version": 1, "percent": 10}})", 200, Min::Operator,
+       "/api/v1/models/nope/aliases/staging"},
+      {"POST", "/api/v1/models/{name}/aliases/{alias}/promote", model + "/aliases/staging/promote",
+       "", 200, Min::Operator, "/api/v1/models/nope/aliases/staging/promote"},
+      {"POST", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging",
+       R"({"canary": {"version": 1, "percent": 10}})", 200, Min::Operator,
+       "/api/v1/models/nope/aliases/staging"},
+      {"POST", "/api/v1/models/{name}/aliases/{alias}/rollback",
+       model + "/aliases/staging/rollback", "", 200, Min::Operator,
+       "/api/v1/models/nope/aliases/staging/rollback"},
+      // After the rows above set it.
       {"DELETE", "/api/v1/models/{name}/aliases/{alias}", model + "/aliases/staging", "", 204,
        Min::Operator, "/api/v1/models/nope/aliases/staging"},
+      // The prediction log (issue 21): a prediction of the seed model, then its label.
+      {"POST", "/api/v1/predictions", "/api/v1/predictions", prediction_body(s.model), 200,
+       Min::Operator, ""},
+      {"POST", "/api/v1/predictions/{request_id}/label", "/api/v1/predictions/route-1/label",
+       R"({"label": 3})", 200, Min::Operator, "/api/v1/predictions/nope/label"},
+      {"POST", "/api/v1/predictions/labels", "/api/v1/predictions/labels",
+       R"({"labels": [{"request_id": "route-1", "label": 4}]})", 200, Min::Operator, ""},
+      {"GET", "/api/v1/models/{name}/monitor", model + "/monitor?bucket=1m", "", 200, Min::Viewer,
+       "/api/v1/models/nope/monitor"},
       {"GET", "/api/v1/pipelines/{name}/grid", "/api/v1/pipelines/apitest/grid?runs=3", "", 200,
        Min::Viewer, "/api/v1/pipelines/nope/grid"},
       {"GET", "/api/v1/me", "/api/v1/me", "", 200, Min::Viewer, ""},

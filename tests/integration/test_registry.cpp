@@ -172,7 +172,7 @@ TEST_CASE("removing an alias: 204 with an event, then 404, the history stays",
         R"({"by": "api", "op": "undeploy", "alias": "production", "model": "m", "version": 1})");
   auto m = api.request("GET", "/api/v1/models/m");
   REQUIRE(m);
-  CHECK(boost::json::serialize(boost::json::parse(m->body).at("aliases")) == "{}");
+  CHECK(boost::json::serialize(boost::json::parse(m->body).at("aliases")) == "[]");
   auto hist = api.request("GET", "/api/v1/models/m/deployments");
   REQUIRE(hist);
   auto hist_json = boost::json::parse(hist->body);

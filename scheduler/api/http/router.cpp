@@ -90,7 +90,7 @@ Router& Router::add(Route route) {
     fail("method must be upper case");
   if (route.pattern.empty() || route.pattern.front() != '/') fail("pattern must start with '/'");
   if (!route.min_role) fail("no min_role: every route states who may call it");
-  if (*route.min_role == Role::None && route.method != "GET")
+  if (*route.min_role == Role::None && route.method != "GET" && !options_.public_writes)
     fail("a public route must be GET: an unauthenticated request never changes anything");
   if (route.method != "GET" && *route.min_role < Role::Operator)
     fail("a " + route.method + " route needs role operator or above, not " +

@@ -108,6 +108,10 @@ struct RouterOptions {
   // CORS: off when empty. Origins allowed to call the API from a browser ("https://a.example");
   // "*" allows any origin. Preflight OPTIONS requests are answered by the router.
   std::vector<std::string> cors_allowed_origins;
+  // Allow public routes (Role::None) with any method. Off for the control plane, where a public
+  // route never changes anything; ctflow-serve turns it on for KServe's public POST inference
+  // routes, which change no state.
+  bool public_writes = false;
 };
 
 class Router {

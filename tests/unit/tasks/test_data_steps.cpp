@@ -179,3 +179,21 @@ TEST_CASE("transform scales to [0,1] and records the statistics - split is strat
   CHECK(again->at("val") == doc1->at("val"));
   CHECK(other->at("val") != doc1->at("val"));
 }
+
+TEST_CASE("drift=invert: the test set follows once the shifted partition has arrived",
+          "[tasks][source]") {
+  const std::string uri = "synthetic://digits?n=300&seed=5&partitions=3&drift=invert&test=20";
+  auto before = load_source(uri, ctflow::parse_iso8601("2025-02-15T00:00:00Z"));
+  auto after = load_source(uri, ctflow::parse_iso8601("2025-03-15T00:00:00Z"));
+  REQUIRE(before);
+  REQUIRE(after);
+  CHECK(before->train.partitions.size() == 2);
+  CHECK(after->train.partitions.size() == 3);
+  REQUIRE(before->test.size() == after->test.size());
+  // Even test images are unchanged, odd ones inverted, labels kept.
+  CHECK(before->test.labels == after->test.labels);
+  for (int64_t k = 0; k < 784; ++k) {
+    CHECK(after->test.pixels_u8[k] == before->test.pixels_u8[k]);
+    CHECK(after->test.pixels_u8[784 + k] == 255 - before->test.pixels_u8[784 + k]);
+  }
+}

@@ -6,7 +6,8 @@ import { alignSeries, lttb, type XY } from '@/lib/downsample';
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 
 // A line chart of one or more series over steps (uPlot: drag to zoom, double-click to reset).
-export function LineChart({ title, series, height = 220, xLabel = 'step' }: { title: string; series: { label: string; points: XY[] }[]; height?: number; xLabel?: string }) {
+// With `time`, x values are epoch seconds and the axis shows dates.
+export function LineChart({ title, series, height = 220, xLabel = 'step', time = false }: { title: string; series: { label: string; points: XY[] }[]; height?: number; xLabel?: string; time?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -16,7 +17,7 @@ export function LineChart({ title, series, height = 220, xLabel = 'step' }: { ti
       title,
       width: Math.max(280, el.clientWidth || 480),
       height,
-      scales: { x: { time: false } },
+      scales: { x: { time } },
       axes: [{ label: xLabel }, {}],
       series: [
         { label: xLabel },
@@ -30,7 +31,7 @@ export function LineChart({ title, series, height = 220, xLabel = 'step' }: { ti
       ro.disconnect();
       plot.destroy();
     };
-  }, [title, series, height, xLabel]);
+  }, [title, series, height, xLabel, time]);
   const total = series.reduce((n, s) => n + s.points.length, 0);
   return <div className="chart" ref={ref} role="img" aria-label={`${title}: ${series.length} series, ${total} points`} data-points={total} />;
 }

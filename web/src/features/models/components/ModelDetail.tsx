@@ -4,6 +4,7 @@ import { formatTime, formatValue } from '@/lib/format';
 import { useDeployments, useModel } from '../api/get-models';
 import { useLineage, useRunTrigger } from '../api/get-lineage';
 import { LineageGraph } from './LineageGraph';
+import { MonitorPanel } from './MonitorPanel';
 
 export function ModelDetail({ name }: { name: string }) {
   const m = useModel(name);
@@ -66,6 +67,7 @@ export function ModelDetail({ name }: { name: string }) {
           ))}
         </tbody>
       </table>
+      <MonitorPanel name={name} />
       <h2>Lineage of v{chosen}</h2>
       <ErrorMessage error={lineage.error} />
       {lineage.data && <LineageGraph lineage={lineage.data} deployments={deps.data ?? []} trigger={trig.data?.trigger} />}
