@@ -28,9 +28,12 @@ fi
 if [ "$mode" != run ]; then
   clang=${CLANGXX:-$(command -v clang++ || command -v clang++-14 || true)}
   if [ -z "$clang" ]; then echo "fuzz: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; fi
+  # Configured every time (cheap): a harness added since the last run is then a target.
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$here/standalone" -B "$build" -DCMAKE_CXX_COMPILER="$clang" \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  else
+    cmake -S "$here/standalone" -B "$build" >/dev/null
   fi
   targets=()
   for n in "${names[@]}"; do targets+=(--target "fuzz_$n"); done
