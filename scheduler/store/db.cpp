@@ -118,8 +118,6 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
       if (attempt >= 5) throw DbError(one_line(e.what()));
     } catch (const pqxx::broken_connection& e) {
       throw DbUnavailable("database connection lost: " + one_line(e.what()));
-    } catch (const pqxx::in_doubt_error& e) {
-      throw DbUnavailable("database connection lost at commit: " + one_line(e.what()));
     } catch (const pqxx::sql_error& e) {
       throw_sql_error(e);
     }

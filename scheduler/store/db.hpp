@@ -66,7 +66,8 @@ class DbError : public std::runtime_error {
 // The database cannot be reached right now (connection refused or lost, server shutting down or
 // starting up): a transient state, not a bug. The API answers 503 with Retry-After (the router
 // catches ctflow::Unavailable); the engine retries its pass. what() is "the database is
-// unavailable"; detail() holds libpq's reason.
+// unavailable"; detail() holds libpq's reason. A connection lost during COMMIT is not this
+// (pqxx::in_doubt_error propagates): the write may have happened, so "retry" would be wrong.
 class DbUnavailable : public Unavailable {
  public:
   explicit DbUnavailable(std::string detail)

@@ -152,3 +152,18 @@ TEST_CASE("error bodies stay valid JSON when the request holds invalid UTF-8", "
   REQUIRE(!ec);
   CHECK(v.at("error").at("path") == "/api/v1/runs/\xef\xbf\xbd\xef\xbf\xbd");
 }
+
+// Issue 22: names and ids go to PostgreSQL as text, so a decoded path segment or query value
+// that is not UTF-8 is refused here (a 400), not by the database (a 500).
+TEST_CASE("percent_decode refuses NUL and invalid UTF-8", "[http][message]") {
+  CHECK(percent_decode("caf%C3%A9", false) == std::optional<std::string>("caf\xC3\xA9"));
+  CHECK(percent_decode("%E6%97%A5", false) == std::optional<std::string>("\xE6\x97\xA5"));
+  for (const char* bad : {"%00", "%ff", "%c0%af", "%ed%a0%80", "%f4%90%80%80", "%e6%97", "a%80b"})
+    CHECK_FALSE(percent_decode(bad, false));
+  CHECK(is_valid_utf8("plain ascii"));
+  CHECK_FALSE(is_valid_utf8("\xC3"));
+  std::string path;
+  QueryParams q;
+  CHECK_FALSE(split_target("/api/v1/runs?pipeline=%ff%fe", path, q));
+  CHECK(split_target("/api/v1/runs?pipeline=caf%C3%A9", path, q));
+}
