@@ -92,7 +92,10 @@ Router& Router::add(Route route) {
   if (!route.min_role) fail("no min_role: every route states who may call it");
   if (*route.min_role == Role::None && route.method != "GET" && !options_.public_writes)
     fail("a public route must be GET: an unauthenticated request never changes anything");
-  if (route.method != "GET" && *route.min_role < Role::Operator)
+  // A predictor's inference routes are public writes (RouterOptions::public_writes); a write
+  // that asks for a token asks for operator or above.
+  bool public_write = options_.public_writes && *route.min_role == Role::None;
+  if (route.method != "GET" && *route.min_role < Role::Operator && !public_write)
     fail("a " + route.method + " route needs role operator or above, not " +
          std::string(role_name(*route.min_role)) + ": a viewer never changes anything");
   if (route.query_token && route.method != "GET") fail("query_token is only for GET routes");
