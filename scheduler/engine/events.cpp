@@ -46,7 +46,7 @@ void Core::process_events(const std::vector<exec::ExecEvent>& events, Pass& p) {
     o.failure = ev.failure;
     o.cancelled = a.cancelled;
     o.timed_out = a.timed_out && !a.cancelled;
-    if (!a.redo.empty()) o = {.redo = a.redo};             // whatever it did: it runs again
+    if (!a.redo.empty()) o = {.redo = a.redo};  // whatever it did: it runs again
     if (ev.failure == exec::Failure::Fenced) {  // someone else owns it now
       fenced.push_back(ev.key);
       continue;

@@ -239,8 +239,9 @@ Task read_task(const json::value& v, const std::string& path, const TaskDefaults
   if (const json::value* k = r.get("k8s")) {
     t.k8s = read_k8s(*k, r.path("k8s"), t.k8s, errors);
     if (t.executor != "kubernetes")
-      r.fail("k8s", "set, but the task runs with executor local (add executor: kubernetes here "
-                    "or in defaults)");
+      r.fail("k8s",
+             "set, but the task runs with executor local (add executor: kubernetes here "
+             "or in defaults)");
   }
   if (t.executor != "kubernetes") t.k8s = {};
   return t;

@@ -105,14 +105,15 @@ struct Toleration {
 // k8s: how a task with `executor: kubernetes` runs as a batch/v1 Job. `defaults.k8s` gives every
 // task its fields; a task's own k8s block overrides them field by field (maps key by key).
 // YAML: k8s: {image, resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {...}},
-//             nodeSelector: {k: v}, tolerations: [...], serviceAccountName, ttlSecondsAfterFinished}
+//             nodeSelector: {k: v}, tolerations: [...], serviceAccountName,
+//             ttlSecondsAfterFinished}
 // Quantities follow Kubernetes' resource.Quantity syntax; names its DNS rules.
 struct K8sSpec {
   std::string image;  // empty: the server's --k8s-image
   std::map<std::string, std::string> requests, limits, node_selector;
   std::vector<Toleration> tolerations;
-  std::string service_account;      // empty: the server's --k8s-service-account, or none
-  std::optional<int> ttl_seconds;   // ttlSecondsAfterFinished; absent: 3600
+  std::string service_account;     // empty: the server's --k8s-service-account, or none
+  std::optional<int> ttl_seconds;  // ttlSecondsAfterFinished; absent: 3600
   bool operator==(const K8sSpec&) const = default;
 };
 

@@ -87,7 +87,9 @@ TEST_CASE("hostile specs: alias bombs - deep nesting - 10 MB strings - unicode n
   CHECK(big.status == 413);
   for (const std::string& spec :
        {std::string("name: \xe6\x97\xa5\xe6\x9c\xac\ntasks:\n  - {name: a, run: ['true']}\n"),
-        std::string("name: ok\ntasks:\n  - {name: \"\xc3\xbc" "n\xc3\xaf" "code\", run: ['true']}\n"),
+        std::string("name: ok\ntasks:\n  - {name: \"\xc3\xbc"
+                    "n\xc3\xaf"
+                    "code\", run: ['true']}\n"),
         std::string("name: ok\ntasks:\n  - {name: \"a\\u202Eb\", run: ['true']}\n"),
         std::string("name: \"\\u0000\"\ntasks:\n  - {name: a, run: ['true']}\n"),
         std::string("name: ok\ntasks:\n  - {name: \"../../etc\", run: ['true']}\n")}) {

@@ -32,7 +32,6 @@ Failure local_failure(const std::string& error) {
   return Failure::SpawnFailed;
 }
 
-
 namespace fs = std::filesystem;
 
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& self_exe,
