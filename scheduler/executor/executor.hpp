@@ -37,6 +37,19 @@ struct Placement {
   bool local() const { return executor == "local"; }
 };
 
+// The attempt folder an executor_ref names ("local:<host>:<dir>" -> "<dir>"; "" for another
+// form), and the attempt key of a folder (its last component). Every executor's attempts live in
+// these folders (the Kubernetes executor's on the volume its pods mount).
+inline std::string attempt_dir_of_ref(const std::string& ref) {
+  if (ref.rfind("local:", 0) != 0) return "";
+  auto colon = ref.find(':', 6);
+  return colon == std::string::npos ? "" : ref.substr(colon + 1);
+}
+inline std::string attempt_key_of_dir(const std::string& dir) {
+  auto slash = dir.find_last_of('/');
+  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+}
+
 struct SpawnRequest {
   std::string key;                // attempt_key(task_run_id, attempt)
   std::vector<std::string> argv;  // argv[0] resolved against PATH from `env`

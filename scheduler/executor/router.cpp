@@ -13,18 +13,6 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// "local:<host>:<dir>" -> "<dir>"; "" when the ref is not a folder's.
-std::string dir_of_ref(const std::string& ref) {
-  if (ref.rfind("local:", 0) != 0) return "";
-  auto colon = ref.find(':', 6);
-  return colon == std::string::npos ? "" : ref.substr(colon + 1);
-}
-
-std::string key_of_dir(const std::string& dir) {
-  auto slash = dir.find_last_of('/');
-  return slash == std::string::npos ? dir : dir.substr(slash + 1);
-}
-
 }  // namespace
 
 Router::Router(Executor& local, Factory make_k8s)
@@ -86,14 +74,14 @@ void Router::cancel(const std::string& key, std::chrono::milliseconds grace) {
 }
 
 AdoptState Router::adopt(const std::string& ref) {
-  std::string dir = dir_of_ref(ref);
+  std::string dir = attempt_dir_of_ref(ref);
   // The Kubernetes executor writes job.json into the folder before it creates the Job.
   if (!dir.empty() && exists(dir + "/job.json")) {
     Executor* k8s_exec = k8s();
     if (!k8s_exec) return AdoptState::Lost;
     {
       MutexLock g(mu_);
-      remote_.insert(key_of_dir(dir));
+      remote_.insert(attempt_key_of_dir(dir));
     }
     return k8s_exec->adopt(ref);
   }

@@ -5,23 +5,14 @@
 
 #include <boost/json.hpp>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
+#include "scheduler/common/json_util.hpp"
 #include "scheduler/spec/yaml_json.hpp"
 
 namespace ctflow::exec::k8s {
 namespace {
 
 namespace json = boost::json;
-
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -103,7 +94,7 @@ Result<std::string> pem(const json::object* o, const std::string& field, const s
   std::string file = str(o, field.c_str());
   if (file.empty()) return std::string();
   if (file[0] != '/') file = base + "/" + file;
-  auto text = read_text(file);
+  auto text = read_file(file);
   if (!text) return Error{fmt::format("{}: {}: cannot read {}", where, field, file)};
   return *text;
 }
@@ -112,7 +103,7 @@ Result<std::string> pem(const json::object* o, const std::string& field, const s
 
 Result<std::string> KubeConfig::bearer() const {
   if (!token_file.empty()) {
-    auto t = read_text(token_file);
+    auto t = read_file(token_file);
     if (!t) return Error{"kubernetes: cannot read the token file " + token_file};
     return "Bearer " + trim(*t);
   }
@@ -130,16 +121,16 @@ Result<KubeConfig> in_cluster_config(const std::string& sa_dir) {
   c.host = host;
   if (port && *port) c.port = port;
   c.token_file = sa_dir + "/token";
-  if (!read_text(c.token_file)) return Error{"kubernetes: cannot read " + c.token_file};
-  auto ca = read_text(sa_dir + "/ca.crt");
+  if (!read_file(c.token_file)) return Error{"kubernetes: cannot read " + c.token_file};
+  auto ca = read_file(sa_dir + "/ca.crt");
   if (!ca) return Error{"kubernetes: cannot read " + sa_dir + "/ca.crt"};
   c.ca_pem = *ca;
-  if (auto ns = read_text(sa_dir + "/namespace")) c.namespace_ = trim(*ns);
+  if (auto ns = read_file(sa_dir + "/namespace")) c.namespace_ = trim(*ns);
   return c;
 }
 
 Result<KubeConfig> load_kubeconfig(const std::string& path) {
-  auto text = read_text(path);
+  auto text = read_file(path);
   if (!text) return Error{"kubeconfig " + path + ": cannot read the file"};
   std::vector<std::string> errors;
   auto doc = spec::detail::yaml_to_json(*text, errors);

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 
+#include "scheduler/common/json_util.hpp"
 #include "scheduler/common/log.hpp"
 
 namespace ctflow::exec::k8s {
@@ -27,26 +27,12 @@ bool write_file(const std::string& path, const std::string& content) {
   return ::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // O_EXCL: true when this call made the claim.
 bool create_claim(const std::string& dir) {
   int fd = ::open((dir + "/claim").c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   ::close(fd);
   return true;
-}
-
-std::string dir_of_ref(const std::string& ref) {
-  if (ref.rfind("local:", 0) != 0) return "";
-  auto colon = ref.find(':', 6);
-  return colon == std::string::npos ? "" : ref.substr(colon + 1);
 }
 
 Failure failure_of_status(int status) {
@@ -157,10 +143,9 @@ void KubernetesExecutor::cancel(const std::string& key, std::chrono::millisecond
 }
 
 AdoptState KubernetesExecutor::adopt(const std::string& ref) {
-  std::string dir = dir_of_ref(ref);
-  auto slash = dir.find_last_of('/');
-  std::string key = slash == std::string::npos ? dir : dir.substr(slash + 1);
-  auto text = read_file(dir + "/job.json");
+  std::string dir = attempt_dir_of_ref(ref);
+  std::string key = attempt_key_of_dir(dir);
+  auto text = read_file(dir + "/job.json", 1 << 20);
   if (dir.empty() || !text) return AdoptState::Lost;
   boost::system::error_code ec;
   auto job = json::parse(*text, ec);
