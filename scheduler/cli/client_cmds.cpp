@@ -318,10 +318,15 @@ int cmd_logs(const ClientFlags& c, const std::string& run, const std::string& ta
   auto client = make_client(c);
   std::string target = "/api/v1/runs/" + run + "/tasks/" + task + "/logs";
   if (!follow) {
-    auto r = client.request("GET", target);
-    if (!r || r->status != 200) return fail("", r);
-    std::cout << r->body;
-    return 0;
+    // The route answers a range (at most 4 MiB): read on until it is empty, so that a long log
+    // comes whole, with the marker line a capped one ends with.
+    for (int64_t offset = 0;;) {
+      auto r = client.request("GET", target + "?offset=" + std::to_string(offset));
+      if (!r || r->status != 200) return fail("", r);
+      if (r->body.empty()) return 0;
+      std::cout << r->body;
+      offset += static_cast<int64_t>(r->body.size());
+    }
   }
   auto st = client.stream(target + "?follow=true", "", [](std::string_view d) {
     std::cout << d;

@@ -40,6 +40,7 @@ struct ServerFlags {
   int fired_wait_ms = 6;              // EngineOptions::fired_wait
   int dispatch_ahead = -1;            // EngineOptions::dispatch_ahead; -1: max_parallel
   int spare_folders = 1024;           // LocalExecutor's SpareFolders; 0: none
+  int task_log_limit_mib = 64;        // task.log per local attempt (log_pump.hpp); 0: no limit
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
   size_t body_limit = 4 << 20;

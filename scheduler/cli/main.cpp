@@ -83,6 +83,10 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--spare-folders", f.spare_folders,
                   "attempt folders made ahead while the machine is idle (default: 1024; 0: none)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--task-log-limit-mib", f.task_log_limit_mib,
+                  "task.log kept per local attempt, in MiB; past it the output is dropped and "
+                  "one marker line ends the log (default 64; 0: no limit)")
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--arm-depth", f.arm_depth,
                   "chain steps below a running task that the supervisor may start by itself when "
                   "the one above succeeds (default 8, and 16 times as many in a run whose armed "
@@ -112,9 +116,12 @@ void add_client_flags(CLI::App* cmd, ClientFlags& c, bool output) {
 
 int main(int argc, char** argv) {
   // The supervisor is this binary re-executed; dispatch before anything else starts.
-  if ((argc == 3 || argc == 5) && std::strcmp(argv[1], "__supervise") == 0)
-    return ctflow::exec::supervisor_main(std::atoi(argv[2]), argc == 5 ? argv[3] : "",
-                                         argc == 5 ? std::strtoul(argv[4], nullptr, 10) : 0);
+  // `__supervise FD [ROOT SPARES [LOG_LIMIT]]`
+  if ((argc == 3 || argc == 5 || argc == 6) && std::strcmp(argv[1], "__supervise") == 0)
+    return ctflow::exec::supervisor_main(
+        std::atoi(argv[2]), argc >= 5 ? argv[3] : "",
+        argc >= 5 ? std::strtoul(argv[4], nullptr, 10) : 0,
+        argc == 6 ? std::strtoll(argv[5], nullptr, 10) : ctflow::exec::kDefaultLogLimit);
 
   CLI::App app{"ctflow: continuous-training orchestrator"};
   app.require_subcommand(1);

@@ -177,8 +177,9 @@ int cmd_server(ServerFlags f, bool embedded) {
 
   std::string host = hostname();
   std::string server_id = host + ":" + std::to_string(::getpid()) + ":" + random_hex(4);
-  auto executor = exec::LocalExecutor::create(self_exe(), f.data_dir + "/attempts", host,
-                                              static_cast<size_t>(f.spare_folders));
+  auto executor = exec::LocalExecutor::create(
+      self_exe(), f.data_dir + "/attempts", host, static_cast<size_t>(f.spare_folders),
+      f.task_log_limit_mib > 0 ? int64_t{f.task_log_limit_mib} << 20 : -1);
   if (!executor) {
     std::cerr << "error: " << executor.error() << "\n";
     return 1;

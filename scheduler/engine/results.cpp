@@ -1,11 +1,13 @@
 #include "scheduler/engine/results.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
@@ -13,6 +15,43 @@
 namespace ctflow::engine {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Copies `from` into a new file `to` (which must not exist), by read and write, so that a failure
+// says why: std::filesystem::copy_file reports a short sendfile (ENOSPC on a full disk) as
+// "Input/output error". errno-style error code on failure; the partial file is the caller's.
+std::error_code copy_into_new(const std::string& from, const std::string& to) {
+  auto err = [] { return std::error_code(errno, std::generic_category()); };
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return err();
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    auto e = err();
+    ::close(in);
+    return e;
+  }
+  std::error_code e;
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) e = err();
+    if (n <= 0) break;
+    for (ssize_t done = 0; done < n && !e;) {
+      ssize_t w = ::write(out, buf.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) e = err();
+      if (w > 0) done += w;
+    }
+    if (e) break;
+  }
+  ::close(in);
+  if (::close(out) != 0 && !e) e = err();  // a delayed write error (NFS, quota)
+  return e;
+}
+
+}  // namespace
 
 Result<store::ArtifactOut> store_artifact(const std::string& file, const std::string& store_root) {
   std::error_code ec;
@@ -26,16 +65,23 @@ Result<store::ArtifactOut> store_artifact(const std::string& file, const std::st
   std::string dir = store_root + "/sha256/" + digest->substr(0, 2);
   a.path = dir + "/" + *digest;
   if (fs::exists(a.path, ec)) return a;  // content-addressed: already there
-  fs::create_directories(dir, ec);
   std::string tmp = a.path + ".tmp." + std::to_string(::getpid());
+  // Under its final name only once whole: a copy that fails (a full disk) leaves nothing behind,
+  // neither a partial file under the digest's name nor the temporary one.
+  auto fail = [&](const std::error_code& why) -> Result<store::ArtifactOut> {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    return Error{file + ": cannot store artifact: " + why.message()};
+  };
+  if (fs::create_directories(dir, ec); ec) return fail(ec);
   // A hard link avoids a copy when the attempt folder is on the same file system.
   if (::link(file.c_str(), tmp.c_str()) != 0) {
-    fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
-    if (ec) return Error{file + ": cannot store artifact: " + ec.message()};
+    fs::remove(tmp, ec);  // left by a process of this pid that died copying
+    if (auto copy_ec = copy_into_new(file, tmp)) return fail(copy_ec);
   }
   ::chmod(tmp.c_str(), 0444);
   fs::rename(tmp, a.path, ec);
-  if (ec) return Error{file + ": cannot store artifact: " + ec.message()};
+  if (ec) return fail(ec);
   return a;
 }
 

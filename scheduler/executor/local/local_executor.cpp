@@ -37,7 +37,8 @@ namespace fs = std::filesystem;
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& self_exe,
                                                              const std::string& root,
                                                              const std::string& host,
-                                                             size_t spare_folders) {
+                                                             size_t spare_folders,
+                                                             int64_t log_limit) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return Error{"attempts folder " + root + ": " + ec.message()};
@@ -47,12 +48,14 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::create(const std::string& 
   // The child's end must survive exec: dup it without CLOEXEC.
   int child_fd = ::fcntl(sv[1], F_DUPFD, 10);
   ::close(sv[1]);
-  std::string fd_arg = std::to_string(child_fd), spares_arg = std::to_string(spare_folders);
+  std::string fd_arg = std::to_string(child_fd), spares_arg = std::to_string(spare_folders),
+              limit_arg = std::to_string(log_limit);
   std::vector<char*> argv{const_cast<char*>(self_exe.c_str()),
                           const_cast<char*>("__supervise"),
                           fd_arg.data(),
                           const_cast<char*>(root.c_str()),
                           spares_arg.data(),
+                          limit_arg.data(),
                           nullptr};
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);

@@ -21,11 +21,13 @@ namespace ctflow::exec {
 
 class LocalExecutor : public Executor, public ChainAcceleration {
  public:
-  // Starts the supervisor (`self_exe __supervise FD`). `root` is the attempts folder.
+  // Starts the supervisor (`self_exe __supervise FD ROOT SPARES LOG_LIMIT`). `root` is the
+  // attempts folder; `log_limit`: bytes of task.log kept per attempt (-1: no limit).
   static Result<std::unique_ptr<LocalExecutor>> create(const std::string& self_exe,
                                                        const std::string& root,
                                                        const std::string& host,
-                                                       size_t spare_folders = 0);
+                                                       size_t spare_folders = 0,
+                                                       int64_t log_limit = int64_t{64} << 20);
   ~LocalExecutor() override;
 
   std::string attempt_dir(const std::string& key) const override { return root_ + "/" + key; }

@@ -81,7 +81,21 @@ int Spawner::start(SpawnJob& job, const sigset_t& reset) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, job.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  int pipe_fds[2] = {-1, -1};
+  if (job.pipe_output) {
+    // Both ends close-on-exec: no other task inherits them; the child's dup2 copies are not.
+    job.log_fd = ::open(job.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (job.log_fd < 0 || ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+      int err = errno;
+      if (job.log_fd >= 0) ::close(job.log_fd);
+      job.log_fd = -1;
+      posix_spawn_file_actions_destroy(&fa);
+      return err;
+    }
+    posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 1);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 1, job.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  }
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addchdir_np(&fa, job.work.c_str());
   posix_spawnattr_t at;
@@ -96,6 +110,15 @@ int Spawner::start(SpawnJob& job, const sigset_t& reset) {
   int rc = posix_spawn(&job.pid, job.exe.c_str(), &fa, &at, av.data(), ev.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
+  if (job.pipe_output) {
+    ::close(pipe_fds[1]);  // the child's copies are its only write ends: EOF when they all close
+    job.out = pipe_fds[0];
+    if (rc != 0) {
+      ::close(job.out);
+      ::close(job.log_fd);
+      job.out = job.log_fd = -1;
+    }
+  }
   return rc;
 }
 

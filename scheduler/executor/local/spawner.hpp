@@ -9,8 +9,9 @@
 //
 // A job carries everything its start needs (the executable already resolved, the claim already
 // open); the thread only calls posix_spawn: the child gets /dev/null as stdin, `log` as stdout
-// and stderr, `work` as its folder, a process group of its own, no blocked signals, and the
-// signals in `reset` back at their default.
+// and stderr (or, with `pipe_output`, a pipe whose read end comes back in `out`, `log` opened
+// for the supervisor to copy it into in `log_fd`: log_pump.hpp), `work` as its folder, a process
+// group of its own, no blocked signals, and the signals in `reset` back at their default.
 #include <signal.h>
 #include <sys/types.h>
 
@@ -35,8 +36,10 @@ struct SpawnJob {
   std::string key, dir, exe, log, work;
   int claim = -1;
   std::vector<std::string> argv, env;
+  bool pipe_output = false;
   pid_t pid = 0;  // results: the child's pid, or posix_spawn's error in rc
   int rc = 0;
+  int out = -1, log_fd = -1;  // with pipe_output, once started: owned by the caller
 };
 
 class Spawner {

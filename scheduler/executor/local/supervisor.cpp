@@ -18,12 +18,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/executor/local/attempt_files.hpp"
+#include "scheduler/executor/local/leftovers.hpp"
 #include "scheduler/executor/local/local_executor.hpp"
+#include "scheduler/executor/local/log_pump.hpp"
 #include "scheduler/executor/local/resolve_cache.hpp"
 #include "scheduler/executor/local/spare_folders.hpp"
 #include "scheduler/executor/local/spawner.hpp"
@@ -38,7 +41,15 @@ struct Child {
   TimePoint started_at{};
   std::chrono::steady_clock::time_point announce_at{};  // when "started" is sent, if it runs
   bool announced = false;
+  std::unique_ptr<LogPump> log;  // its stdout and stderr into task.log
 };
+
+// What one loop pass reads of one task's pipe, so that a task writing without pause does not
+// hold up the others or the reaping.
+constexpr size_t kPumpBudget = 256 << 10;
+// After a sweep that killed something, the next one (what raced with the kills: a child forked
+// before its parent was stopped, re-parented here since).
+constexpr std::chrono::milliseconds kSweepAgain{20};
 
 // A start is announced only once the task has run this long; a task that ends sooner reports
 // its start with its exit, in one message (make bench-sched: one message and two wake-ups less
@@ -47,8 +58,8 @@ constexpr std::chrono::milliseconds kAnnounceAfter{10};
 
 class Supervisor {
  public:
-  Supervisor(int fd, std::string root, size_t spares)
-      : fd_(fd), root_(std::move(root)), spare_count_(spares) {}
+  Supervisor(int fd, std::string root, size_t spares, int64_t log_limit)
+      : fd_(fd), root_(std::move(root)), spare_count_(spares), log_limit_(log_limit) {}
 
   int run() {
     server_pid_ = ::getppid();
@@ -67,12 +78,25 @@ class Supervisor {
     if (!root_.empty()) spares_ = std::make_unique<SpareFolders>(root_, spare_count_);
     spawner_ = std::make_unique<Spawner>(kSpawnThreads, ignored_);
     std::vector<char> buf(1 << 20);
+    std::vector<pollfd> p;
+    std::vector<pid_t> pumped;  // the child of each pipe in p[3...]
     while (server_alive_ || !children_.empty() || !starting_.empty()) {
-      pollfd p[3] = {
-          {sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}, {spawner_->fd(), POLLIN, 0}};
-      int n = ::poll(p, 3, announce_timeout());
+      p.assign(
+          {{sfd_, POLLIN, 0}, {server_alive_ ? fd_ : -1, POLLIN, 0}, {spawner_->fd(), POLLIN, 0}});
+      pumped.clear();
+      for (const auto& [pid, c] : children_)
+        if (c.log && c.log->fd() >= 0) {
+          p.push_back({c.log->fd(), POLLIN, 0});
+          pumped.push_back(pid);
+        }
+      int n = ::poll(p.data(), p.size(), poll_timeout());
       if (n < 0 && errno != EINTR) return 1;
       announce_due();
+      // Output before exits: what a task wrote is in its log before its exit is recorded.
+      for (size_t i = 0; i < pumped.size(); ++i)
+        if (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR))
+          if (auto it = children_.find(pumped[i]); it != children_.end())
+            it->second.log->pump(kPumpBudget);
       // Messages first: a disarm sent before a cancel's signal is handled before its exit.
       if (server_alive_ && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_messages(buf);
       if (p[2].revents & POLLIN) started();
@@ -80,19 +104,26 @@ class Supervisor {
         if (server_alive_) read_messages(buf);
         reap();
       }
+      if (sweep_at_ && *sweep_at_ <= std::chrono::steady_clock::now()) sweep();
+    }
+    // The last tasks' leftovers: swept again while sweeps still find some (bounded).
+    for (int i = 0; i < 10 && sweep_at_; ++i) {
+      std::this_thread::sleep_until(*sweep_at_);
+      sweep();
     }
     spawner_.reset();
     return 0;
   }
 
  private:
-  // Milliseconds until the next start to announce (-1: none).
-  int announce_timeout() const {
-    if (!server_alive_) return -1;
+  // Milliseconds until the next start to announce or the next sweep (-1: none).
+  int poll_timeout() const {
     auto now = std::chrono::steady_clock::now();
     std::optional<std::chrono::steady_clock::duration> wait;
-    for (const auto& [pid, c] : children_)
-      if (!c.announced) wait = std::min(wait.value_or(c.announce_at - now), c.announce_at - now);
+    if (sweep_at_) wait = *sweep_at_ - now;
+    if (server_alive_)
+      for (const auto& [pid, c] : children_)
+        if (!c.announced) wait = std::min(wait.value_or(c.announce_at - now), c.announce_at - now);
     if (!wait) return -1;
     return static_cast<int>(
         std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*wait).count()));
@@ -259,6 +290,8 @@ class Supervisor {
       fail(key, claim, "command not found: " + (job->argv.empty() ? "" : job->argv[0]));
       return;
     }
+    job->env.push_back(std::string(kAttemptKeyEnv) + "=" + key);  // whose a leftover is
+    job->pipe_output = true;
     job->key = key;
     job->dir = dir;
     job->log = dir + "/task.log";
@@ -294,8 +327,13 @@ class Supervisor {
     }
     auto now = now_utc();
     write_pid(job.claim, {job.pid, now});  // the record a cancel or an adopter reads the pid from
-    children_[job.pid] = {job.key, job.dir, job.claim, now,
-                          std::chrono::steady_clock::now() + kAnnounceAfter};
+    children_[job.pid] = {job.key,
+                          job.dir,
+                          job.claim,
+                          now,
+                          std::chrono::steady_clock::now() + kAnnounceAfter,
+                          false,
+                          std::make_unique<LogPump>(job.out, job.log_fd, log_limit_)};
   }
 
   void reap() {
@@ -309,7 +347,10 @@ class Supervisor {
     int status = 0;
     pid_t pid;
     while (starting_.empty() && (pid = ::waitpid(-1, &status, WNOHANG)) > 0)
-      if (auto it = children_.find(pid); it != children_.end()) ended(it, status);
+      if (auto it = children_.find(pid); it != children_.end())
+        ended(it, status);
+      else
+        sweep_soon();  // an orphan ended: its own children, if any, are orphans here now
     if (!starting_.empty())
       for (auto it = children_.begin(); it != children_.end();) {
         if (::waitpid(it->first, &status, WNOHANG) == it->first)
@@ -332,6 +373,16 @@ class Supervisor {
       e.signal = WTERMSIG(status);
       msg["signal"] = *e.signal;
     }
+    // The task is over with its main process: what is left of its group is killed now (the
+    // orphans that left it, by the sweep), and its log completed before its exit is recorded.
+    ::killpg(pid, SIGKILL);
+    sweep_soon();
+    Child& c = it->second;
+    c.log->finish(1 << 20);
+    if (!c.log->error().empty()) {  // its log could not be kept (a full disk): it failed
+      e.error = c.log->error();
+      msg["error"] = e.error;
+    }
     // What is armed on it starts now if it succeeded, as the engine would have decided
     // (exit 0, outputs {}), while the server lives: its "next" lines go into the claim before
     // the exit line, and the server's death is checked after them (it reparents this process
@@ -339,7 +390,7 @@ class Supervisor {
     // them or nothing was started.
     std::vector<json::object> fire;
     if (auto a = armed_.find(it->second.key); a != armed_.end()) {
-      if (e.exit_code == 0 && server_alive_ && no_outputs(it->second.dir)) {
+      if (e.exit_code == 0 && e.error.empty() && server_alive_ && no_outputs(it->second.dir)) {
         fire = std::move(a->second);
         armed_.erase(a);
         for (const auto& m : fire)
@@ -369,11 +420,29 @@ class Supervisor {
 
   bool take_spare(const std::string& dir) { return spares_ && spares_->take(dir); }
 
+  void sweep_soon() { sweep_at_ = std::chrono::steady_clock::now(); }
+
+  // Kills the process trees of orphans (leftovers.hpp) whose task is no longer running.
+  void sweep() {
+    sweep_at_.reset();
+    std::set<std::string> live = starting_;
+    for (const auto& [pid, c] : children_) live.insert(c.key);
+    size_t killed = 0;
+    for (pid_t pid : orphan_candidates()) {
+      if (children_.count(pid)) continue;
+      std::string key = attempt_key_of(pid);
+      if (!key.empty() && !live.count(key)) killed += kill_tree(pid);
+    }
+    if (killed > 0) sweep_at_ = std::chrono::steady_clock::now() + kSweepAgain;
+  }
+
   ResolveCache resolved_;  // LocalExecutor::resolve, remembered for a second
 
   int fd_;
   const std::string root_;  // the attempts folder: spare folders are made under it
   const size_t spare_count_;
+  const int64_t log_limit_;  // bytes of task.log per attempt (-1: no limit)
+  std::optional<std::chrono::steady_clock::time_point> sweep_at_;  // when to sweep() next
   std::unique_ptr<SpareFolders> spares_;
   static constexpr size_t kSpawnThreads = 2;
   std::unique_ptr<Spawner> spawner_;
@@ -392,8 +461,8 @@ class Supervisor {
 
 }  // namespace
 
-int supervisor_main(int fd, const std::string& root, size_t spares) {
-  return Supervisor(fd, root, spares).run();
+int supervisor_main(int fd, const std::string& root, size_t spares, int64_t log_limit) {
+  return Supervisor(fd, root, spares, log_limit).run();
 }
 
 }  // namespace ctflow::exec
