@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve stress-sse fuzz
+.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve accept-mnist stress-sse fuzz
 
 all: build
 
@@ -125,6 +125,13 @@ bench-serve: build
 	bash tests/bench/serve/run.sh
 
 # The predictor under wrk while the alias moves: deploy, canary 10%, rollback (issue 21 acc. 2).
+# Issue 21, acceptance 6: examples/mnist-ct.yaml on the full MNIST set, the deployed version
+# served by ctflow-serve, >= 99.4% of the 10k test images right over KServe v1 and v2.
+accept-mnist: build data
+	@missing=; for p in curl; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/serve/accept_mnist.sh
+
 swap-serve: build
 	@missing=; for p in wrk curl jq bc; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
 	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing

@@ -164,6 +164,29 @@ static std::string last_line(const std::string& s) {
   return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
+// A cluster under kClustersDir whose data dir is gone (or no longer links to it) is stopped and
+// removed. Clusters made before the back-reference file existed are left alone.
+void EmbeddedPostgres::sweep_orphans() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(kClustersDir, ec)) {
+    if (e.path().extension() != ".datadir") continue;
+    std::string cluster = (e.path().parent_path() / e.path().stem()).string();
+    std::ifstream in(e.path());
+    std::string data;
+    std::getline(in, data);
+    std::error_code lec;
+    auto target = fs::read_symlink(data + "/pg", lec);
+    if (!data.empty() && !lec && target == cluster) continue;  // still in use
+    std::string out;
+    if (fs::exists(cluster + "/postmaster.pid", lec))
+      run({bin_ + "/pg_ctl", "-D", cluster, "-m", "immediate", "-w", "stop"}, true, &out);
+    fs::remove_all(cluster, lec);
+    fs::remove(e.path(), lec);
+    log::info("removed the embedded PostgreSQL cluster {} of the deleted data dir {}", cluster,
+              data);
+  }
+}
+
 Result<std::string> EmbeddedPostgres::start() {
   auto bin = find_pg_bin();
   if (!bin)
@@ -178,21 +201,32 @@ Result<std::string> EmbeddedPostgres::start() {
     struct passwd* pw = ::getpwnam("postgres");
     if (!pw)
       return Error{"running as root needs the unprivileged user \"postgres\" (package postgresql)"};
+    sweep_orphans();
     std::string real = fs::weakly_canonical(data_dir_, ec).string();
-    cluster_ = "/var/lib/ctflow/clusters/" + sha256_hex(real).substr(0, 16);
+    std::string outside = std::string(kClustersDir) + "/" + sha256_hex(real).substr(0, 16);
+    std::string ignored;
+    auto enter = run({"/usr/bin/test", "-x", data_dir_}, true, &ignored);
+    bool inside =
+        !fs::is_symlink(link, ec) && (fs::is_directory(link, ec) || (enter && *enter == 0));
+    cluster_ = inside ? link : outside;
     fs::create_directories(cluster_, ec);
     if (ec) return Error{"cannot create " + cluster_ + ": " + ec.message()};
-    ::chmod("/var/lib/ctflow", 0755);
-    ::chmod("/var/lib/ctflow/clusters", 0755);
+    if (!inside) {
+      ::chmod("/var/lib/ctflow", 0755);
+      ::chmod(kClustersDir, 0755);
+    }
     if (::chown(cluster_.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
         ::chmod(cluster_.c_str(), 0700) != 0)
       return Error{"cannot give " + cluster_ + " to user postgres: " + strerror(errno)};
-    if (!fs::is_symlink(link, ec)) {
+    if (!inside && !fs::is_symlink(link, ec)) {
       if (fs::exists(link, ec))
         return Error{link + " exists and is not the cluster link; move it away"};
       fs::create_symlink(cluster_, link, ec);
       if (ec) return Error{"cannot link " + link + ": " + ec.message()};
     }
+    // The way back from the cluster to its data dir, for sweep_orphans() once the data dir is
+    // deleted; written after the link so that a sweep never takes a cluster being set up.
+    if (!inside) std::ofstream(cluster_ + ".datadir") << real << "\n";
   } else {
     cluster_ = link;
     fs::create_directories(cluster_, ec);

@@ -4,10 +4,11 @@
 // starts and stopped cleanly at exit.
 //
 // PostgreSQL refuses to run as root. Started as root, ctflow runs initdb/pg_ctl as the
-// unprivileged `postgres` user (made by the Debian package) and keeps the cluster in
-// /var/lib/ctflow/clusters/<digest of the data dir>, owned by that user, with <data-dir>/pg a
-// symlink to it: the data dir may then be anywhere, even under a 0700 folder that user cannot
-// enter. Started as another user, the cluster is <data-dir>/pg itself.
+// unprivileged `postgres` user (made by the Debian package). The cluster is <data-dir>/pg, owned
+// by that user, when that user can enter the data dir; otherwise (a data dir under a 0700 folder)
+// it is /var/lib/ctflow/clusters/<digest of the data dir> with <data-dir>/pg a symlink to it and
+// <cluster>.datadir naming the data dir: a later start as root stops and removes such a cluster
+// once its data dir is deleted. Started as another user, the cluster is <data-dir>/pg itself.
 //
 // Its life (issue 22):
 // - It only stops what it started. Starting the cluster writes <data-dir>/pg.owner (this
@@ -55,6 +56,8 @@ class EmbeddedPostgres {
   Result<bool> start_cluster();  // pg_ctl start -w
   bool postmaster_alive() const;
   void write_owner();
+  void sweep_orphans();
+  static constexpr const char* kClustersDir = "/var/lib/ctflow/clusters";
   std::string data_dir_, cluster_, bin_;
   bool as_root_ = false;
   bool started_here_ = false;  // owned: started or adopted by this object

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <vector>
+#include <optional>
+#include <utility>
 
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
@@ -18,70 +20,132 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Copies `from` into a new file `to` (which must not exist), by read and write, so that a failure
-// says why: std::filesystem::copy_file reports a short sendfile (ENOSPC on a full disk) as
-// "Input/output error". errno-style error code on failure; the partial file is the caller's.
-std::error_code copy_into_new(const std::string& from, const std::string& to) {
-  auto err = [] { return std::error_code(errno, std::generic_category()); };
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return err();
-  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out < 0) {
-    auto e = err();
-    ::close(in);
-    return e;
+// Closes a file descriptor at scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
   }
-  std::error_code e;
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) e = err();
-    if (n <= 0) break;
-    for (ssize_t done = 0; done < n && !e;) {
-      ssize_t w = ::write(out, buf.data() + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) e = err();
-      if (w > 0) done += w;
-    }
-    if (e) break;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
   }
-  ::close(in);
-  if (::close(out) != 0 && !e) e = err();  // a delayed write error (NFS, quota)
-  return e;
+};
+
+std::string errno_text(int e) {
+  return std::error_code(e, std::generic_category()).message();
 }
+
+// `path` made relative to `root` (it may be relative already, or absolute under `root` as given
+// or as resolved); nullopt when it leaves `root`.
+std::optional<fs::path> inside(const std::string& root, const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.is_absolute()) {
+    std::error_code ec;
+    fs::path rel = p.lexically_relative(fs::path(root).lexically_normal());
+    if (rel.empty() || *rel.begin() == "..") {
+      fs::path real = fs::canonical(root, ec);
+      rel = ec ? fs::path() : p.lexically_relative(real);
+    }
+    p = rel;
+  }
+  if (p.empty() || p == "." || *p.begin() == "..") return std::nullopt;
+  return p;
+}
+
+// Opens a file of the task's folder for reading, following no symbolic link at any level (a
+// task, or a pod on the shared volume, must not make the server read a file outside its folder,
+// such as the admin token, and publish it as an artifact).
+Result<Fd> open_confined(const std::string& root, const std::string& path) {
+  auto rel = inside(root, path);
+  if (root.empty() || !rel) return Error{path + ": outside the task's working directory"};
+  Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.fd < 0) return Error{root + ": " + errno_text(errno)};
+  std::vector<fs::path> parts(rel->begin(), rel->end());
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    Fd next(::openat(dir.fd, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.fd < 0)
+      return Error{path + ": " +
+                   (errno == ELOOP || errno == ENOTDIR
+                        ? parts[i].string() + " is a symbolic link or not a folder"
+                        : errno_text(errno))};
+    dir = std::move(next);
+  }
+  Fd f(::openat(dir.fd, parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (f.fd < 0)
+    return Error{path + ": " +
+                 (errno == ELOOP ? "a symbolic link, not a file" : errno_text(errno))};
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
+  return f;
+}
+
+// Writes the open file's bytes to `to` (a new file).
+bool copy_fd(int from, const std::string& to, int& err) {
+  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444));
+  if (out.fd < 0 || ::lseek(from, 0, SEEK_SET) != 0) return err = errno, false;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) return err = errno, false;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(out.fd, buf + off, static_cast<size_t>(n - off));
+      if (w < 0) return err = errno, false;
+      off += w;
+    }
+  }
+  if (::fsync(out.fd) != 0) return err = errno, false;
+  return true;
+}
+
+std::atomic<uint64_t> tmp_counter{0};
 
 }  // namespace
 
-Result<store::ArtifactOut> store_artifact(const std::string& file, const std::string& store_root) {
-  std::error_code ec;
-  auto st = fs::status(file, ec);
-  if (ec || !fs::is_regular_file(st)) return Error{file + ": not a regular file"};
-  auto digest = sha256_file(file);
-  if (!digest) return Error{file + ": cannot be read"};
+Result<store::ArtifactOut> store_artifact(const std::string& work_dir, const std::string& file,
+                                          const std::string& store_root) {
+  auto f = open_confined(work_dir, file);
+  if (!f) return Error{f.error()};
+  Sha256 h;
+  char buf[1 << 16];
+  int64_t size = 0;
+  for (;;) {
+    ssize_t n = ::read(f->fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) return Error{file + ": cannot be read: " + errno_text(errno)};
+    h.update(std::string_view(buf, static_cast<size_t>(n)));
+    size += n;
+  }
   store::ArtifactOut a;
-  a.digest = *digest;
-  a.size = static_cast<int64_t>(fs::file_size(file, ec));
-  std::string dir = store_root + "/sha256/" + digest->substr(0, 2);
-  a.path = dir + "/" + *digest;
+  a.digest = h.hex();
+  a.size = size;
+  std::string dir = store_root + "/sha256/" + a.digest.substr(0, 2);
+  a.path = dir + "/" + a.digest;
+  std::error_code ec;
   if (fs::exists(a.path, ec)) return a;  // content-addressed: already there
-  std::string tmp = a.path + ".tmp." + std::to_string(::getpid());
-  // Under its final name only once whole: a copy that fails (a full disk) leaves nothing behind,
-  // neither a partial file under the digest's name nor the temporary one.
-  auto fail = [&](const std::error_code& why) -> Result<store::ArtifactOut> {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    return Error{file + ": cannot store artifact: " + why.message()};
-  };
-  if (fs::create_directories(dir, ec); ec) return fail(ec);
-  // A hard link avoids a copy when the attempt folder is on the same file system.
-  if (::link(file.c_str(), tmp.c_str()) != 0) {
-    fs::remove(tmp, ec);  // left by a process of this pid that died copying
-    if (auto copy_ec = copy_into_new(file, tmp)) return fail(copy_ec);
+  fs::create_directories(dir, ec);
+  std::string tmp = a.path + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(tmp_counter.fetch_add(1));
+  // A hard link of the opened file (not of its name, which the task may have swapped since)
+  // avoids a copy when the attempt folder is on the store's file system.
+  std::string self = "/proc/self/fd/" + std::to_string(f->fd);
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    int err = 0;
+    if (!copy_fd(f->fd, tmp, err)) {
+      fs::remove(tmp, ec);
+      return Error{file + ": cannot store artifact: " + errno_text(err)};
+    }
   }
   ::chmod(tmp.c_str(), 0444);
   fs::rename(tmp, a.path, ec);
-  if (ec) return fail(ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return Error{file + ": cannot store artifact: " + ec.message()};
+  }
   return a;
 }
 
@@ -114,8 +178,7 @@ Result<TaskResult> read_task_result(const std::string& outputs_path, const std::
       if (!kv.value().is_object()) return Error{field + ": expected {path, kind}"};
       std::string path = get_string(kv.value().get_object(), "path");
       if (path.empty()) return Error{field + ".path: required"};
-      if (path[0] != '/') path = work_dir + "/" + path;
-      auto stored = store_artifact(path, store_root);
+      auto stored = store_artifact(work_dir, path, store_root);
       if (!stored) return Error{field + ": " + stored.error()};
       stored->name = name;
       stored->kind = get_string(kv.value().get_object(), "kind");

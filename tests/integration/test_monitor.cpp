@@ -69,6 +69,29 @@ void post_labelled(const ServerProcess& s, const std::string& prefix, int n, int
   REQUIRE(st == 200);
 }
 
+// A counter of the server's ctflow_monitor family on /metrics; -1 when the line is missing.
+double monitor_counter(const ServerProcess& s, const std::string& name) {
+  auto r = s.client().request("GET", "/metrics");
+  REQUIRE(r);
+  std::string line = "ctflow_monitor{counter=\"" + name + "\"} ";
+  auto at = r->body.find(line);
+  return at == std::string::npos ? -1 : std::stod(r->body.substr(at + line.size()));
+}
+
+// Returns once each server has finished two more monitor passes than now: the pass under way
+// may have read the data before it arrived, the next one has seen it.
+void settle(const std::vector<const ServerProcess*>& servers) {
+  std::vector<double> base;
+  for (const auto* s : servers) base.push_back(monitor_counter(*s, "passes"));
+  REQUIRE(poll_until(
+      [&] {
+        for (size_t i = 0; i < servers.size(); ++i)
+          if (monitor_counter(*servers[i], "passes") < base[i] + 2) return false;
+        return true;
+      },
+      20s));
+}
+
 int64_t monitor_runs(const Db& db) {
   return db.count("SELECT count(*) FROM runs WHERE trigger = 'monitor'");
 }
@@ -92,11 +115,11 @@ TEST_CASE("a monitor starts one run on low accuracy, then cools down", "[integra
 
   // Too few labels first (5 < min_labels 10): nothing; then 25% accuracy over 20 labels.
   post_labelled(h.server(), "early-", 5, 0);
-  std::this_thread::sleep_for(1500ms);
+  settle({&h.server(), &replica});
   CHECK(monitor_runs(h.db()) == 0);
   post_labelled(h.server(), "low-", 20, 5);
   REQUIRE(poll_until([&] { return monitor_runs(h.db()) >= 1; }, 20s));
-  std::this_thread::sleep_for(1500ms);  // both replicas have looked again by now
+  settle({&h.server(), &replica});  // both replicas have looked again
   REQUIRE(monitor_runs(h.db()) == 1);
   const std::string run = h.db().text("SELECT id FROM runs WHERE trigger = 'monitor'");
   auto detail = json::parse(h.db().text("SELECT trigger_detail FROM runs WHERE id = " + run))
@@ -132,7 +155,7 @@ TEST_CASE("a monitor starts one run on low accuracy, then cools down", "[integra
   // An hour later on the monitor's clock: one more run, with that logical date.
   clock.write(kT0 + std::chrono::minutes(61));
   REQUIRE(poll_until([&] { return monitor_runs(h.db()) >= 2; }, 20s));
-  std::this_thread::sleep_for(1500ms);
+  settle({&h.server(), &replica});
   CHECK(monitor_runs(h.db()) == 2);
   CHECK(h.db().text("SELECT iso(max(logical_date)) FROM runs WHERE trigger = 'monitor'") ==
         "2030-01-01T01:01:00Z");
@@ -173,7 +196,7 @@ tasks:
   auto [st, body] =
       post(h.server(), "/api/v1/predictions", json::serialize(json::object{{"records", recs}}));
   REQUIRE(st == 200);
-  std::this_thread::sleep_for(1000ms);
+  settle({&h.server()});
   CHECK(monitor_runs(h.db()) == 0);
   std::tie(st, body) =
       post(h.server(), "/api/v1/predictions",

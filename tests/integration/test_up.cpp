@@ -71,3 +71,54 @@ TEST_CASE("ctflow up: hello.yaml succeeds, a second start reuses the data dir",
   CHECK(str(task_in(*run, "report"), "state") == "succeeded");
   CHECK(up.stop() == 0);
 }
+
+TEST_CASE(
+    "ctflow up: the cluster lives in the data dir when postgres can enter it - one kept "
+    "outside is removed once its data dir is deleted",
+    "[integration][up]") {
+  const bool root = ::geteuid() == 0;
+  // A data dir under a 0700 folder: as root the cluster goes to /var/lib/ctflow/clusters.
+  TempDir closed;
+  ::chmod(closed.path().c_str(), 0700);
+  std::string data1 = closed / "data";
+  ClusterCleanup cleanup{data1 + "/pg"};
+  ServerConfig cfg;
+  cfg.data_dir = data1;
+  cfg.log_path = closed / "up.log";
+  cfg.embedded = true;
+  std::string outside;
+  {
+    ServerProcess up(cfg);
+    up.start(180s);
+    std::error_code ec;
+    if (root) {
+      REQUIRE(fs::is_symlink(data1 + "/pg"));
+      outside = fs::read_symlink(data1 + "/pg", ec).string();
+      CHECK(outside.rfind("/var/lib/ctflow/clusters/", 0) == 0);
+      CHECK(fs::exists(outside + ".datadir"));
+    } else {
+      CHECK(fs::is_directory(data1 + "/pg"));
+      CHECK_FALSE(fs::is_symlink(data1 + "/pg"));
+    }
+    CHECK(up.stop() == 0);
+  }
+  fs::remove_all(data1);
+
+  // A data dir the postgres user can enter keeps its cluster inside; starting it sweeps the
+  // cluster of the deleted data dir above.
+  TempDir open;
+  ::chmod(open.path().c_str(), 0755);
+  cfg.data_dir = open / "data";
+  cfg.log_path = open / "up.log";
+  ServerProcess up(cfg);
+  up.start(180s);
+  CHECK(fs::is_directory(cfg.data_dir + "/pg"));
+  CHECK_FALSE(fs::is_symlink(cfg.data_dir + "/pg"));
+  CHECK(fs::exists(cfg.data_dir + "/pg/PG_VERSION"));
+  if (root) {
+    CHECK_FALSE(fs::exists(outside));
+    CHECK_FALSE(fs::exists(outside + ".datadir"));
+    CHECK_THAT(up.log(), Catch::Contains("removed the embedded PostgreSQL cluster"));
+  }
+  CHECK(up.stop() == 0);
+}

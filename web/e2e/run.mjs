@@ -25,7 +25,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctflow-e2e-'));
 const port = 20000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['up', '--data-dir', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(bin, ['up', '--data-dir', dataDir, '--port', String(port), '--monitor-interval-ms', '500'], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 let serverOut = '';
 server.stdout.on('data', (d) => (serverOut += d));
 server.stderr.on('data', (d) => (serverOut += d));
@@ -198,6 +200,49 @@ test('model-lineage', async ({ page }) => {
   await page.locator('[data-task="register"]').waitFor();
   await page.getByRole('heading', { name: /Task register/ }).waitFor();
   await page.getByText('Attempts').waitFor();
+});
+
+test('model-monitor', async ({ page }) => {
+  // v1 and v2 of "digits", v2 deployed; a monitor on it; predictions of both versions over the
+  // last four hours with labels: v1 right 95% of the time, v2 only half.
+  for (let v = 1; v <= 2; v++) {
+    const r = await waitRun(await submitSpec('e2e-register.yaml'), 60_000);
+    if (r.state !== 'succeeded') throw new Error(`register run ${r.id} ${r.state}`);
+  }
+  await api('POST', '/api/v1/pipelines', { spec: fixture('e2e-watch.yaml') });
+  const now = Date.now();
+  const records = [];
+  const labels = [];
+  for (let i = 0; i < 120; i++) {
+    const version = i < 60 ? 1 : 2;
+    const id = `e2e-mon-${i}`;
+    const time = new Date(now - 4 * 3600_000 + i * 2 * 60_000).toISOString();
+    const mean = 0.12 + 0.02 * ((i * 7) % 5) / 5;
+    records.push({ request_id: id, time, model: 'digits', version, prediction: i % 10, latency_ms: 2 + (i % 3),
+      summary: { mean, ink: mean, hist: [0.7, 0.05, 0.05, 0.05, 0.05, 0.04, 0.03, 0.03] } });
+    const right = version === 1 ? i % 20 !== 7 : i % 2 === 0;
+    labels.push({ request_id: id, label: right ? i % 10 : (i + 1) % 10 });
+  }
+  await api('POST', '/api/v1/predictions', { records });
+  await api('POST', '/api/v1/predictions/labels', { labels });
+  const t0 = Date.now();
+  for (;;) {
+    const m = await api('GET', '/api/v1/models/digits/monitor');
+    if (m.monitors.some((x) => x.checks.some((c) => c.outcome === 'triggered'))) break;
+    if (Date.now() - t0 > 30_000) throw new Error('the monitor did not trigger: ' + JSON.stringify(m).slice(0, 500));
+    await sleep(250);
+  }
+  await page.goto(base + '/models/digits');
+  await page.getByRole('heading', { name: 'Live accuracy and drift' }).waitFor();
+  const chart = page.getByRole('img', { name: /Live accuracy by version/ });
+  await chart.waitFor();
+  const label = await chart.getAttribute('aria-label');
+  if (!/2 series/.test(label)) throw new Error('expected a line per version: ' + label);
+  const row = page.getByRole('table', { name: 'monitor checks' }).getByRole('row').filter({ hasText: 'triggered' });
+  await row.first().waitFor();
+  await row.first().getByRole('link', { name: /#\d+/ }).waitFor();
+  await page.getByText(/v2: 60 predictions, 60 labelled, accuracy 0\.500/).waitFor();
+  await page.screenshot({ path: path.join(outDir, 'model-monitor-panel.png'), fullPage: true });
 });
 
 test('viewer-sees-no-cancel', async ({ page, context }) => {

@@ -274,7 +274,12 @@ TEST_CASE("prediction log into the control plane: kill -9 under load, no loss, n
     REQUIRE(s.wait_ready(200));
     std::atomic<bool> stop{false};
     std::thread t1([&] { load(s.url(), stop); }), t2([&] { load(s.url(), stop); });
-    std::this_thread::sleep_for(3s);
+    REQUIRE(poll_until(
+        [&] {
+          std::lock_guard lk(mu);
+          return acked.size() > 100;
+        },
+        30s));
     s.kill9();  // under load
     stop = true;
     t1.join();

@@ -105,16 +105,24 @@ TEST_CASE("prediction log: spooled while the API is away, replayed after kill -9
     std::atomic<bool> stop{false};
     std::thread t1([&] { load(s.url(), m, stop, acked, mu); });
     std::thread t2([&] { load(s.url(), m, stop, acked, mu); });
-    std::this_thread::sleep_for(1500ms);
+    auto acked_count = [&] {
+      std::lock_guard lk(mu);
+      return acked.size();
+    };
+    REQUIRE(poll_until([&] { return acked_count() >= 50; }, 30s));
     auto c = s.client();
-    auto metrics = c.request("GET", "/metrics");
-    REQUIRE(metrics);
-    CHECK(metrics->body.find("ctflow_serve_log_api_away 1") != std::string::npos);
+    REQUIRE(poll_until(
+        [&] {
+          auto metrics = c.request("GET", "/metrics");
+          return metrics && metrics->body.find("ctflow_serve_log_api_away 1") != std::string::npos;
+        },
+        10s));
     rx.set_up(true);  // part of the log goes out before the crash
-    std::this_thread::sleep_for(1500ms);
+    REQUIRE(poll_until([&] { return !rx.ids().empty(); }, 30s));
     rx.set_up(false);
-    std::this_thread::sleep_for(500ms);
-    s.kill9();  // under load
+    const size_t at_down = acked_count();
+    REQUIRE(poll_until([&] { return acked_count() >= at_down + 50; }, 30s));
+    s.kill9();  // under load, with predictions acknowledged since the API went away
     stop = true;
     t1.join();
     t2.join();

@@ -3,6 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
+
+#include <sys/stat.h>
 
 #include "scheduler/common/sha256.hpp"
 #include "scheduler/engine/results.hpp"
@@ -65,6 +69,42 @@ TEST_CASE("a missing outputs file is empty outputs - bad ones name the field",
   auto typo = engine::read_task_result((d.path / "outputs.json").string(), "", "");
   REQUIRE_FALSE(typo.ok());
   CHECK(typo.error().find("unknown field \"outptus\"") != std::string::npos);
+}
+
+TEST_CASE("an artifact must be a file inside the task folder with no symbolic link on the way",
+          "[engine][results]") {
+  TempDir d;
+  d.write("secret", "admin token");  // beside the task's folder: the server may read it, a task not
+  fs::create_directories(d.path / "work" / "sub");
+  d.write("work/sub/ok.bin", "fine");
+  fs::create_symlink(d.path / "secret", d.path / "work" / "link.bin");
+  fs::create_directory_symlink(d.path, d.path / "work" / "up");
+  ::mkfifo((d.path / "work" / "fifo").c_str(), 0600);
+  const std::string work = (d.path / "work").string(), store = (d.path / "store").string();
+  auto with = [&](const std::string& path) {
+    d.write("outputs.json", R"({"artifacts": {"a": {"path": ")" + path + R"("}}})");
+    return engine::read_task_result((d.path / "outputs.json").string(), work, store);
+  };
+  auto good = with(work + "/sub/ok.bin");  // absolute under the folder: fine
+  REQUIRE(good.ok());
+  CHECK(good->artifacts.at(0).digest == sha256_hex("fine"));
+  CHECK(with("sub/../sub/ok.bin").ok());
+  for (auto [path, why] : std::vector<std::pair<std::string, std::string>>{
+           {"link.bin", "a symbolic link"},
+           {"up/secret", "up is a symbolic link"},
+           {"../secret", "outside the task's working directory"},
+           {(d.path / "secret").string(), "outside the task's working directory"},
+           {"/etc/passwd", "outside the task's working directory"},
+           {"fifo", "not a regular file"},
+           {"sub", "not a regular file"}}) {
+    auto r = with(path);
+    INFO(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().find("artifacts.a: ") != std::string::npos);
+    CHECK(r.error().find(why) != std::string::npos);
+  }
+  // Nothing of the secret reached the store.
+  CHECK_FALSE(fs::exists(fs::path(store) / "sha256" / sha256_hex("admin token").substr(0, 2)));
 }
 
 TEST_CASE("metrics are read line by line, leaving a partial line for later", "[engine][results]") {

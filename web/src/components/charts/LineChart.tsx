@@ -18,7 +18,8 @@ export function LineChart({ title, series, height = 220, xLabel = 'step', time =
       width: Math.max(280, el.clientWidth || 480),
       height,
       scales: { x: { time } },
-      axes: [{ label: xLabel }, {}],
+      // Time labels ("10:00pm") need more room than uPlot's 50 px default, or they run together.
+      axes: [{ label: xLabel, space: time ? 110 : 60 }, {}],
       series: [
         { label: xLabel },
         ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: true, size: 4 } })),
