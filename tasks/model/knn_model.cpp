@@ -23,6 +23,10 @@ Result<std::unique_ptr<KnnModel>> KnnModel::load(const ModelFiles& files, int k,
                  " rows but " + files.index_labels + " has " +
                  std::to_string(m->labels_.labels.size()) + " labels"};
   if (m->index_->size() == 0) return Error{"index " + files.index + " is empty"};
+  if (m->labels_.hnsw != m->index_->is_hnsw())
+    return Error{"index " + files.index + " is " + (m->index_->is_hnsw() ? "hnsw" : "flat") +
+                 " but " + files.index_labels + " says " + (m->labels_.hnsw ? "hnsw" : "flat")};
+  if (m->labels_.ef_search > 0) m->index_->set_ef_search(m->labels_.ef_search);
   m->k_ = k > 0 ? k : m->labels_.k;
   m->rows_ = rows;
   m->cols_ = cols;
