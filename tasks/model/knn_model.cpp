@@ -1,5 +1,7 @@
 #include "tasks/model/knn_model.hpp"
 
+#include <chrono>
+
 #include "tasks/train/embedder.hpp"
 
 namespace ctflow::tasks {
@@ -49,14 +51,26 @@ int64_t KnnModel::index_size() const {
   return index_->size();
 }
 
-Result<Votes> KnnModel::predict(const float* pixels, int64_t n) {
+bool KnnModel::hnsw() const {
+  return index_->is_hnsw();
+}
+
+Result<Votes> KnnModel::predict(const float* pixels, int64_t n, Timing* timing) {
   if (n <= 0) return Votes{};
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   auto q = embedder_->embed(pixels, n, rows_, cols_);
   if (!q) return Error{"model " + model_path_ + ": " + q.error()};
+  const auto t1 = Clock::now();
   std::vector<int64_t> ids;
   std::vector<float> scores;
   index_->search(q->data(), n, k_, ids, scores);
-  return knn_vote(ids, scores, labels_.labels, n, k_, index_->inner_product());
+  Votes v = knn_vote(ids, scores, labels_.labels, n, k_, index_->inner_product());
+  if (timing) {
+    timing->embed = std::chrono::duration<double>(t1 - t0).count();
+    timing->search = std::chrono::duration<double>(Clock::now() - t1).count();
+  }
+  return v;
 }
 
 }  // namespace ctflow::tasks

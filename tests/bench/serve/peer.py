@@ -1,7 +1,8 @@
 """The peer for `make bench-serve`: FastAPI + uvicorn serving the same TorchScript file and faiss
 index with the same Open Inference Protocol v2 route and the same computation as ctflow-serve
-(embed with the TorchScript module, exact inner-product search with faiss IndexFlatIP, k-NN
-majority vote, a tie going to the best summed score). One request is one forward pass and one
+(embed with the TorchScript module, inner-product search with the same faiss index file: flat
+IndexFlatIP or IndexHNSWFlat with the ef_search of index-labels.json, k-NN majority vote, a tie
+going to the best summed score). One request is one forward pass and one
 search: no cross-request batching (the usual way such a service is written).
 
     python3 peer.py MODEL_DIR PORT
@@ -27,6 +28,8 @@ with open(os.path.join(model_dir, "index-labels.json")) as f:
     meta = json.load(f)
 labels = np.asarray(meta["labels"], dtype=np.int64)
 k = int(meta.get("k", 5))
+if meta.get("index") == "hnsw" and meta.get("ef_search"):  # as ctflow-serve's loader does
+    faiss.downcast_index(index).hnsw.efSearch = int(meta["ef_search"])
 app = FastAPI()
 
 
