@@ -6,6 +6,7 @@ going to the best summed score). One request is one forward pass and one
 search: no cross-request batching (the usual way such a service is written).
 
     python3 peer.py MODEL_DIR PORT
+The TorchScript module is run through torch.jit.optimize_for_inference, as ctflow-serve does.
 Threads as for ctflow-serve: torch intra-op = CPUs, OpenBLAS 1 (set OPENBLAS_NUM_THREADS=1 before
 start; faiss's search then runs its sgemm single-threaded, as ctflow-serve's batches do not).
 """
@@ -23,6 +24,10 @@ model_dir, port = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(os.cpu_count())
 module = torch.jit.load(os.path.join(model_dir, "model.pt"))
 module.eval()
+if os.environ.get("PEER_OPTIMIZE", "1") != "0":
+    # What ctflow-serve's loader does (tasks/train/embedder.cpp): frozen weights, folded batch
+    # norms, prepacked convolutions. PEER_OPTIMIZE=0 serves the module as saved.
+    module = torch.jit.optimize_for_inference(module)
 index = faiss.read_index(os.path.join(model_dir, "index.faiss"))
 with open(os.path.join(model_dir, "index-labels.json")) as f:
     meta = json.load(f)
