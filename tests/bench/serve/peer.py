@@ -7,7 +7,7 @@ search: no cross-request batching (the usual way such a service is written).
 
     python3 peer.py MODEL_DIR PORT
 The TorchScript module is run through torch.jit.optimize_for_inference, as ctflow-serve does.
-Threads as for ctflow-serve: torch intra-op = CPUs, OpenBLAS 1 (set OPENBLAS_NUM_THREADS=1 before
+Threads as for ctflow-serve: torch intra-op = $CTFLOW_THREADS (run.sh's THREADS) or the CPUs, OpenBLAS 1 (set OPENBLAS_NUM_THREADS=1 before
 start; faiss's search then runs its sgemm single-threaded, as ctflow-serve's batches do not).
 """
 import json
@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
 model_dir, port = sys.argv[1], int(sys.argv[2])
-torch.set_num_threads(os.cpu_count())
+torch.set_num_threads(int(os.environ.get("CTFLOW_THREADS") or os.cpu_count()))
 module = torch.jit.load(os.path.join(model_dir, "model.pt"))
 module.eval()
 if os.environ.get("PEER_OPTIMIZE", "1") != "0":
