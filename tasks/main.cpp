@@ -99,6 +99,12 @@ int main(int argc, char** argv) {
   auto* s_ev = sub("evaluate", "faiss kNN accuracy on the test set", ev, run_evaluate);
   s_ev->add_option("--k", ev.k);
   s_ev->add_flag("--raw-pixels", ev.raw_pixels, "baseline: kNN on raw pixels, no model");
+  s_ev->add_option("--index", ev.index, "index artifact: flat (exact, default) or hnsw")
+      ->check(CLI::IsMember({"flat", "hnsw"}));
+  s_ev->add_option("--hnsw-m", ev.hnsw.m, "hnsw: links per node (default 32)")
+      ->check(CLI::Range(4, 256));
+  s_ev->add_option("--hnsw-ef-search", ev.hnsw.ef_search, "hnsw: search candidates (default 64)")
+      ->check(CLI::Range(1, 4096));
 
   ValidateModelOptions vm;
   auto* s_vm =

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <optional>
 
 #include "scheduler/common/log.hpp"
 #include "tasks/eval/knn.hpp"
@@ -44,6 +45,10 @@ Result<double> knn_accuracy(const ModelFiles& files, const Dataset& test, int k)
 
 Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& o) {
   if (o.k < 1 || o.k > 1000) return Error{"evaluate: --k must be in 1..1000"};
+  if (o.index != "flat" && o.index != "hnsw")
+    return Error{"evaluate: --index must be flat or hnsw, not \"" + o.index + "\""};
+  if (o.index == "hnsw" && o.raw_pixels)
+    return Error{"evaluate: --index hnsw needs a model (not --raw-pixels)"};
   auto dref = ctx.artifact("dataset");
   if (!dref) return Error{"evaluate: " + dref.error()};
   auto tref = ctx.artifact("testset");
@@ -82,19 +87,37 @@ Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& 
   const double embed_s = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   auto index = KnnIndex::build(base.data(), ref->size(), dim, !o.raw_pixels);
-  std::vector<int64_t> ids;
-  std::vector<float> scores;
-  index->search(queries.data(), test->size(), o.k, ids, scores);
-  const double search_s = seconds_since(t0);
-  Votes v = knn_vote(ids, scores, ref->labels, test->size(), o.k, !o.raw_pixels);
+  auto vote = [&](const KnnIndex& idx) {
+    std::vector<int64_t> ids;
+    std::vector<float> scores;
+    idx.search(queries.data(), test->size(), o.k, ids, scores);
+    return knn_vote(ids, scores, ref->labels, test->size(), o.k, !o.raw_pixels);
+  };
+  auto accuracy = [&](const Votes& v) {
+    int64_t correct = 0;
+    for (int64_t s = 0; s < test->size(); ++s) correct += v.pred[s] == test->labels[s];
+    return static_cast<double>(correct) / static_cast<double>(test->size());
+  };
+  Votes v = vote(*index);
+  double search_s = seconds_since(t0);
+  std::optional<double> exact_acc;  // with --index hnsw: the flat index's accuracy
+  if (o.index == "hnsw") {
+    exact_acc = accuracy(v);
+    t0 = std::chrono::steady_clock::now();
+    auto hnsw = index->to_hnsw(o.hnsw);
+    if (!hnsw) return Error{"evaluate: " + hnsw.error()};
+    const double build_s = seconds_since(t0);
+    index = std::move(*hnsw);
+    t0 = std::chrono::steady_clock::now();
+    v = vote(*index);
+    search_s = seconds_since(t0);
+    log::info("evaluate: hnsw index (m={}, ef_search={}) built in {:.1f} s; exact accuracy {:.4f}",
+              o.hnsw.m, o.hnsw.ef_search, build_s, *exact_acc);
+  }
 
   std::vector<std::vector<int64_t>> confusion(kClasses, std::vector<int64_t>(kClasses, 0));
-  int64_t correct = 0;
-  for (int64_t s = 0; s < test->size(); ++s) {
-    confusion[test->labels[s]][v.pred[s]]++;
-    correct += v.pred[s] == test->labels[s];
-  }
-  const double acc = static_cast<double>(correct) / static_cast<double>(test->size());
+  for (int64_t s = 0; s < test->size(); ++s) confusion[test->labels[s]][v.pred[s]]++;
+  const double acc = accuracy(v);
   json::array per_class, conf;
   for (int c = 0; c < kClasses; ++c) {
     int64_t n = 0;
@@ -133,12 +156,19 @@ Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& 
     if (auto w = index->write(index_path); !w) return Error{"evaluate: " + w.error()};
     json::array labels;
     for (uint8_t l : ref->labels) labels.push_back(l);
-    json::object ldoc{{"k", o.k}, {"metric", "inner_product"}, {"labels", std::move(labels)}};
+    json::object ldoc{{"k", o.k}, {"metric", "inner_product"}, {"index", o.index}};
+    if (o.index == "hnsw") {
+      ldoc["hnsw_m"] = o.hnsw.m;
+      ldoc["ef_search"] = o.hnsw.ef_search;
+    }
+    ldoc["labels"] = std::move(labels);
     if (auto w = write_json(labels_path, ldoc); !w) return Error{"evaluate: " + w.error()};
     out.add_artifact("index", index_path, "index");
     out.add_artifact("index-labels", labels_path, "index");
   }
   out.outputs["accuracy"] = acc;
+  if (exact_acc) out.outputs["accuracy_exact"] = *exact_acc;
+  out.outputs["index"] = o.raw_pixels ? "flat" : o.index;
   out.outputs["per_class_accuracy"] = std::move(per_class);
   out.outputs["confusion"] = std::move(conf);
   out.outputs["k"] = o.k;

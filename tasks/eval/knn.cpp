@@ -2,7 +2,10 @@
 #include "tasks/eval/knn.hpp"
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/index_io.h>
+
+#include <algorithm>
 
 #include "tasks/core/runtime.hpp"
 
@@ -37,6 +40,37 @@ Result<std::unique_ptr<KnnIndex>> KnnIndex::read(const std::string& path) {
   return std::unique_ptr<KnnIndex>(new KnnIndex(std::move(impl)));
 }
 
+Result<std::unique_ptr<KnnIndex>> KnnIndex::to_hnsw(const HnswOptions& o) const {
+  const auto* flat = dynamic_cast<const faiss::IndexFlat*>(impl_->index.get());
+  if (!flat) return Error{"an HNSW index is built from a flat index"};
+  if (o.m < 4 || o.m > 256) return Error{"hnsw m " + std::to_string(o.m) + " outside 4..256"};
+  if (o.ef_construction < 1 || o.ef_construction > 4096 || o.ef_search < 1 || o.ef_search > 4096)
+    return Error{"hnsw ef_construction and ef_search must be in 1..4096"};
+  auto hnsw =
+      std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(flat->d), o.m, flat->metric_type);
+  hnsw->hnsw.efConstruction = o.ef_construction;
+  hnsw->hnsw.efSearch = o.ef_search;
+  // add() builds the graph with OpenMP over the configured threads.
+  hnsw->add(flat->ntotal, flat->get_xb());
+  auto impl = std::make_unique<Impl>();
+  impl->index = std::move(hnsw);
+  return std::unique_ptr<KnnIndex>(new KnnIndex(std::move(impl)));
+}
+
+void KnnIndex::set_ef_search(int ef) {
+  if (auto* h = dynamic_cast<faiss::IndexHNSW*>(impl_->index.get()))
+    h->hnsw.efSearch = std::clamp(ef, 1, 4096);
+}
+
+bool KnnIndex::is_hnsw() const {
+  return dynamic_cast<const faiss::IndexHNSW*>(impl_->index.get()) != nullptr;
+}
+
+int KnnIndex::ef_search() const {
+  const auto* h = dynamic_cast<const faiss::IndexHNSW*>(impl_->index.get());
+  return h ? h->hnsw.efSearch : 0;
+}
+
 Result<bool> KnnIndex::write(const std::string& path) const {
   try {
     faiss::write_index(impl_->index.get(), path.c_str());
@@ -51,10 +85,15 @@ void KnnIndex::search(const float* q, int64_t nq, int k, std::vector<int64_t>& i
                       std::vector<float>& scores) const {
   ids.assign(nq * k, -1);
   scores.assign(nq * k, 0.0f);
+  static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t));
+  auto* out_ids = reinterpret_cast<faiss::Index::idx_t*>(ids.data());
+  if (is_hnsw()) {  // no BLAS: the graph walk parallelises over queries with OpenMP
+    impl_->index->search(nq, q, k, scores.data(), out_ids);
+    return;
+  }
   // faiss calls sgemm from one thread for batches of queries: give OpenBLAS the cores meanwhile.
   set_blas_threads(configured_threads());
-  static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t));
-  impl_->index->search(nq, q, k, scores.data(), reinterpret_cast<faiss::Index::idx_t*>(ids.data()));
+  impl_->index->search(nq, q, k, scores.data(), out_ids);
   set_blas_threads(1);
 }
 

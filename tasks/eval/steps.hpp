@@ -4,6 +4,9 @@
 //                   accuracy, confusion matrix; artifacts "index" (faiss), "index-labels" (the
 //                   label of each indexed row, JSON) and "predictions" (per test sample, JSON).
 //                   With --raw-pixels: the same kNN on raw pixels (L2), no model (the baseline).
+//                   With --index hnsw: the "index" artifact is an HNSW graph (faster single
+//                   queries, approximate); "accuracy" is then the HNSW index's and
+//                   "accuracy_exact" the flat index's on the same test set.
 //   validate-model  the gate: the candidate's accuracy against the deployed version's accuracy
 //                   on the same test set; "not promoted" is a normal outcome (promoted: false).
 //   analyse         per-class slices and the hardest misclassified test images as PNGs.
@@ -13,6 +16,7 @@
 
 #include "tasks/core/context.hpp"
 #include "tasks/data/dataset.hpp"
+#include "tasks/eval/knn.hpp"
 #include "tasks/model/model_files.hpp"
 
 namespace ctflow::tasks {
@@ -20,6 +24,8 @@ namespace ctflow::tasks {
 struct EvaluateOptions {
   int k = 5;
   bool raw_pixels = false;
+  std::string index = "flat";  // the index artifact: "flat" | "hnsw"
+  HnswOptions hnsw;            // with index "hnsw"
 };
 Result<TaskOutputs> run_evaluate(const TaskContext& ctx, const EvaluateOptions& o);
 

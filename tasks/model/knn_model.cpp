@@ -1,5 +1,7 @@
 #include "tasks/model/knn_model.hpp"
 
+#include <chrono>
+
 #include "tasks/train/embedder.hpp"
 
 namespace ctflow::tasks {
@@ -23,6 +25,10 @@ Result<std::unique_ptr<KnnModel>> KnnModel::load(const ModelFiles& files, int k,
                  " rows but " + files.index_labels + " has " +
                  std::to_string(m->labels_.labels.size()) + " labels"};
   if (m->index_->size() == 0) return Error{"index " + files.index + " is empty"};
+  if (m->labels_.hnsw != m->index_->is_hnsw())
+    return Error{"index " + files.index + " is " + (m->index_->is_hnsw() ? "hnsw" : "flat") +
+                 " but " + files.index_labels + " says " + (m->labels_.hnsw ? "hnsw" : "flat")};
+  if (m->labels_.ef_search > 0) m->index_->set_ef_search(m->labels_.ef_search);
   m->k_ = k > 0 ? k : m->labels_.k;
   m->rows_ = rows;
   m->cols_ = cols;
@@ -45,14 +51,26 @@ int64_t KnnModel::index_size() const {
   return index_->size();
 }
 
-Result<Votes> KnnModel::predict(const float* pixels, int64_t n) {
+bool KnnModel::hnsw() const {
+  return index_->is_hnsw();
+}
+
+Result<Votes> KnnModel::predict(const float* pixels, int64_t n, Timing* timing) {
   if (n <= 0) return Votes{};
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   auto q = embedder_->embed(pixels, n, rows_, cols_);
   if (!q) return Error{"model " + model_path_ + ": " + q.error()};
+  const auto t1 = Clock::now();
   std::vector<int64_t> ids;
   std::vector<float> scores;
   index_->search(q->data(), n, k_, ids, scores);
-  return knn_vote(ids, scores, labels_.labels, n, k_, index_->inner_product());
+  Votes v = knn_vote(ids, scores, labels_.labels, n, k_, index_->inner_product());
+  if (timing) {
+    timing->embed = std::chrono::duration<double>(t1 - t0).count();
+    timing->search = std::chrono::duration<double>(Clock::now() - t1).count();
+  }
+  return v;
 }
 
 }  // namespace ctflow::tasks

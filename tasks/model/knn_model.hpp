@@ -29,9 +29,17 @@ class KnnModel {
   KnnModel(const KnnModel&) = delete;
   KnnModel& operator=(const KnnModel&) = delete;
 
+  // Where predict()'s time went, in seconds.
+  struct Timing {
+    double embed = 0;   // the forward pass
+    double search = 0;  // the index search and the vote
+  };
+
   // n images of rows*cols pixels in [0,1], row-major -> predicted class and the share of the k
-  // neighbours that voted for it. One forward pass and one index search for all n.
-  Result<Votes> predict(const float* pixels, int64_t n);
+  // neighbours that voted for it. One forward pass and one index search for all n. `timing`,
+  // when given, receives the split of the time.
+  Result<Votes> predict(const float* pixels, int64_t n, Timing* timing = nullptr);
+  bool hnsw() const;
 
   int k() const { return k_; }
   int64_t dim() const;

@@ -61,6 +61,13 @@ Result<IndexLabels> read_index_labels(const std::string& path) {
   if (metric != "inner_product" && metric != "l2")
     return Error{"index labels " + path + ": unknown metric \"" + metric + "\""};
   out.inner_product = metric == "inner_product";
+  const std::string kind = get_string(*doc, "index", "flat");
+  if (kind != "flat" && kind != "hnsw")
+    return Error{"index labels " + path + ": unknown index \"" + kind + "\" (flat or hnsw)"};
+  out.hnsw = kind == "hnsw";
+  const int64_t ef = get_int(*doc, "ef_search", 0);
+  if (ef < 0 || ef > 4096) return Error{"index labels " + path + ": ef_search outside 1..4096"};
+  out.ef_search = static_cast<int>(ef);
   return out;
 }
 

@@ -42,11 +42,15 @@ Result<ModelFiles> files_of_version(const json::object& version);
 // The three files in a pulled directory; an error names the first missing file.
 Result<ModelFiles> files_in_dir(const std::string& dir);
 
-// index-labels.json: the label (0..9) of each indexed row and the k the evaluation used.
+// index-labels.json: the label (0..9) of each indexed row, the k the evaluation used, and what
+// kind of index index.faiss is ("index": "flat" (default) | "hnsw", with "hnsw_m" and
+// "ef_search", the search-time candidates the loader sets).
 struct IndexLabels {
   std::vector<uint8_t> labels;
   int k = 5;
   bool inner_product = true;
+  bool hnsw = false;
+  int ef_search = 0;  // hnsw: 1..4096; 0: as stored in the index file
 };
 Result<IndexLabels> read_index_labels(const std::string& path);
 

@@ -1,5 +1,6 @@
 #include "tasks/serve/batcher.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "tasks/model/knn_model.hpp"
@@ -25,7 +26,7 @@ Batcher::~Batcher() {
 }
 
 Result<tasks::Votes> Batcher::run(const float* pixels, int64_t n) {
-  Pending p{pixels, n};
+  Pending p{pixels, n, std::chrono::steady_clock::now()};
   std::unique_lock lk(mu_);
   if (stop_) return Error{"the model version is being unloaded"};
   queue_.push_back(&p);
@@ -36,6 +37,7 @@ Result<tasks::Votes> Batcher::run(const float* pixels, int64_t n) {
 
 void Batcher::loop() {
   bool busy = false;  // the previous batch held more than one request
+  int64_t last = 0;   // images in the previous batch
   std::vector<Pending*> batch;
   std::vector<float> pixels;
   std::unique_lock lk(mu_);
@@ -48,8 +50,9 @@ void Batcher::loop() {
       return n;
     };
     if (busy && max_delay_.count() > 0) {
+      const int64_t target = std::min(max_batch_, last);
       const auto deadline = std::chrono::steady_clock::now() + max_delay_;
-      queued_.wait_until(lk, deadline, [&] { return stop_ || images() >= max_batch_; });
+      queued_.wait_until(lk, deadline, [&] { return stop_ || images() >= target; });
     }
     batch.clear();
     int64_t total = 0;
@@ -59,10 +62,13 @@ void Batcher::loop() {
       queue_.pop_front();
     }
     busy = batch.size() > 1;
+    last = total;
     lk.unlock();
+    const auto start = std::chrono::steady_clock::now();
+    tasks::KnnModel::Timing timing;
     Result<tasks::Votes> votes = Error{"empty batch"};
     if (batch.size() == 1) {
-      votes = model_.predict(batch[0]->pixels, batch[0]->n);
+      votes = model_.predict(batch[0]->pixels, batch[0]->n, &timing);
     } else {
       pixels.resize(total * kPixels);
       int64_t at = 0;
@@ -70,9 +76,14 @@ void Batcher::loop() {
         std::memcpy(pixels.data() + at * kPixels, p->pixels, p->n * kPixels * sizeof(float));
         at += p->n;
       }
-      votes = model_.predict(pixels.data(), total);
+      votes = model_.predict(pixels.data(), total, &timing);
     }
-    if (on_batch_) on_batch_(total);
+    if (on_batch_)
+      on_batch_({.images = total,
+                 .requests = static_cast<int64_t>(batch.size()),
+                 .wait = std::chrono::duration<double>(start - batch.front()->queued).count(),
+                 .embed = timing.embed,
+                 .search = timing.search});
     lk.lock();
     int64_t at = 0;
     for (Pending* p : batch) {

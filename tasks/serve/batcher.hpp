@@ -5,8 +5,10 @@
 //
 // When to wait: the batch thread runs what is queued at once, unless the previous batch held more
 // than one request (the predictor is under concurrent load); then it waits up to `max_delay` for
-// the batch to fill. So one client alone never pays the delay, and concurrent clients share
-// batches. A request larger than max_batch runs alone.
+// as many images as the previous batch held (at most max_batch): under a steady concurrency of c
+// clients every batch is one request from each, instead of waiting out the delay for a max_batch
+// that c clients can never fill. So one client alone never pays the delay, and concurrent
+// clients share batches. A request larger than max_batch runs alone.
 //
 // Threads: run() from any number of threads; it blocks until its batch ran. The destructor
 // finishes the queued requests, then joins the batch thread; the caller makes sure no run() is
@@ -30,8 +32,16 @@ namespace ctflow::serve {
 
 class Batcher {
  public:
-  // Called on the batch thread after each batch with its image count.
-  using Observer = std::function<void(int64_t images)>;
+  // What one batch did, for /metrics.
+  struct BatchStats {
+    int64_t images = 0;
+    int64_t requests = 0;
+    double wait = 0;    // seconds the batch's first request spent queued before the batch ran
+    double embed = 0;   // seconds of the forward pass
+    double search = 0;  // seconds of the index search and vote
+  };
+  // Called on the batch thread after each batch.
+  using Observer = std::function<void(const BatchStats&)>;
   // `model` must outlive the batcher.
   Batcher(tasks::KnnModel& model, int64_t max_batch, std::chrono::microseconds max_delay,
           Observer on_batch = {});
@@ -46,6 +56,7 @@ class Batcher {
   struct Pending {
     const float* pixels;
     int64_t n;
+    std::chrono::steady_clock::time_point queued;
     Result<tasks::Votes> out = Error{"not run"};
     bool done = false;
   };

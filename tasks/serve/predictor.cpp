@@ -18,6 +18,9 @@ std::string random_prefix() {
   return fmt::format("p{:08x}", static_cast<uint32_t>(rd()));
 }
 
+const std::vector<double> kStageBuckets = {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005,
+                                           0.01,   0.02,   0.05,   0.1,   0.25};
+
 double uniform_percent() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 100.0)(rng);
@@ -37,6 +40,15 @@ Predictor::Predictor(std::string model, BatchOptions batching, http::MetricsRegi
       id_prefix_(random_prefix()),
       batch_images_(metrics.histogram("ctflow_serve_batch_images", "Images per forward pass",
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256})),
+      batch_requests_(metrics.histogram("ctflow_serve_batch_requests", "Requests per forward pass",
+                                        {1, 2, 4, 8, 16, 32, 64})),
+      batch_wait_seconds_(metrics.histogram(
+          "ctflow_serve_batch_wait_seconds",
+          "Time a batch's first request spent queued before the batch ran", kStageBuckets)),
+      embed_seconds_(metrics.histogram("ctflow_serve_embed_seconds", "Forward pass time per batch",
+                                       kStageBuckets)),
+      search_seconds_(metrics.histogram("ctflow_serve_search_seconds",
+                                        "Index search and vote time per batch", kStageBuckets)),
       inference_seconds_(metrics.histogram(
           "ctflow_serve_inference_seconds",
           "Time from a request's parsed images to its predictions (queue + batch)",
@@ -68,7 +80,13 @@ Result<std::shared_ptr<ServedVersion>> Predictor::load(const tasks::ModelFiles& 
         "ctflow_serve_predictions_total", "Predictions by version and predicted class",
         {{"version", std::to_string(version)}, {"class", std::to_string(c)}});
   v->batcher = std::make_unique<Batcher>(*v->knn, batching_.max_batch, batching_.max_delay,
-                                         [this](int64_t n) { batch_images_.observe(n); });
+                                         [this](const Batcher::BatchStats& s) {
+                                           batch_images_.observe(static_cast<double>(s.images));
+                                           batch_requests_.observe(static_cast<double>(s.requests));
+                                           batch_wait_seconds_.observe(s.wait);
+                                           embed_seconds_.observe(s.embed);
+                                           search_seconds_.observe(s.search);
+                                         });
   return v;
 }
 

@@ -13,7 +13,10 @@
 // Metrics (into the registry given): ctflow_serve_predictions_total{version,class},
 // ctflow_serve_requests_by_version_total{version,role}, ctflow_serve_batch_images (histogram),
 // ctflow_serve_inference_seconds (histogram), ctflow_serve_version{role} (gauge),
-// ctflow_serve_load_failures_total.
+// ctflow_serve_load_failures_total; where a batch's time goes (histograms, seconds):
+// ctflow_serve_batch_wait_seconds (its first request queued), ctflow_serve_embed_seconds (the
+// forward pass), ctflow_serve_search_seconds (index search and vote); and
+// ctflow_serve_batch_requests (histogram).
 //
 // Threads: every member may be called from any thread.
 #include <atomic>
@@ -84,6 +87,10 @@ class Predictor {
   const std::string id_prefix_;
   std::atomic<uint64_t> id_counter_{0};
   http::Histogram& batch_images_;
+  http::Histogram& batch_requests_;
+  http::Histogram& batch_wait_seconds_;
+  http::Histogram& embed_seconds_;
+  http::Histogram& search_seconds_;
   http::Histogram& inference_seconds_;
   http::Counter& load_failures_;
   PredictionLog* log_ = nullptr;  // set before serving

@@ -17,26 +17,42 @@ std::string shape_text(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
-// Appends the numbers of `v` (a number, or arrays nested to any depth) to `out`, checking each
-// is a pixel. `where` names the field for errors.
-Result<bool> flatten(const json::value& v, std::vector<float>& out, const std::string& where,
-                     int depth = 0) {
-  if (depth > 4) return Error{where + ": nested too deeply"};
-  if (v.is_array()) {
-    for (const auto& x : v.get_array())
-      if (auto r = flatten(x, out, where, depth + 1); !r) return r;
-    return true;
-  }
-  if (!v.is_number())
-    return Error{where + ": expected numbers, found " +
-                 (v.is_string() ? "a string"
-                  : v.is_null() ? "null"
-                                : "a " + std::string(v.is_bool() ? "boolean" : "object"))};
+std::string type_name(const json::value& v) {
+  return v.is_array()    ? "an array"
+         : v.is_string() ? "a string"
+         : v.is_null()   ? "null"
+         : v.is_bool()   ? "a boolean"
+         : v.is_object() ? "an object"
+                         : "a number";
+}
+
+// Appends the pixel `v` to `out`: a number in [0, 1].
+Result<bool> pixel(const json::value& v, std::vector<float>& out, const std::string& where) {
+  if (!v.is_number()) return Error{where + ": expected numbers, found " + type_name(v)};
   const double d = v.to_number<double>();
   if (!std::isfinite(d) || d < 0.0 || d > 1.0)
     return Error{where + ": pixel value " + fmt::format("{}", d) +
                  " is outside [0, 1] (pixels are byte/255)"};
   out.push_back(static_cast<float>(d));
+  return true;
+}
+
+// Appends the numbers of `v`, an array nested exactly as `dims` says (dims[0] elements, each
+// nested as dims[1..], numbers at the bottom), to `out` in row-major order. A nesting that only
+// holds the right count of numbers (a dropped or an extra level, rows of uneven length) is an
+// error: the shape the client declared is not the data it sent. `where` names the field.
+Result<bool> flatten(const json::value& v, const std::vector<int64_t>& dims, size_t level,
+                     std::vector<float>& out, const std::string& where) {
+  if (level == dims.size()) return pixel(v, out, where);
+  if (!v.is_array())
+    return Error{where + ": expected an array of " + std::to_string(dims[level]) + ", found " +
+                 type_name(v)};
+  const auto& a = v.get_array();
+  if (static_cast<int64_t>(a.size()) != dims[level])
+    return Error{where + ": expected an array of " + std::to_string(dims[level]) +
+                 ", got an array of " + std::to_string(a.size())};
+  for (size_t i = 0; i < a.size(); ++i)
+    if (auto r = flatten(a[i], dims, level + 1, out, where); !r) return r;
   return true;
 }
 
@@ -60,15 +76,15 @@ Result<Images> parse_v1(const json::value& body, int64_t max_images) {
     const json::value& img = arr[i];
     if (!img.is_array()) return Error{where + ": expected 784 numbers or 28 rows of 28"};
     const auto& a = img.get_array();
-    const bool flat = a.size() == kPixels;
-    const bool rows = a.size() == kRows && std::all_of(a.begin(), a.end(), [](const auto& r) {
-                        return r.is_array() && r.get_array().size() == kCols;
-                      });
-    if (!flat && !rows)
+    const size_t before = out.pixels.size();
+    if (static_cast<int64_t>(a.size()) != kPixels && static_cast<int64_t>(a.size()) != kRows)
       return Error{where + ": expected 784 numbers or 28 rows of 28, got an array of " +
                    std::to_string(a.size())};
-    const size_t before = out.pixels.size();
-    if (auto r = flatten(img, out.pixels, where); !r) return Error{r.error()};
+    const std::vector<int64_t> dims = static_cast<int64_t>(a.size()) == kPixels
+                                          ? std::vector<int64_t>{kPixels}
+                                          : std::vector<int64_t>{kRows, kCols};
+    if (auto r = flatten(img, dims, 0, out.pixels, where); !r)
+      return Error{r.error() + " (an image is 784 numbers or 28 rows of 28)"};
     if (out.pixels.size() - before != kPixels)
       return Error{where + ": expected 784 numbers or 28 rows of 28"};
   }
@@ -113,7 +129,14 @@ Result<Images> parse_v2(const json::value& body, int64_t max_images) {
   if (!data || !data->is_array()) return Error{"inputs[0].data: required, an array of numbers"};
   out.n = shape[0];
   out.pixels.reserve(out.n * kPixels);
-  if (auto r = flatten(*data, out.pixels, "inputs[0].data"); !r) return Error{r.error()};
+  // Flat (row-major numbers, the protocol's form) or nested exactly as the shape says.
+  const auto& d = data->get_array();
+  const bool flat = std::none_of(d.begin(), d.end(), [](const auto& x) { return x.is_array(); });
+  const std::vector<int64_t> dims =
+      flat ? std::vector<int64_t>{static_cast<int64_t>(d.size())} : shape;
+  if (auto r = flatten(*data, dims, 0, out.pixels, "inputs[0].data"); !r)
+    return Error{r.error() +
+                 (flat ? "" : " (nested data follows shape " + shape_text(shape) + ")")};
   if (static_cast<int64_t>(out.pixels.size()) != out.n * kPixels)
     return Error{"inputs[0].data: " + std::to_string(out.pixels.size()) +
                  " values do not fill shape " + shape_text(shape) + " (" +

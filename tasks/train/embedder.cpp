@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "scheduler/common/log.hpp"
+
 namespace ctflow::tasks {
 
 struct Embedder::Impl {
@@ -13,7 +15,7 @@ struct Embedder::Impl {
 Embedder::Embedder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Embedder::~Embedder() = default;
 
-Result<std::unique_ptr<Embedder>> Embedder::load(const std::string& path) {
+Result<std::unique_ptr<Embedder>> Embedder::load(const std::string& path, bool optimize) {
   auto impl = std::make_unique<Impl>();
   try {
     impl->module = torch::jit::load(path);
@@ -25,6 +27,18 @@ Result<std::unique_ptr<Embedder>> Embedder::load(const std::string& path) {
   if (!impl->module.find_method("forward"))
     return Error{"model " + path + " has no forward method"};
   impl->module.eval();
+  if (optimize) {
+    // torch.jit.optimize_for_inference: freeze the weights into the graph, fold batch norms
+    // into convolutions, prepack weights. Same numbers (to float rounding), several times faster
+    // forward passes on this CPU (docs/benchmarks.md, bench-serve). A module that cannot be
+    // frozen runs as it was saved.
+    try {
+      impl->module = torch::jit::optimize_for_inference(impl->module);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      log::warn("model {}: runs unoptimised: {}", path, msg.substr(0, msg.find('\n')));
+    }
+  }
   return std::unique_ptr<Embedder>(new Embedder(std::move(impl)));
 }
 

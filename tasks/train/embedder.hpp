@@ -14,7 +14,9 @@ namespace ctflow::tasks {
 class Embedder {
  public:
   // Loads the module; errors name the file (missing, not TorchScript, no forward method).
-  static Result<std::unique_ptr<Embedder>> load(const std::string& path);
+  // `optimize`: torch::jit::optimize_for_inference (frozen weights, folded batch norms); a
+  // module that cannot be optimised is used as saved, with a warning.
+  static Result<std::unique_ptr<Embedder>> load(const std::string& path, bool optimize = true);
   ~Embedder();
   Embedder(const Embedder&) = delete;
   Embedder& operator=(const Embedder&) = delete;

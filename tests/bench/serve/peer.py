@@ -1,11 +1,13 @@
 """The peer for `make bench-serve`: FastAPI + uvicorn serving the same TorchScript file and faiss
 index with the same Open Inference Protocol v2 route and the same computation as ctflow-serve
-(embed with the TorchScript module, exact inner-product search with faiss IndexFlatIP, k-NN
-majority vote, a tie going to the best summed score). One request is one forward pass and one
+(embed with the TorchScript module, inner-product search with the same faiss index file: flat
+IndexFlatIP or IndexHNSWFlat with the ef_search of index-labels.json, k-NN majority vote, a tie
+going to the best summed score). One request is one forward pass and one
 search: no cross-request batching (the usual way such a service is written).
 
     python3 peer.py MODEL_DIR PORT
-Threads as for ctflow-serve: torch intra-op = CPUs, OpenBLAS 1 (set OPENBLAS_NUM_THREADS=1 before
+The TorchScript module is run through torch.jit.optimize_for_inference, as ctflow-serve does.
+Threads as for ctflow-serve: torch intra-op = $CTFLOW_THREADS (run.sh's THREADS) or the CPUs, OpenBLAS 1 (set OPENBLAS_NUM_THREADS=1 before
 start; faiss's search then runs its sgemm single-threaded, as ctflow-serve's batches do not).
 """
 import json
@@ -19,14 +21,20 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
 model_dir, port = sys.argv[1], int(sys.argv[2])
-torch.set_num_threads(os.cpu_count())
+torch.set_num_threads(int(os.environ.get("CTFLOW_THREADS") or os.cpu_count()))
 module = torch.jit.load(os.path.join(model_dir, "model.pt"))
 module.eval()
+if os.environ.get("PEER_OPTIMIZE", "1") != "0":
+    # What ctflow-serve's loader does (tasks/train/embedder.cpp): frozen weights, folded batch
+    # norms, prepacked convolutions. PEER_OPTIMIZE=0 serves the module as saved.
+    module = torch.jit.optimize_for_inference(module)
 index = faiss.read_index(os.path.join(model_dir, "index.faiss"))
 with open(os.path.join(model_dir, "index-labels.json")) as f:
     meta = json.load(f)
 labels = np.asarray(meta["labels"], dtype=np.int64)
 k = int(meta.get("k", 5))
+if meta.get("index") == "hnsw" and meta.get("ef_search"):  # as ctflow-serve's loader does
+    faiss.downcast_index(index).hnsw.efSearch = int(meta["ef_search"])
 app = FastAPI()
 
 

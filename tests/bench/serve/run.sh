@@ -10,6 +10,15 @@
 # The model: MODEL_DIR (model.pt, index.faiss, index-labels.json), default: trained here by
 # tests/bench/mnist/pipeline.sh on the full MNIST (`make data`; EPOCHS, default 1, since speed
 # does not depend on accuracy) into $WORK/pipeline.
+# INDEX=hnsw (default): build/serve_reindex turns the flat index into an HNSW one (HNSW_M,
+# default 32; EF_SEARCH, default 64) in $WORK/model-hnsw and measures both indexes' kNN accuracy
+# on the 10k MNIST test images (the bench stops when HNSW loses more than 0.1 points); both
+# servers then serve that directory. INDEX=flat serves MODEL_DIR's flat index as it is.
+# For each ctflow-serve run the script also prints where its batches' time went (/metrics:
+# images and requests per batch, queue wait, forward pass, search).
+# Knobs for quick probes: CONCURRENCY (default "1 8 32"), BATCH32 (0 skips the 32-image runs),
+# PEER (0 skips FastAPI), REINDEX=0 (reuse $WORK/model-hnsw and its accuracy line), MAX_BATCH,
+# MAX_DELAY_MS, SERVE_ARGS (more ctflow-serve flags).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
@@ -22,6 +31,11 @@ PY=${PYTHON:-/usr/bin/python3}  # Debian's, where python3-fastapi & co. are inst
 mkdir -p "$work"
 export OPENBLAS_NUM_THREADS=1 CTFLOW_THREADS=$THREADS
 images=$(ls data/mnist/t10k-images-idx3-ubyte 2>/dev/null || ls ../shared/data/mnist/t10k-images-idx3-ubyte.gz)
+labels=$(ls data/mnist/t10k-labels-idx1-ubyte 2>/dev/null || ls ../shared/data/mnist/t10k-labels-idx1-ubyte.gz)
+INDEX=${INDEX:-hnsw}
+CONCURRENCY=${CONCURRENCY:-1 8 32}
+BATCH32=${BATCH32:-1}
+PEER=${PEER:-1}
 
 model=${MODEL_DIR:-}
 if [ -z "$model" ]; then
@@ -35,6 +49,18 @@ if [ -z "$model" ]; then
        "$work/pipeline/evaluate/index-labels.json" "$model/"
   fi
 fi
+if [ "$INDEX" = hnsw ] && [ "${REINDEX:-1}" = 0 ] && [ -f "$work/model-hnsw/index.faiss" ]; then
+  model=$work/model-hnsw  # a probe reusing the last run's HNSW directory (REINDEX=0)
+  cat "$work/reindex.txt"
+elif [ "$INDEX" = hnsw ]; then
+  # The accuracy check runs every time (a minute); the HNSW directory is rebuilt with it.
+  "$build/serve_reindex" "$model" "$work/model-hnsw" "$images" "$labels" "${HNSW_M:-32}" \
+    "${EF_SEARCH:-64}" 0.1 2> "$work/reindex.log" | tee "$work/reindex.txt" ||
+    { echo "bench-serve: HNSW index rejected: $(tail -n 1 "$work/reindex.log")" >&2; exit 1; }
+  model=$work/model-hnsw
+elif [ "$INDEX" != flat ]; then
+  echo "bench-serve: INDEX must be hnsw or flat" >&2; exit 2
+fi
 "$PY" tests/bench/serve/bodies.py "$images" "$work"
 
 pids=()
@@ -47,7 +73,7 @@ wait_ready() {
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 p_serve=$(free_port); p_peer=$(free_port)
 "$build/ctflow-serve" --model-dir "$model" --model mnist --port "$p_serve" \
-  --max-batch "${MAX_BATCH:-64}" --max-delay-ms "${MAX_DELAY_MS:-2}" 2> "$work/serve.log" &
+  --max-batch "${MAX_BATCH:-64}" --max-delay-ms "${MAX_DELAY_MS:-2}" ${SERVE_ARGS:-} 2> "$work/serve.log" &
 pids+=($!)
 "$PY" tests/bench/serve/peer.py "$model" "$p_peer" 2> "$work/peer.log" &
 pids+=($!)
@@ -56,24 +82,50 @@ wait_ready "$p_serve"; wait_ready "$p_peer"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg) at start; threads $THREADS, OpenBLAS 1"
 echo "model: $model ($(jq '.labels | length' "$model/index-labels.json") indexed images," \
-     "k=$(jq .k "$model/index-labels.json"))"
+     "k=$(jq .k "$model/index-labels.json"), index $(jq -r '.index // "flat"' "$model/index-labels.json"))"
 results=$work/results.txt
 : > "$results"
+# The sums and counts of ctflow-serve's batch histograms (stage profile), one "name sum count"
+# line each.
+stages() {
+  curl -sf "http://127.0.0.1:$p_serve/metrics" | awk '
+    /^ctflow_serve_(batch_images|batch_requests|batch_wait_seconds|embed_seconds|search_seconds)_(sum|count) / {
+      v[$1] = $2 }
+    END { for (k in v) print k, v[k] }' | sort
+}
 run_wrk() {  # name port conns body
-  local out
+  local out before=""
+  [ "$1" = serve ] && before=$(stages)
   out=$(BODY=$work/$4 wrk -t "$(( $3 < 4 ? $3 : 4 ))" -c "$3" -d "${DURATION}s" --latency \
         -s tests/bench/serve/post.lua "http://127.0.0.1:$2" | grep '^RESULT')
   echo "$1 c=$3 $4 $out" | tee -a "$results"
+  if [ "$1" = serve ]; then
+    "$PY" - "$before" "$(stages)" <<'PY' | sed "s/^/  profile c=$3 $4: /"
+import sys
+def parse(t):
+    return {l.split()[0]: float(l.split()[1]) for l in t.splitlines() if l.strip()}
+a, b = parse(sys.argv[1]), parse(sys.argv[2])
+d = {k: b[k] - a.get(k, 0.0) for k in b}
+n = d.get("ctflow_serve_batch_images_count", 0)
+if n:
+    m = lambda k: d[f"ctflow_serve_{k}_sum"] / n
+    print(f"{int(n)} batches: {m('batch_images'):.1f} images and {m('batch_requests'):.1f} requests "
+          f"a batch; wait {m('batch_wait_seconds')*1e3:.2f} ms, forward {m('embed_seconds')*1e3:.2f} ms, "
+          f"search {m('search_seconds')*1e3:.2f} ms a batch")
+PY
+  fi
 }
 for round in $(seq 1 "$REPEAT"); do
   echo "--- round $round"
   "$build/serve_inproc" "$model" "$images" "$DURATION" "$THREADS" | sed 's/^/inproc /' | tee -a "$results"
-  for c in 1 8 32; do
-    run_wrk peer "$p_peer" $c v2_1.json
+  for c in $CONCURRENCY; do
+    [ "$PEER" = 0 ] || run_wrk peer "$p_peer" $c v2_1.json
     run_wrk serve "$p_serve" $c v2_1.json
   done
-  run_wrk peer "$p_peer" 8 v2_32.json
-  run_wrk serve "$p_serve" 8 v2_32.json
+  if [ "$BATCH32" != 0 ]; then
+    [ "$PEER" = 0 ] || run_wrk peer "$p_peer" 8 v2_32.json
+    run_wrk serve "$p_serve" 8 v2_32.json
+  fi
 done
 
 # Medians per configuration: predictions/s (requests/s x images per request), p50, p99, errors.

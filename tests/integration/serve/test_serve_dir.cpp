@@ -1,12 +1,18 @@
 // Integration: ctflow-serve --model-dir on a tiny trained model (issue 21, acceptance 1): v1 and
 // v2 answer the labels the in-process KnnModel gives; bad payloads get a 4xx with a one-line
 // message and the predictor keeps serving; a missing or corrupted artifact at load is a clear
-// error and readiness stays false.
+// error and readiness stays false. An HNSW index (evaluate --index hnsw) serves the labels the
+// in-process loader gives, and concurrent clients share batches whose stages /metrics times.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
+#include "tasks/data/dataset.hpp"
+#include "tasks/eval/knn.hpp"
+#include "tasks/model/knn_model.hpp"
 #include "tests/integration/serve/serve_support.hpp"
 #include "tests/integration/support/server_process.hpp"
 
@@ -173,4 +179,76 @@ TEST_CASE("ctflow-serve: a missing or corrupted artifact is a clear error and no
   REQUIRE(r2);
   CHECK(r2->status == 503);
   CHECK(r2->body.find("has no index.faiss") != std::string::npos);
+}
+
+TEST_CASE("ctflow-serve serves an hnsw index and batches concurrent requests",
+          "[integration][serve]") {
+  const TinyModel& m = tiny_model();
+  TempDir tmp;
+  // The tiny model's flat index turned into HNSW, as `evaluate --index hnsw` writes it.
+  const std::string dir = tmp / "hnsw";
+  fs::create_directories(dir);
+  auto flat = tasks::KnnIndex::read(m.dir + "/index.faiss");
+  REQUIRE(flat);
+  auto hnsw = (*flat)->to_hnsw({.m = 16, .ef_construction = 64, .ef_search = 32});
+  REQUIRE(hnsw);
+  REQUIRE((*hnsw)->write(dir + "/index.faiss"));
+  fs::copy_file(m.dir + "/model.pt", dir + "/model.pt");
+  auto meta = tasks::read_json_object(m.dir + "/index-labels.json");
+  REQUIRE(meta);
+  (*meta)["index"] = "hnsw";
+  (*meta)["ef_search"] = 32;
+  REQUIRE(tasks::write_json(dir + "/index-labels.json", *meta));
+  auto files = tasks::files_in_dir(dir);
+  REQUIRE(files);
+  auto knn = tasks::KnnModel::load(*files);
+  REQUIRE(knn);
+  REQUIRE((*knn)->hnsw());
+  auto expected = (*knn)->predict(m.images.data(), m.n);
+  REQUIRE(expected);
+
+  ServeProcess s({"--model-dir", dir, "--model", "mnist", "--threads", "1", "--max-delay-ms", "20"},
+                 tmp / "serve.log");
+  s.wait_live();
+  REQUIRE(s.wait_ready(200));
+  INFO(s.log());
+  // 8 clients, 6 one-image requests each: every answer is the in-process HNSW label.
+  constexpr int kClients = 8, kEach = 6;
+  std::vector<int> wrong(kClients, 0), failed(kClients, 0);
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t)
+    clients.emplace_back([&, t] {
+      auto c = s.client();
+      for (int r = 0; r < kEach; ++r) {
+        const int64_t i = (t * kEach + r) % m.n;
+        auto reply = c.request("POST", "/v2/models/mnist/infer", v2_body(m, i, 1));
+        if (!reply || reply->status != 200) {
+          ++failed[t];
+          continue;
+        }
+        auto v = json::parse(reply->body).as_object();
+        const auto& out = v.at("outputs").as_array()[0].as_object();
+        wrong[t] += out.at("data").as_array()[0].as_int64() != expected->pred[i];
+      }
+    });
+  for (auto& c : clients) c.join();
+  for (int t = 0; t < kClients; ++t) {
+    CHECK(failed[t] == 0);
+    CHECK(wrong[t] == 0);
+  }
+  // /metrics: concurrent clients shared forward passes, and each stage was timed per batch.
+  auto metrics = s.client().request("GET", "/metrics");
+  REQUIRE(metrics);
+  auto value = [&](const std::string& name) {
+    const auto at = metrics->body.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(metrics->body.substr(at + name.size() + 2));
+  };
+  const double batches = value("ctflow_serve_batch_requests_count");
+  CHECK(value("ctflow_serve_batch_requests_sum") == kClients * kEach);
+  CHECK(batches < kClients * kEach);  // some batch held more than one request
+  CHECK(value("ctflow_serve_search_seconds_count") == batches);
+  CHECK(value("ctflow_serve_embed_seconds_sum") > 0);
+  CHECK(value("ctflow_serve_batch_wait_seconds_count") == batches);
+  CHECK(s.stop() == 0);
 }

@@ -3,13 +3,17 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <random>
 
 #include "tasks/core/runtime.hpp"
 #include "tasks/data/steps.hpp"
+#include "tasks/eval/knn.hpp"
 #include "tasks/eval/png.hpp"
 #include "tasks/eval/steps.hpp"
+#include "tasks/model/knn_model.hpp"
 #include "tasks/registry/register.hpp"
 #include "tasks/train/embedder.hpp"
 #include "tasks/train/train.hpp"
@@ -147,6 +151,99 @@ TEST_CASE("evaluate: kNN accuracy, confusion matrix and index artifacts", "[task
   CHECK(raw->outputs.at("method") == "raw-pixels-l2");
   CHECK(raw->outputs.at("accuracy").as_double() > 0.5);
   CHECK(raw->artifacts.count("index") == 0);
+}
+
+TEST_CASE("an hnsw index finds the flat index's neighbours and keeps ef_search", "[tasks][knn]") {
+  // 2,000 unit vectors in 16 dimensions around 10 centres, as embeddings are.
+  const int64_t n = 2000, dim = 16;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> centres(10 * dim), x(n * dim);
+  for (float& c : centres) c = g(rng);
+  for (int64_t i = 0; i < n; ++i) {
+    float norm = 0;
+    for (int64_t d = 0; d < dim; ++d) {
+      float& v = x[i * dim + d];
+      v = centres[(i % 10) * dim + d] + 0.5f * g(rng);
+      norm += v * v;
+    }
+    for (int64_t d = 0; d < dim; ++d) x[i * dim + d] /= std::sqrt(norm);
+  }
+  auto flat = KnnIndex::build(x.data(), n, dim, true);
+  auto hnsw = flat->to_hnsw({.m = 16, .ef_construction = 64, .ef_search = 48});
+  REQUIRE(hnsw);
+  CHECK((*hnsw)->is_hnsw());
+  CHECK_FALSE(flat->is_hnsw());
+  CHECK((*hnsw)->inner_product());
+  CHECK((*hnsw)->size() == n);
+  const int64_t nq = 200;
+  const int k = 5;
+  std::vector<int64_t> ids_f, ids_h;
+  std::vector<float> s_f, s_h;
+  flat->search(x.data(), nq, k, ids_f, s_f);
+  (*hnsw)->search(x.data(), nq, k, ids_h, s_h);
+  int64_t found = 0;
+  for (int64_t q = 0; q < nq; ++q)
+    for (int j = 0; j < k; ++j)
+      found += std::count(ids_h.begin() + q * k, ids_h.begin() + (q + 1) * k, ids_f[q * k + j]);
+  CHECK(static_cast<double>(found) / (nq * k) >= 0.95);
+  CHECK_FALSE(flat->to_hnsw({.m = 2}));
+  auto again = (*hnsw)->to_hnsw({});
+  REQUIRE_FALSE(again);
+  CHECK_THAT(again.error(), Catch::Contains("from a flat index"));
+
+  TempDir dir;
+  const std::string path = dir / "hnsw.faiss";
+  REQUIRE((*hnsw)->write(path));
+  auto read = KnnIndex::read(path);
+  REQUIRE(read);
+  CHECK((*read)->is_hnsw());
+  CHECK((*read)->ef_search() == 48);
+  (*read)->set_ef_search(100000);
+  CHECK((*read)->ef_search() == 4096);
+}
+
+TEST_CASE("evaluate --index hnsw writes an hnsw index that the predictor's loader serves",
+          "[tasks][evaluate]") {
+  auto& t = trained();
+  Pipeline p(t.dir / "hnsw");
+  p.inputs = t.p.inputs;
+  EvaluateOptions o;
+  o.index = "hnsw";
+  o.hnsw.ef_search = 40;
+  auto r = p.step("evaluate", [o](const TaskContext& c) { return run_evaluate(c, o); });
+  REQUIRE(r);
+  CHECK(r->outputs.at("index") == "hnsw");
+  // 400 indexed images: the graph search is as good as exact, to within one test image of 80.
+  CHECK(std::abs(r->outputs.at("accuracy").as_double() -
+                 r->outputs.at("accuracy_exact").as_double()) <= 1.0 / 80 + 1e-9);
+  CHECK(r->outputs.at("accuracy_exact") == t.eval->outputs.at("accuracy"));
+  const std::string labels = p.dir("evaluate") + "/index-labels.json";
+  auto meta = read_index_labels(labels);
+  REQUIRE(meta);
+  CHECK(meta->hnsw);
+  CHECK(meta->ef_search == 40);
+  ModelFiles files{model_path(), p.dir("evaluate") + "/index.faiss", labels};
+  auto model = KnnModel::load(files);
+  REQUIRE(model);
+  // index-labels.json that disagrees with the index file: the loader names both.
+  auto doc = read_json_object(labels);
+  REQUIRE(doc);
+  (*doc)["index"] = "flat";
+  REQUIRE(write_json(labels, *doc));
+  auto bad = KnnModel::load(files);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error(), Catch::Contains("is hnsw but") && Catch::Contains("says flat"));
+  (*doc)["index"] = "ivf";
+  REQUIRE(write_json(labels, *doc));
+  auto unknown = KnnModel::load(files);
+  REQUIRE_FALSE(unknown);
+  CHECK_THAT(unknown.error(), Catch::Contains("unknown index \"ivf\""));
+  // Bad options are refused before any work.
+  o.raw_pixels = true;
+  auto raw = p.step("raw", [o](const TaskContext& c) { return run_evaluate(c, o); });
+  REQUIRE_FALSE(raw);
+  CHECK_THAT(raw.error(), Catch::Contains("--index hnsw needs a model"));
 }
 
 TEST_CASE("validate-model promotes a first model and compares with the deployed one",
