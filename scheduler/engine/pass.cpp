@@ -1,6 +1,7 @@
 // One pass of the engine, top to bottom: load -> plan -> apply in one transaction -> commit ->
 // start. The fast path (fast_path.hpp) may plan dispatches into the finishing statement and
 // commit a pass of plain finishes on its own; everything else is the plain pass below.
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/states.hpp"
 #include "scheduler/engine/core.hpp"
 #include "scheduler/engine/fast_path.hpp"
@@ -68,6 +69,11 @@ void Core::apply(store::Tx& tx, Pass& p) {
     store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
   if (!p.results.empty()) {
     auto errors = store::record_results(tx, p.results);
+    for (const auto& r : p.results)
+      if (!r.artifacts.empty()) {  // artifact rows written, not committed
+        crash::point("artifact:before-commit");
+        crash::at_commit("artifact:after-commit");
+      }
     for (size_t i = 0; i < errors.size(); ++i) {
       if (errors[i].empty()) continue;
       auto& f = p.fin.ops[p.result_finish[i]];

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
 
@@ -36,6 +37,7 @@ Result<store::ArtifactOut> store_artifact(const std::string& file, const std::st
   ::chmod(tmp.c_str(), 0444);
   fs::rename(tmp, a.path, ec);
   if (ec) return Error{file + ": cannot store artifact: " + ec.message()};
+  crash::point("artifact:stored");  // in the store, no row names it yet
   return a;
 }
 
