@@ -148,7 +148,7 @@ int cmd_server(ServerFlags f, bool embedded) {
   }
   f.data_dir = fs::canonical(f.data_dir, ec).string();
   std::unique_ptr<EmbeddedPostgres> pg;
-  if (auto err = crash::arm(f.crash_at); !err.empty()) {
+  if (auto err = crash::arm(f.crash_at) + crash::arm_failure(f.fail_at); !err.empty()) {
     std::cerr << "error: " << err << "\n";
     return 2;
   }

@@ -13,6 +13,10 @@
 // The points and what a restarted server must make of each are listed in docs/testing.md
 // ("Crash points"); tests/chaos/test_crash_points.cpp kills the server at each.
 //
+// Fail points, the same way: `--fail-at NAME[#N]` makes crash::fails(NAME) true once (the Nth
+// time it is asked), and the store turns that into the error PostgreSQL gives a transaction that
+// loses a conflict (store::fail_point: a serialization failure, which store::with_tx retries).
+//
 // Thread-safety: arm() once at start, before any thread that reaches a point; point(),
 // at_commit() and the store's committed()/rolled_back() from any thread (at_commit is
 // per-thread, as a transaction belongs to one thread).
@@ -28,6 +32,11 @@ const std::string& armed();
 
 void point(std::string_view name);
 void at_commit(std::string_view name);
+
+// Arms a fail point ("NAME" or "NAME#N"); an error message for a malformed spec ("" when fine).
+std::string arm_failure(const std::string& spec);
+// True the one time the armed fail point is reached.
+bool fails(std::string_view name);
 
 // For store::with_tx / with_autocommit only.
 void committed();

@@ -126,6 +126,12 @@ void Core::apply(store::Tx& tx, Pass& p) {
   // finish_tasks and start_attempts notify by themselves; the rest may have added events.
   if (p.check_runs || p.sweep || p.metrics_due || !p.started.empty() || !p.results.empty())
     store::notify(tx, "ctflow_events", "");
+  // A transaction that dispatches children whose processes run already (armed or started
+  // early): the chaos tests crash it here, or roll it back to see it retried.
+  if (!p.early.empty()) {
+    crash::point("early-dispatch:before-commit");
+    store::fail_point("early-dispatch:before-commit");
+  }
 }
 
 void Core::committed(Pass& p) {

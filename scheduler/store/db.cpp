@@ -127,6 +127,12 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
   }
 }
 
+void fail_point(const char* name) {
+  if (!crash::fails(name)) return;
+  log::warn("fail point {}: injected serialization failure (--fail-at)", name);
+  throw pqxx::serialization_failure(std::string("injected by --fail-at ") + name);
+}
+
 void with_read(Connection& c, const std::function<void(Tx&)>& fn) {
   with_autocommit(c, fn);
 }
