@@ -200,4 +200,10 @@ TEST_CASE("an armed child whose parent's finish rolls back and is retried runs o
   CHECK(h.db().count("SELECT count(*) FROM task_attempts") == 4);
   CHECK(h.db().count("SELECT count(*) FROM task_attempts WHERE state = 'succeeded'") == 4);
   CHECK(supervisor_started_a_child(h.server().data_dir()));
+  // Before the fix the retry dispatched `b` as a fresh child: its second start was refused
+  // (its folder held the first one's claim), the chain below it lost track of `c`, which was
+  // killed as "not dispatched" and started again: a process (and often its side effect) twice.
+  CHECK(h.server().log().find("started early but not dispatched") == std::string::npos);
+  for (const auto& e : fs::directory_iterator(h.server().data_dir() + "/attempts"))
+    CHECK(e.path().filename().string().find(".discarded-") == std::string::npos);
 }
