@@ -44,6 +44,8 @@ struct ServerFlags {
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
   size_t body_limit = 4 << 20;
+  std::string fail_at;           // test-only: crash::arm_failure (common/crash_point.hpp)
+  std::string crash_at;          // test-only: crash::arm (common/crash_point.hpp)
   std::string clock_file;        // test-only: the cron scheduler reads "now" from this file
   int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this
   K8sFlags k8s;

@@ -100,6 +100,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
   // Test-only: the cron scheduler's clock is the ISO-8601 instant in this file (clock.hpp).
   cmd->add_option("--clock-file", f.clock_file)->group("");
+  // Test-only: SIGKILL at the named crash point (common/crash_point.hpp).
+  cmd->add_option("--crash-at", f.crash_at)->group("");
+  cmd->add_option("--fail-at", f.fail_at)->group("");  // an injected serialization failure
   cmd->add_option("--read-timeout-ms", f.read_timeout_ms,
                   "close a connection whose request does not arrive within this (default 30000)");
   add_k8s_flags(cmd, f.k8s);

@@ -16,6 +16,7 @@
 #include "scheduler/api/service.hpp"
 #include "scheduler/cli/commands.hpp"
 #include "scheduler/cli/embedded_pg.hpp"
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/common/sha256.hpp"
@@ -147,6 +148,10 @@ int cmd_server(ServerFlags f, bool embedded) {
   }
   f.data_dir = fs::canonical(f.data_dir, ec).string();
   std::unique_ptr<EmbeddedPostgres> pg;
+  if (auto err = crash::arm(f.crash_at) + crash::arm_failure(f.fail_at); !err.empty()) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
   if (embedded && f.database_url.empty()) {
     pg = std::make_unique<EmbeddedPostgres>(f.data_dir);
     auto url = pg->start();

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/cron/schedule.hpp"
 #include "scheduler/domain/submit.hpp"
@@ -215,6 +216,10 @@ TickResult fire_schedule(store::Tx& tx, int64_t schedule_id, TimePoint now, Spec
   for (const auto& f : due.fires) {
     count(out, apply_fire(tx, *row, *p, f, "schedule", active));
     dates.push_back(format_iso8601(f.logical_date));
+  }
+  if (out.created + out.replaced > 0) {  // run rows inserted, the schedule's progress not saved
+    crash::point("cron:before-commit");
+    crash::at_commit("cron:after-commit");
   }
   auto last = due.fires.empty() ? row->last_logical_date : due.fires.back().logical_date;
   out.more = due.more;

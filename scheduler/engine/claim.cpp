@@ -3,6 +3,7 @@
 // a study's driver), and the attempts are created in the same transaction.
 #include <algorithm>
 
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/sha256.hpp"
 #include "scheduler/common/states.hpp"
 #include "scheduler/engine/core.hpp"
@@ -193,6 +194,10 @@ void Core::claim_and_dispatch(store::Tx& tx, Pass& p) {
       fin.ops.push_back(std::move(f));
     }
     auto ids = store::start_attempts(tx, ops, opt_.server_id, executor_.ref_prefix());
+    if (!ops.empty()) {  // attempts made, nothing started yet
+      crash::point("claim:before-commit");
+      crash::at_commit("claim:after-commit");
+    }
     size_t first = to_spawn.size() - ops.size();
     for (size_t i = 0; i < ops.size(); ++i) to_spawn[first + i].active.attempt_id = ids[i];
     if (fin.ops.empty()) return;  // nothing new can have become ready

@@ -128,46 +128,56 @@ bool FastPath::quick_pass(Pass& p) {
 }
 
 void FastPath::dispatched(const store::FinishResult& res, Pass& p, Applied& out) {
+  // The transaction may still roll back, and store::with_tx then runs the pass's apply() again
+  // on the same Pass (a serialization failure): so p.direct and p.early stay as planned, and
+  // what this statement dispatched is copied into p.to_spawn (which apply() clears first). Had
+  // the first try marked a child started early as taken, the retry would have dispatched it as
+  // a fresh child and started its process a second time.
+  std::vector<bool> taken(p.direct.size(), false);
   for (const auto& d : res.dispatched)
-    for (auto& plan : p.direct)
-      if (plan.task_run_id ? plan.task_run_id == d.task_run_id
-                           : plan.run_id == d.run_id && plan.spec_index == d.spec_index) {
-        if (plan.early >= 0) {  // started already: the attempt row is what it lacked
-          Prepared& e = p.early[static_cast<size_t>(plan.early)];
-          e.active.attempt_id = d.attempt_id;
-          e.active.max_attempts = d.max_attempts;
-          // A deployment changed after the one its inputs file names and before this commit
-          // (its notification had not arrived): stopped after the commit, dispatched again.
-          if (res.models != e.models)
-            e.active.redo = "its inputs named the deployments before a change: dispatching again";
-          p.to_spawn.push_back(std::move(e));
-          plan.early = -1;
-          core_.stats_.claimed++;
-          break;
-        }
-        bool ready = plan.task_run_id != 0;
-        p.to_spawn.push_back(finish_direct(std::move(plan), d, res.models));
-        if (ready) out.ready_dispatched++;
-        core_.stats_.claimed++;
-        break;
-      }
-  // Steps of a segment, recorded as ended: as above, and done.
-  for (const auto& d : res.done)
-    for (auto& plan : p.direct)
-      if (plan.early >= 0 && plan.done && plan.done->task_run_id == d.task_run_id) {
-        Prepared& e = p.early[static_cast<size_t>(plan.early)];
+    for (size_t i = 0; i < p.direct.size(); ++i) {
+      const DirectPlan& plan = p.direct[i];
+      if (taken[i] ||
+          !(plan.task_run_id ? plan.task_run_id == d.task_run_id
+                             : plan.run_id == d.run_id && plan.spec_index == d.spec_index))
+        continue;
+      taken[i] = true;
+      core_.stats_.claimed++;
+      if (plan.early >= 0) {  // started already: the attempt row is what it lacked
+        Prepared e = p.early[static_cast<size_t>(plan.early)];
         e.active.attempt_id = d.attempt_id;
         e.active.max_attempts = d.max_attempts;
-        e.done = true;
+        // A deployment changed after the one its inputs file names and before this commit
+        // (its notification had not arrived): stopped after the commit, dispatched again.
+        if (res.models != e.models)
+          e.active.redo = "its inputs named the deployments before a change: dispatching again";
         p.to_spawn.push_back(std::move(e));
-        plan.early = -1;
-        core_.stats_.claimed++;
         break;
       }
+      p.to_spawn.push_back(finish_direct(plan, d, res.models));
+      if (plan.task_run_id != 0) out.ready_dispatched++;
+      break;
+    }
+  // Steps of a segment, recorded as ended: as above, and done.
+  for (const auto& d : res.done)
+    for (size_t i = 0; i < p.direct.size(); ++i) {
+      const DirectPlan& plan = p.direct[i];
+      if (taken[i] || plan.early < 0 || !plan.done || plan.done->task_run_id != d.task_run_id)
+        continue;
+      taken[i] = true;
+      Prepared e = p.early[static_cast<size_t>(plan.early)];
+      e.active.attempt_id = d.attempt_id;
+      e.active.max_attempts = d.max_attempts;
+      e.done = true;
+      p.to_spawn.push_back(std::move(e));
+      core_.stats_.claimed++;
+      break;
+    }
   // Started early but not dispatched (its run is being cancelled, or the finish did not apply):
   // stop it; it was never recorded.
-  for (auto& plan : p.direct)
-    if (plan.early >= 0) kill_unrecorded(p.early[static_cast<size_t>(plan.early)].req.key);
+  for (size_t i = 0; i < p.direct.size(); ++i)
+    if (!taken[i] && p.direct[i].early >= 0)
+      kill_unrecorded(p.early[static_cast<size_t>(p.direct[i].early)].req.key);
 }
 
 void FastPath::became_ready(const std::vector<store::BecameReady>& b) {

@@ -1,6 +1,7 @@
 // Finishes and what follows the commit: applying a batch of finishes in one statement (the
 // fast path's dispatches included), then forgetting what ended and starting what was
 // dispatched; the free slots; tailing the metrics files of running attempts.
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/common/states.hpp"
 #include "scheduler/engine/core.hpp"
@@ -21,7 +22,12 @@ Applied Core::apply_finishes(store::Tx& tx, Finishes& f, bool trials, Pass* p) {
     args = fast_->statement_args(*p);
     out.ready_sent = args->ready.size();
   }
+  crash::point("finish:before-statement");
   auto res = store::finish_tasks(tx, f.ops, args ? &*args : nullptr);
+  if (!res.changed.empty()) {  // in a transaction: not committed; in autocommit: committed
+    crash::point("finish:after-statement");
+    crash::at_commit("finish:after-commit");
+  }
   if (fast_ && !res.dispatched.empty()) fast_->saw_models(res.models);
   out.changed = res.changed;
   out.ready_left = res.ready_left;

@@ -1,6 +1,7 @@
 // One pass of the engine, top to bottom: load -> plan -> apply in one transaction -> commit ->
 // start. The fast path (fast_path.hpp) may plan dispatches into the finishing statement and
 // commit a pass of plain finishes on its own; everything else is the plain pass below.
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/states.hpp"
 #include "scheduler/engine/core.hpp"
 #include "scheduler/engine/fast_path.hpp"
@@ -68,6 +69,11 @@ void Core::apply(store::Tx& tx, Pass& p) {
     store::renew_leases(tx, opt_.server_id, opt_.host, static_cast<int>(::getpid()), opt_.lease);
   if (!p.results.empty()) {
     auto errors = store::record_results(tx, p.results);
+    for (const auto& r : p.results)
+      if (!r.artifacts.empty()) {  // artifact rows written, not committed
+        crash::point("artifact:before-commit");
+        crash::at_commit("artifact:after-commit");
+      }
     for (size_t i = 0; i < errors.size(); ++i) {
       if (errors[i].empty()) continue;
       auto& f = p.fin.ops[p.result_finish[i]];
@@ -120,6 +126,12 @@ void Core::apply(store::Tx& tx, Pass& p) {
   // finish_tasks and start_attempts notify by themselves; the rest may have added events.
   if (p.check_runs || p.sweep || p.metrics_due || !p.started.empty() || !p.results.empty())
     store::notify(tx, "ctflow_events", "");
+  // A transaction that dispatches children whose processes run already (armed or started
+  // early): the chaos tests crash it here, or roll it back to see it retried.
+  if (!p.early.empty()) {
+    crash::point("early-dispatch:before-commit");
+    store::fail_point("early-dispatch:before-commit");
+  }
 }
 
 void Core::committed(Pass& p) {

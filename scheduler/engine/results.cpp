@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
 
@@ -146,6 +147,7 @@ Result<store::ArtifactOut> store_artifact(const std::string& work_dir, const std
     fs::remove(tmp, ec);
     return Error{file + ": cannot store artifact: " + ec.message()};
   }
+  crash::point("artifact:stored");  // in the store, no row names it yet
   return a;
 }
 

@@ -1,5 +1,6 @@
 #include "scheduler/engine/study.hpp"
 
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/engine/plan.hpp"
 #include "scheduler/engine/study_plan.hpp"
@@ -18,7 +19,11 @@ bool is_trial_name(const std::string& name) {
 
 void apply_step(store::Tx& tx, const store::StudyRow& s, const StudyStep& step) {
   store::update_trials(tx, s.run_id, step.updates, step.failed_refund);
-  if (!step.new_trials.empty()) store::insert_trials(tx, s, step.first_number, step.new_trials);
+  if (!step.new_trials.empty()) {  // trial rows and their task rows made, none started
+    store::insert_trials(tx, s, step.first_number, step.new_trials);
+    crash::point("hpo:before-commit");
+    crash::at_commit("hpo:after-commit");
+  }
   if (step.exhausted) store::mark_exhausted(tx, s.id, step.exhausted_error);
   if (!step.finish) return;
   const StudyFinish& f = *step.finish;

@@ -3,6 +3,7 @@
 #include <regex>
 #include <thread>
 
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/log.hpp"
 #include "scheduler/store/internal.hpp"
 
@@ -107,10 +108,12 @@ void Pool::release(std::unique_ptr<Connection> c) {
 
 void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
   for (int attempt = 0;; ++attempt) {
+    crash::rolled_back();  // a retried transaction starts clean
     try {
       Tx tx(c);
       fn(tx);
       tx.commit();
+      crash::committed();
       return;
     } catch (const pqxx::serialization_failure& e) {
       if (attempt >= 5) throw DbError(one_line(e.what()));
@@ -124,15 +127,23 @@ void with_tx(Connection& c, const std::function<void(Tx&)>& fn) {
   }
 }
 
+void fail_point(const char* name) {
+  if (!crash::fails(name)) return;
+  log::warn("fail point {}: injected serialization failure (--fail-at)", name);
+  throw pqxx::serialization_failure(std::string("injected by --fail-at ") + name);
+}
+
 void with_read(Connection& c, const std::function<void(Tx&)>& fn) {
   with_autocommit(c, fn);
 }
 
 void with_autocommit(Connection& c, const std::function<void(Tx&)>& fn) {
+  crash::rolled_back();
   try {
     Tx tx(c, true);
     fn(tx);
     tx.commit();
+    crash::committed();
   } catch (const pqxx::broken_connection& e) {
     throw DbUnavailable("database connection lost: " + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {

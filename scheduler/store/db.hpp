@@ -120,6 +120,11 @@ void with_read(Connection& c, const std::function<void(Tx&)>& fn);
 // each complete by themselves.
 void with_autocommit(Connection& c, const std::function<void(Tx&)>& fn);
 
+// Test-only (`ctflow server --fail-at NAME`, common/crash_point.hpp): throws the serialization
+// failure PostgreSQL reports to a transaction that lost a conflict, when the armed fail point is
+// NAME; with_tx then rolls back and runs its function again, as it would for a real one.
+void fail_point(const char* name);
+
 // Blocks on LISTEN channels; calls on_notify(channel, payload) for each notification, and
 // on_reconnect() after the connection was re-established (callers then re-read state, since
 // notifications may have been missed). Returns when `stop()` returns true (checked every wait).

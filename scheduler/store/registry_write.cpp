@@ -1,5 +1,6 @@
 // The registry's writes: registering versions, deploying and removing aliases, and applying a
 // finished task's registry operations. See registry.hpp for the one deploy path.
+#include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/store/internal.hpp"
 #include "scheduler/store/registry.hpp"
@@ -68,6 +69,8 @@ DeployOutcome deploy_locked(pqxx::transaction_base& w, int64_t model_id, const s
       "$4::bigint, $5::bigint)",
       model_id, alias, version, opt(run), opt(task));
   model_event(w, model, version, "deploy", alias, src);
+  crash::point("deploy:before-commit");  // alias moved, deployment row written: not committed
+  crash::at_commit("deploy:after-commit");
   out.kind = DeployOutcome::Kind::Deployed;
   return out;
 }

@@ -168,3 +168,42 @@ TEST_CASE("nothing armed below a task that does not succeed runs", "[integration
                        "ta.task_run_id WHERE t.name IN ('b', 'c')") == 0);
   }
 }
+
+TEST_CASE("an armed child whose parent's finish rolls back and is retried runs once",
+          "[integration][engine]") {
+  // `a` reports a metric, so its finish goes through the full pass's transaction (with_tx), the
+  // one that retries after a serialization failure; `b`, armed on `a`, starts when `a` exits 0.
+  // --fail-at rolls that transaction back once after it dispatched `b` (started already): the
+  // retry must dispatch the same running process again, never start `b` a second time.
+  ServerConfig cfg;
+  cfg.extra_args = {"--fast-path", "--fail-at", "early-dispatch:before-commit"};
+  Harness h(cfg);
+  std::string log = h.path("ran.log");
+  auto step = [&](const std::string& name, const std::string& needs, const std::string& extra) {
+    return "  - name: " + name + "\n" + (needs.empty() ? "" : "    needs: [" + needs + "]\n") +
+           "    run: [sh, -c, 'echo " + name + " >> \"$1\"; " + extra + "', x, \"" + log + "\"]\n";
+  };
+  // Every step after w reports a metric: each finish is a full pass, each child armed on it.
+  std::string metric =
+      "sleep 0.4; echo \"{\\\"name\\\": \\\"m\\\", \\\"value\\\": 1}\" >> \"$CTFLOW_METRICS\"";
+  std::string spec = "name: rollback\ntasks:\n" + step("w", "", "true") + step("a", "w", metric) +
+                     step("b", "a", metric) + step("c", "b", metric);
+  auto run = h.wait(h.submit(spec), 60s);
+  INFO(h.server().log());
+  CHECK(str(run, "state") == "succeeded");
+  // The rollback happened, on a statement that dispatched a child already running.
+  CHECK(h.server().log().find("fail point early-dispatch:before-commit: injected") !=
+        std::string::npos);
+  // A second start writes its line first thing: it would have by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(read_lines(log) == std::vector<std::string>{"w", "a", "b", "c"});
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts") == 4);
+  CHECK(h.db().count("SELECT count(*) FROM task_attempts WHERE state = 'succeeded'") == 4);
+  CHECK(supervisor_started_a_child(h.server().data_dir()));
+  // Before the fix the retry dispatched `b` as a fresh child: its second start was refused
+  // (its folder held the first one's claim), the chain below it lost track of `c`, which was
+  // killed as "not dispatched" and started again: a process (and often its side effect) twice.
+  CHECK(h.server().log().find("started early but not dispatched") == std::string::npos);
+  for (const auto& e : fs::directory_iterator(h.server().data_dir() + "/attempts"))
+    CHECK(e.path().filename().string().find(".discarded-") == std::string::npos);
+}
