@@ -1,5 +1,6 @@
 #include "scheduler/engine/results.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +26,10 @@ Result<store::ArtifactOut> store_artifact(const std::string& file, const std::st
   a.size = static_cast<int64_t>(fs::file_size(file, ec));
   std::string dir = store_root + "/sha256/" + digest->substr(0, 2);
   a.path = dir + "/" + *digest;
-  if (fs::exists(a.path, ec)) return a;  // content-addressed: already there
+  // Content-addressed: already there. Touched, so that a gc about to delete it (no row
+  // references it any more) sees it stored again and keeps it (api/gc.hpp); when gc moved it
+  // aside already, the touch fails and the file is stored anew.
+  if (::utimensat(AT_FDCWD, a.path.c_str(), nullptr, 0) == 0) return a;
   fs::create_directories(dir, ec);
   std::string tmp = a.path + ".tmp." + std::to_string(::getpid());
   // A hard link avoids a copy when the attempt folder is on the same file system.
