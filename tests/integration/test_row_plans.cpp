@@ -34,9 +34,9 @@ namespace {
 const std::set<std::string> kBig = {"runs",    "task_runs", "task_attempts", "task_edges",
                                     "metrics", "events",    "artifact_uses"};
 
-// Realistic finished history: 50 pipelines, `runs` runs spread over them (one in 20 failed),
-// `tasks` tasks per run in a chain, one attempt each, 2 metric points per task, an event per
-// task and per run. Foreign-key triggers off while loading (session_replication_role).
+// Realistic finished history of the last 20 days: 50 pipelines, `runs` runs spread over them (one
+// in 20 failed), `tasks` tasks per run in a chain, one attempt each, 2 metric points per task, an
+// event per task and per run. Foreign-key triggers off while loading (session_replication_role).
 void fill(store::Connection& c, int runs, int tasks) {
   store::with_tx(c, [&](store::Tx& tx) {
     auto& w = store::W(tx);
@@ -50,7 +50,7 @@ INSERT INTO runs(pipeline_id, pipeline_version_id, state, tasks_total, tasks_don
                  created_at, started_at, finished_at, logical_date)
 SELECT p, p, CASE WHEN i % 20 = 0 THEN 'failed' ELSE 'succeeded' END, $2,
        $2, CASE WHEN i % 20 = 0 THEN 1 ELSE 0 END, ts, ts, ts + interval '3 minutes', ts
-FROM (SELECT i, 1 + (i * 7919) % 50 AS p, now() - ($1 - i) * interval '1 minute' AS ts
+FROM (SELECT i, 1 + (i * 7919) % 50 AS p, now() - interval '20 days' * ($1 - i) / $1 AS ts
       FROM generate_series(1, $1) i) s ORDER BY i)SQL",
                   runs, tasks);
     w.exec_params(R"SQL(
