@@ -28,7 +28,7 @@ constexpr std::chrono::minutes kArtifactGrace{10};
 
 struct GcOptions {
   int64_t older_than_s = 30 * 86400;  // runs finished longer ago than this
-  int batch = 500;                    // runs (or events, or artifacts) per transaction
+  int batch = 100;                    // runs (or events, or artifacts) per transaction
   bool dry_run = false;               // count only; change nothing
   // Stop after the batch that passes this much time (a request answers in bounded time; the
   // CLI calls again until `done`). Zero: until everything is done.

@@ -32,7 +32,7 @@ void add_gc_routes(http::Router& r, Services& s) {
          .pattern = "/api/v1/gc",
          .summary = "Delete finished runs older than {older_than: \"30d\"} with their tasks, "
                     "attempt folders, logs, events and metrics, and artifacts nothing references "
-                    "(never one a model version names), in batches of {batch: 500}; "
+                    "(never one a model version names), in batches of {batch: 100}; "
                     "{dry_run: true} counts only. Works about 5 s; call again until done",
          .min_role = Role::Admin,
          .handler =

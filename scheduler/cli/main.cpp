@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
 
   std::string gc_older_than;
   bool gc_dry_run = false;
-  int gc_batch = 500;
+  int gc_batch = 100;
   auto* gc = app.add_subcommand(
       "gc",
       "delete finished runs older than a cutoff, with their tasks, attempt folders, logs, "
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   gc->add_option("--older-than", gc_older_than, "e.g. 30d: runs finished longer ago than this")
       ->required();
   gc->add_flag("--dry-run", gc_dry_run, "count what would be deleted; change nothing");
-  gc->add_option("--batch", gc_batch, "runs per transaction (default 500)");
+  gc->add_option("--batch", gc_batch, "runs per transaction (default 100)");
   add_client_flags(gc, cf, true);
 
   auto* hpo = app.add_subcommand("hpo", "hyperparameter optimisation");

@@ -37,6 +37,19 @@ tasks:
     run: [sh, -c, 'echo "{\"registry\":[{\"op\":\"register\",\"model\":\"m\",\"artifacts\":[\"train/w\"]}]}" > "$CTFLOW_OUTPUTS"']
 )";
 
+// A grid study of two trials (a studies row whose best_trial_id points at a trial).
+constexpr const char* kStudy = R"(name: study
+tasks:
+  - name: tune
+    hpo:
+      algorithm: grid
+      objective: {metric: loss, goal: minimize}
+      max_trials: 2
+      parallelism: 2
+      space: {x: {type: int, values: [1, 3]}}
+      trial: {run: [sh, -c, 'echo "{\"name\":\"loss\",\"value\":$1,\"step\":1}" >> "$CTFLOW_METRICS"', x, "{{trial.x}}"]}
+)";
+
 // Runs until the file `{{params.gate}}` exists.
 constexpr const char* kGated = R"(name: gated
 params: {gate: {type: string}}
@@ -90,6 +103,10 @@ TEST_CASE("gc: old runs go with their files and events but recent running and mo
   for (const char* n : {"1", "2"}) old.push_back(h.submit(kMake, {{"n", n}}));
   recent.push_back(h.submit(kMake, {{"n", "3"}}));
   std::string reg = h.submit(kRegister);
+  std::string study = h.submit(kStudy);
+  REQUIRE(str(h.wait(study), "state") == "succeeded");
+  REQUIRE(db.count("SELECT count(*) FROM studies WHERE best_trial_id IS NOT NULL AND run_id = " +
+                   study) == 1);
   for (const auto& id : old) REQUIRE(str(h.wait(id), "state") == "succeeded");
   REQUIRE(str(h.wait(recent[0]), "state") == "succeeded");
   REQUIRE(str(h.wait(reg), "state") == "succeeded");
@@ -106,15 +123,28 @@ TEST_CASE("gc: old runs go with their files and events but recent running and mo
       db.text("SELECT artifacts->'w'->>'digest' FROM model_versions WHERE version = 1");
   REQUIRE(model_digest.size() == 64);
   age(db, old, 40);
-  age(db, {reg}, 40);
+  age(db, {reg, study}, 40);
   db.exec("UPDATE runs SET created_at = now() - interval '40 days' WHERE id = " + running);
   db.exec(
       "INSERT INTO events(kind, ts) VALUES ('schedule', now() - interval '40 days'), "
       "('schedule', now())");
 
   auto old_folders = folders(db, old);
-  auto reg_folders = folders(db, {reg});
+  auto reg_folders = folders(db, {reg, study});
+  auto gone = ids_sql({old[0], old[1], reg, study});
+  auto tasks = db.count("SELECT count(*) FROM task_runs WHERE run_id IN " + gone);
+  auto attempts = db.count(
+      "SELECT count(*) FROM task_attempts a JOIN task_runs t ON t.id = a.task_run_id WHERE "
+      "t.run_id IN " +
+      gone);
+  auto metrics = db.count("SELECT count(*) FROM metrics WHERE run_id IN " + gone);
+  REQUIRE(tasks == 6 + 3);  // the study: its driver and two trials
+  REQUIRE(metrics == 2 + 2);
   REQUIRE(old_folders.size() == 4);
+  int64_t existing = 0;
+  for (const auto& f : old_folders) existing += fs::exists(f);
+  for (const auto& f : reg_folders) existing += fs::exists(f);
+  CHECK(existing >= 4 + 2 + 2);  // make+after twice, train+reg, two trials
   for (const auto& f : old_folders) CHECK(fs::exists(f + "/task.log"));
   auto old_files = db.column(
       "SELECT DISTINCT a.path FROM artifacts a JOIN artifact_uses u ON u.artifact_id = a.id "
@@ -141,14 +171,12 @@ TEST_CASE("gc: old runs go with their files and events but recent running and mo
   SECTION("a dry run counts and changes nothing") {
     auto before = snapshot();
     auto r = gc_json(h, {"--older-than", "30d", "--dry-run"});
-    CHECK(num(r, "runs") == 3);  // the two old ones and the registering one
-    CHECK(num(r, "tasks") == 6);
-    CHECK(num(r, "attempts") == 6);
-    CHECK(num(r, "metrics") == 2);
+    CHECK(num(r, "runs") == 4);  // the two old ones, the registering one, the study
+    CHECK(num(r, "tasks") == tasks);
+    CHECK(num(r, "attempts") == attempts);
+    CHECK(num(r, "metrics") == metrics);
     CHECK(num(r, "artifacts") == 2);  // the old runs' own; not the model's
-    CHECK(num(r, "events") == db.count("SELECT count(*) FROM events WHERE run_id IN " +
-                                       ids_sql(old) + " OR run_id = " + reg) +
-                                  1);
+    CHECK(num(r, "events") == db.count("SELECT count(*) FROM events WHERE run_id IN " + gone) + 1);
     CHECK(snapshot() == before);
     for (const auto& f : old_folders) CHECK(fs::exists(f));
     for (const auto& f : old_files) CHECK(fs::exists(f));
@@ -156,16 +184,17 @@ TEST_CASE("gc: old runs go with their files and events but recent running and mo
 
   SECTION("gc in batches of one while a run is served") {
     auto r = gc_json(h, {"--older-than", "30d", "--batch", "1"});
-    CHECK(num(r, "runs") == 3);
-    CHECK(num(r, "folders") == 6);
+    CHECK(num(r, "runs") == 4);
+    CHECK(num(r, "folders") == existing);
     CHECK(num(r, "artifacts") == 2);
     CHECK(num(r, "files") == 2);
-    CHECK(num(r, "batches") >= 3 + 1 + 2);  // one run, one event, one artifact per batch
-    auto gone = ids_sql({old[0], old[1], reg});
+    CHECK(num(r, "batches") >= 4 + 1 + 2);  // one run, one event, one artifact per batch
     CHECK(db.count("SELECT count(*) FROM runs WHERE id IN " + gone) == 0);
     CHECK(db.count("SELECT count(*) FROM task_runs WHERE run_id IN " + gone) == 0);
     CHECK(db.count("SELECT count(*) FROM events WHERE run_id IN " + gone) == 0);
     CHECK(db.count("SELECT count(*) FROM metrics WHERE run_id IN " + gone) == 0);
+    CHECK(db.count("SELECT count(*) FROM studies WHERE run_id IN " + gone) == 0);
+    CHECK(db.count("SELECT count(*) FROM trials") == 0);
     CHECK(db.count("SELECT count(*) FROM events WHERE run_id IS NULL AND ts < now() - interval "
                    "'30 days'") == 0);
     CHECK(db.count("SELECT count(*) FROM events WHERE run_id IS NULL") >= 1);  // the recent one
@@ -230,5 +259,7 @@ TEST_CASE("gc: a server with --gc-older-than deletes old runs by itself", "[gc]"
   CHECK(poll_until([&] { return h.db().count("SELECT count(*) FROM runs WHERE id = " + old) == 0; },
                    20s, 50ms));
   CHECK(h.db().count("SELECT count(*) FROM runs WHERE id = " + recent) == 1);
-  CHECK(h.server().log().find("gc: deleted 1 runs") != std::string::npos);
+  // Logged once the round (events and artifacts after the runs) is over.
+  CHECK(poll_until([&] { return h.server().log().find("gc: deleted 1 runs") != std::string::npos; },
+                   20s, 50ms));
 }
