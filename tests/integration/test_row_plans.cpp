@@ -252,7 +252,7 @@ TEST_CASE("rows: a million task rows: plans and times and gc while the list is r
   auto c = filled(runs, tasks, true, &url);
   check_reads(*c, {1, runs, tasks}, 21, true);
 
-  // gc of the older half (50,000 runs, 500,000 task rows) in batches of 500, while another
+  // gc of the older half (50,000 runs, 500,000 task rows) in batches of 100, while another
   // session reads the newest page of the runs list as the API would.
   store::with_tx(*c, [&](store::Tx& tx) {
     store::W(tx).exec_params(
@@ -273,7 +273,7 @@ TEST_CASE("rows: a million task rows: plans and times and gc while the list is r
   });
   api::GcOptions o;
   o.older_than_s = 30 * 86400;
-  o.batch = 500;
+  o.batch = 100;
   auto t0 = Steady::now();
   auto rep = api::collect_garbage(pool, dir.path(), o);
   double secs = std::chrono::duration<double>(Steady::now() - t0).count();
@@ -286,11 +286,13 @@ TEST_CASE("rows: a million task rows: plans and times and gc while the list is r
   std::sort(lat.begin(), lat.end());
   std::printf(
       "gc: %lld runs, %lld task rows, %lld events, %lld metrics in %d batches: %.1f s "
-      "(%.0f task rows/s); runs list meanwhile: %zu reads, median %.2f ms, p99 %.2f ms, "
+      "(%.0f task rows/s, %.2f s per batch); runs list meanwhile: %zu reads, median %.2f ms, p99 "
+      "%.2f ms, "
       "max %.2f ms\n",
       (long long)rep.counts.runs, (long long)rep.counts.tasks, (long long)rep.counts.events,
-      (long long)rep.counts.metrics, rep.batches, secs, rep.counts.tasks / secs, lat.size(),
-      lat[lat.size() / 2], lat[std::min(lat.size() - 1, lat.size() * 99 / 100)], lat.back());
+      (long long)rep.counts.metrics, rep.batches, secs, rep.counts.tasks / secs, secs / rep.batches,
+      lat.size(), lat[lat.size() / 2], lat[std::min(lat.size() - 1, lat.size() * 99 / 100)],
+      lat.back());
   store::with_autocommit(*c, [](store::Tx& tx) { store::W(tx).exec("VACUUM ANALYZE"); });
   std::printf("after gc (VACUUM ANALYZE):\n");
   check_reads(*c, {runs / 2 + 1, runs / 2, tasks}, 21, true);
