@@ -168,7 +168,7 @@ TEST_CASE("gc: old runs go with their files and events but recent running and mo
         "count(*) FROM artifacts) || '/' || (SELECT count(*) FROM metrics)");
   };
 
-  SECTION("a dry run counts and changes nothing") {
+  SECTION("a dry run counts and changes nothing and a fresh file is kept") {
     auto before = snapshot();
     auto r = gc_json(h, {"--older-than", "30d", "--dry-run"});
     CHECK(num(r, "runs") == 4);  // the two old ones, the registering one, the study
@@ -180,6 +180,26 @@ TEST_CASE("gc: old runs go with their files and events but recent running and mo
     CHECK(snapshot() == before);
     for (const auto& f : old_folders) CHECK(fs::exists(f));
     for (const auto& f : old_files) CHECK(fs::exists(f));
+
+    // Then: a file the engine stored again just now (it touches a file it meets again) is
+    // kept with its row, though no row references it, until it is old.
+    std::string fresh = db.text(
+        "SELECT a.path FROM artifacts a JOIN artifact_uses u ON u.artifact_id = a.id JOIN "
+        "task_runs t ON t.id = u.task_run_id WHERE t.run_id = " +
+        old[1]);
+    fs::last_write_time(fresh, fs::file_time_type::clock::now());
+    auto r1 = gc_json(h, {"--older-than", "30d"});
+    CHECK(num(r1, "runs") == 4);
+    CHECK(num(r1, "artifacts") == 1);
+    CHECK(num(r1, "files") == 1);
+    CHECK(fs::exists(fresh));
+    CHECK(db.count("SELECT count(*) FROM artifacts WHERE path = '" + fresh + "'") == 1);
+    fs::last_write_time(fresh, fs::file_time_type::clock::now() - 960h);
+    auto r2 = gc_json(h, {"--older-than", "30d"});
+    CHECK(num(r2, "artifacts") == 1);
+    CHECK(num(r2, "files") == 1);
+    CHECK_FALSE(fs::exists(fresh));
+    CHECK(fs::exists(model_file));
   }
 
   SECTION("gc in batches of one while a run is served") {
