@@ -145,9 +145,14 @@ GcLoop::~GcLoop() {
 
 void GcLoop::start() {
   thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
-      lock.unlock();
+    for (;;) {
+      {
+        MutexLock lock(mu_);
+        auto until = std::chrono::steady_clock::now() + interval_;
+        while (!stop_ && cv_.wait_until(mu_, until)) {
+        }
+        if (stop_) return;
+      }
       try {
         auto r = collect_garbage(pool_, data_dir_, opt_);
         if (r.counts.runs || r.counts.events || r.counts.artifacts)
@@ -156,14 +161,13 @@ void GcLoop::start() {
       } catch (const std::exception& e) {  // the database away: the next round tries again
         log::warn("gc: {}", e.what());
       }
-      lock.lock();
     }
   });
 }
 
 void GcLoop::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();

@@ -14,11 +14,10 @@
 // Thread-safety: collect_garbage may run on any thread and borrows one pooled connection at a
 // time; several may run at once (and on several servers): they skip each other's locked rows.
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "scheduler/common/mutex.hpp"
 #include "scheduler/store/db.hpp"
 #include "scheduler/store/gc.hpp"
 
@@ -58,14 +57,16 @@ class GcLoop {
   void stop();
 
  private:
+  // Constant after construction.
   store::Pool& pool_;
   const std::string data_dir_;
   const GcOptions opt_;
   const std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::thread thread_;
+
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // started by start(), joined by stop()
 };
 
 }  // namespace ctflow::api
