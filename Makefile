@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve accept-mnist stress-sse fuzz
+.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve accept-mnist bench-rows stress-sse fuzz
 
 all: build
 
@@ -140,6 +140,10 @@ swap-serve: build
 # The dashboard in headless Chromium: 100,000 runs, a 5,000-task graph, a 1,000-task grid (docs/benchmarks.md).
 bench-web: build
 	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/web/run.sh
+
+# 1,000,000 finished task rows: the API's read plans and times, and gc of half (docs/benchmarks.md).
+bench-rows: build
+	$(BUILD)/tests/test_it_row_plans '[bench]' --durations yes
 
 # SSE under concurrent writers: every event reaches a follower, in order (tests/stress/).
 stress-sse: build

@@ -11,6 +11,7 @@ void add_all_routes(http::Router& r, Services& s, const ClockSource& clock,
   add_run_routes(r, s);
   add_stream_routes(r, s);
   add_token_routes(r, s);
+  add_gc_routes(r, s);
   add_resource_routes(r, s);
   add_model_routes(r, s);
   add_prediction_routes(r, s);

@@ -157,9 +157,12 @@ void add_stream_routes(http::Router& r, Services& s) {
                  if (!sink.write(http::format_sse(se))) return;
                }
                if (b.full && !b.blocked) continue;
-               // At a gap a rolled-back writer sends no notification: look again soon.
+               // At a gap a rolled-back writer sends no notification: look again soon; and
+               // sooner than the sweep while passed gaps are watched for late events.
                uint64_t seen = gen;
-               gen = s.events.wait(gen, std::chrono::milliseconds(b.blocked ? 20 : 2000));
+               gen = s.events.wait(gen, std::chrono::milliseconds(b.blocked    ? 20
+                                                                  : b.watching ? 200
+                                                                               : 2000));
                // Let the commits of the next few milliseconds join this read: a busy engine
                // commits every millisecond or two, and one read per commit cost the stream's
                // connection more CPU than the engine's own statements (make bench-sched). Not

@@ -75,6 +75,7 @@ void add_study_routes(http::Router& r, Services& s);      // hpo studies and tri
 void add_dashboard_routes(http::Router& r, Services& s);  // me, events head, pipeline grid
 // The prediction log, delayed labels and the monitor view (issue 21).
 void add_prediction_routes(http::Router& r, Services& s);
+void add_gc_routes(http::Router& r, Services& s);  // retention: POST /api/v1/gc (issue 22)
 
 // Prometheus families read at scrape time: runs and tasks by state, queue depth (one cached SQL
 // count), API pool usage, and `engine` counters (name -> value; may be empty).

@@ -44,10 +44,12 @@ struct ServerFlags {
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
   size_t body_limit = 4 << 20;
-  std::string fail_at;           // test-only: crash::arm_failure (common/crash_point.hpp)
-  std::string crash_at;          // test-only: crash::arm (common/crash_point.hpp)
-  std::string clock_file;        // test-only: the cron scheduler reads "now" from this file
-  int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this
+  std::string fail_at;             // test-only: crash::arm_failure (common/crash_point.hpp)
+  std::string crash_at;            // test-only: crash::arm (common/crash_point.hpp)
+  std::string clock_file;          // test-only: the cron scheduler reads "now" from this file
+  int read_timeout_ms = 30'000;    // a request (or a keep-alive idle wait) must arrive within this
+  std::string gc_older_than;       // periodic gc of runs finished longer ago than this; "": off
+  std::string gc_interval = "1h";  // how often the periodic gc runs
   K8sFlags k8s;
 };
 
@@ -81,6 +83,8 @@ int cmd_token_create(const ClientFlags& c, const std::string& role, const std::s
                      const std::string& name);
 int cmd_token_list(const ClientFlags& c);
 int cmd_token_revoke(const ClientFlags& c, const std::string& id);
+// POST /api/v1/gc until done; prints what was (or, dry run, would be) deleted.
+int cmd_gc(const ClientFlags& c, const std::string& older_than, bool dry_run, int batch);
 
 std::string default_data_dir();
 std::string resolve_url(const ClientFlags& c);

@@ -105,6 +105,12 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--fail-at", f.fail_at)->group("");  // an injected serialization failure
   cmd->add_option("--read-timeout-ms", f.read_timeout_ms,
                   "close a connection whose request does not arrive within this (default 30000)");
+  cmd->add_option("--gc-older-than", f.gc_older_than,
+                  "delete runs finished longer ago than this (e.g. 90d) with their files, "
+                  "events and unreferenced artifacts, every --gc-interval (default: off)")
+      ->envname("CTFLOW_GC_OLDER_THAN");
+  cmd->add_option("--gc-interval", f.gc_interval,
+                  "how often --gc-older-than runs (default 1h; the first one after that long)");
   add_k8s_flags(cmd, f.k8s);
 }
 
@@ -194,6 +200,19 @@ int main(int argc, char** argv) {
   trevoke->add_option("id", token_id, "token id")->required();
   add_client_flags(trevoke, cf, false);
 
+  std::string gc_older_than;
+  bool gc_dry_run = false;
+  int gc_batch = 100;
+  auto* gc = app.add_subcommand(
+      "gc",
+      "delete finished runs older than a cutoff, with their tasks, attempt folders, logs, "
+      "events and metrics, and artifacts nothing references (needs an admin token)");
+  gc->add_option("--older-than", gc_older_than, "e.g. 30d: runs finished longer ago than this")
+      ->required();
+  gc->add_flag("--dry-run", gc_dry_run, "count what would be deleted; change nothing");
+  gc->add_option("--batch", gc_batch, "runs per transaction (default 100)");
+  add_client_flags(gc, cf, true);
+
   auto* hpo = app.add_subcommand("hpo", "hyperparameter optimisation");
   hpo->require_subcommand(1);
   auto* ask =
@@ -250,6 +269,7 @@ int main(int argc, char** argv) {
   if (*tcreate) return cmd_token_create(cf, role, ttl, token_name);
   if (*tlist) return cmd_token_list(cf);
   if (*trevoke) return cmd_token_revoke(cf, token_id);
+  if (*gc) return cmd_gc(cf, gc_older_than, gc_dry_run, gc_batch);
   if (auto rc = schedule_verbs()) return *rc;
   if (auto rc = model_verbs()) return *rc;
   if (*ask) return ctflow::hpo::hpo_ask_main(std::cin, std::cout, std::cerr);

@@ -10,6 +10,7 @@
 #include <random>
 #include <string_view>
 
+#include "scheduler/api/gc.hpp"
 #include "scheduler/api/http/server.hpp"
 #include "scheduler/api/routes_all.hpp"
 #include "scheduler/api/routes_web.hpp"
@@ -138,6 +139,17 @@ int cmd_migrate(ServerFlags f) {
 int cmd_server(ServerFlags f, bool embedded) {
   if (auto why = check_k8s_flags(f.k8s)) {
     std::cerr << "error: " << *why << "\n";
+    return 2;
+  }
+  auto gc_age = parse_duration(f.gc_older_than), gc_every = parse_duration(f.gc_interval);
+  if (!f.gc_older_than.empty() && (!gc_age || gc_age->count() < 0)) {
+    std::cerr << "error: --gc-older-than: expected a duration such as 90d, got \""
+              << f.gc_older_than << "\"\n";
+    return 2;
+  }
+  if (!gc_every || gc_every->count() <= 0) {
+    std::cerr << "error: --gc-interval: expected a duration such as 1h, got \"" << f.gc_interval
+              << "\"\n";
     return 2;
   }
   std::error_code ec;
@@ -278,8 +290,15 @@ int cmd_server(ServerFlags f, bool embedded) {
     tasks.shutdown();
     return 2;
   }
+  std::unique_ptr<api::GcLoop> gc;
+  if (!f.gc_older_than.empty()) {
+    api::GcOptions go;
+    go.older_than_s = gc_age->count() / 1000;
+    gc = std::make_unique<api::GcLoop>(pool, f.data_dir, go, *gc_every);
+  }
   engine.start();
   cron.start();
+  if (gc) gc->start();
   monitors.start();
   hub.start();
   server.stop_on_signals();
@@ -302,6 +321,7 @@ int cmd_server(ServerFlags f, bool embedded) {
     });
   server.run();
   log::info("shutting down");
+  if (gc) gc->stop();
   monitors.stop();
   cron.stop();
   engine.stop();

@@ -127,7 +127,10 @@ Result<store::ArtifactOut> store_artifact(const std::string& work_dir, const std
   std::string dir = store_root + "/sha256/" + a.digest.substr(0, 2);
   a.path = dir + "/" + a.digest;
   std::error_code ec;
-  if (fs::exists(a.path, ec)) return a;  // content-addressed: already there
+  // Content-addressed: already there. Touched, so that a gc about to delete it (no row
+  // references it any more) sees it stored again and keeps it (api/gc.hpp); when gc moved it
+  // aside already, the touch fails and the file is stored anew.
+  if (::utimensat(AT_FDCWD, a.path.c_str(), nullptr, 0) == 0) return a;
   fs::create_directories(dir, ec);
   std::string tmp = a.path + ".tmp." + std::to_string(::getpid()) + "." +
                     std::to_string(tmp_counter.fetch_add(1));

@@ -3,6 +3,8 @@
 // Last-Event-ID and ends up with exactly the run's events as stored: none missed, none twice.
 #include <catch2/catch.hpp>
 
+#include <pqxx/pqxx>
+
 #include <map>
 
 #include "tests/integration/api_support.hpp"
@@ -130,4 +132,43 @@ TEST_CASE("sse: every transition in order, resume with Last-Event-ID misses noth
     CHECK(std::find(seq.begin(), seq.end(), "dispatched") != seq.end());
     CHECK(std::find(seq.begin(), seq.end(), "running") != seq.end());
   }
+}
+
+TEST_CASE(
+    "sse: a transaction held open at an event id does not stop the stream and its event "
+    "comes when it commits",
+    "[integration][api][sse]") {
+  Harness h;
+  auto c = h.server().client();
+  // A long writer takes an event id and stays open (a big submission, a slow statement).
+  pqxx::connection conn(h.db().url());
+  pqxx::work slow(conn);
+  int64_t low = slow.exec(
+                        "INSERT INTO events(kind, payload) VALUES ('model', "
+                        "'{\"slow\": true}') RETURNING id")[0][0]
+                    .as<int64_t>();
+  std::string run = h.submit(kSpec);  // its events get higher ids and commit meanwhile
+  std::vector<Event> got;
+  bool run_ended_while_open = false, late_came = false;
+  auto t0 = std::chrono::steady_clock::now();
+  SseParser p;
+  auto st =
+      c.stream("/api/v1/events?after=" + std::to_string(low - 1), "", [&](std::string_view bytes) {
+        for (auto& e : p.feed(bytes)) {
+          if (e.id == low) late_came = true;
+          if (e.kind == "run" && str(e.data, "run_id") == run &&
+              run_final(str(e.data.at("payload").as_object(), "state"))) {
+            run_ended_while_open = !late_came;
+            slow.commit();  // now the late event may come
+          }
+          got.push_back(std::move(e));
+        }
+        return !late_came && std::chrono::steady_clock::now() - t0 < 50s;
+      });
+  REQUIRE(st);
+  CHECK(run_ended_while_open);  // readers kept receiving past the open id
+  CHECK(late_came);             // and the late event was delivered after it committed
+  CHECK(got.back().id == low);
+  CHECK(got.front().id > low);
+  CHECK(std::chrono::steady_clock::now() - t0 < 20s);
 }

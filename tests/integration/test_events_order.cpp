@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <thread>
 
 #include "scheduler/store/db.hpp"
@@ -165,4 +166,113 @@ TEST_CASE("events: one run's reader from 0 starts at that run's first event", "[
   CHECK(later.read(c, 1000).events.empty());
   auto third = insert_run_events(3, 2);
   CHECK(read_n(later, c, 2) == third);
+}
+
+namespace {
+
+// Reads until `pred(got)` holds or `timeout` passes; returns every event id read, in order.
+template <class Pred>
+std::vector<int64_t> read_until(store::EventReader& r, store::Connection& c, Pred pred,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::vector<int64_t> got;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred(got) && std::chrono::steady_clock::now() < deadline) {
+    auto b = r.read(c, 100);
+    for (auto id : ids(b.events)) got.push_back(id);
+    if (!pred(got)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return got;
+}
+
+bool has(const std::vector<int64_t>& v, int64_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+TEST_CASE("events: a long transaction that writes no event does not hold readers at a gap",
+          "[events]") {
+  auto url = it::PgCluster::shared().create_database();
+  auto conn = migrated(url);
+  auto& c = *conn;
+  pqxx::connection a(url), b(url), other(url);
+  // A long write transaction elsewhere (an xid older than the gap, no event), open throughout.
+  pqxx::work busy(other);
+  busy.exec("INSERT INTO pipelines(name) VALUES ('long writer')");
+  busy.exec("SELECT pg_current_xact_id()");
+
+  store::EventReader reader(0, std::nullopt);
+  int64_t kept;
+  {
+    pqxx::work gone(a);
+    insert_event(gone, "rolled back");
+    pqxx::work wb(b);
+    kept = insert_event(wb, "kept");
+    wb.commit();
+    gone.abort();
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto got = read_until(reader, c, [&](const auto& g) { return has(g, kept); });
+  CHECK(got == std::vector<int64_t>{kept});
+  // Before: held until the oldest running xid (the busy transaction's) ended, or for 30 s.
+  CHECK(std::chrono::steady_clock::now() - t0 < store::EventReader::kGapWait);
+  busy.abort();
+}
+
+TEST_CASE("events: a long event writer holds readers for kGapWait and its event comes late",
+          "[events]") {
+  auto url = it::PgCluster::shared().create_database();
+  auto conn = migrated(url);
+  auto& c = *conn;
+  pqxx::connection a(url), b(url);
+  store::EventReader reader(0, std::nullopt);
+
+  pqxx::work slow(a);  // takes the lowest id and stays open
+  int64_t low = insert_event(slow, "slow");
+  std::vector<int64_t> later;
+  for (int i = 0; i < 3; ++i) {
+    pqxx::work wb(b);
+    later.push_back(insert_event(wb, "fast"));
+    wb.commit();
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(reader.read(c, 100).blocked);
+  // Readers keep receiving while it is open: after kGapWait they pass its id.
+  auto got = read_until(reader, c, [&](const auto& g) { return g.size() >= later.size(); });
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(got == later);
+  CHECK(waited >= store::EventReader::kGapWait);
+  CHECK(waited < store::EventReader::kGapWait + std::chrono::seconds(2));
+  CHECK(reader.cursor() == later.back());
+  auto b1 = reader.read(c, 100);
+  CHECK(b1.events.empty());
+  CHECK(b1.watching);
+  {  // and events committed meanwhile still come in order
+    pqxx::work wb(b);
+    later.push_back(insert_event(wb, "fast again"));
+    wb.commit();
+  }
+  CHECK(read_until(reader, c, [&](const auto& g) { return !g.empty(); }) ==
+        std::vector<int64_t>{later.back()});
+  // The late event is delivered when it commits, after the higher ids; then nothing is watched.
+  slow.commit();
+  CHECK(read_until(reader, c, [&](const auto& g) { return !g.empty(); }) ==
+        std::vector<int64_t>{low});
+  CHECK_FALSE(reader.read(c, 100).watching);
+
+  // A long writer that rolls back: passed after the wait, then no longer watched, nothing sent.
+  pqxx::work undone(a);
+  insert_event(undone, "undone");
+  int64_t next;
+  {
+    pqxx::work wb(b);
+    next = insert_event(wb, "next");
+    wb.commit();
+  }
+  CHECK(read_until(reader, c, [&](const auto& g) { return has(g, next); }) ==
+        std::vector<int64_t>{next});
+  undone.abort();
+  auto after_abort = reader.read(c, 100);
+  CHECK(after_abort.events.empty());
+  CHECK_FALSE(after_abort.watching);
 }
