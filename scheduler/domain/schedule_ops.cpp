@@ -79,7 +79,7 @@ const spec::Pipeline* SpecCache::get(store::Tx& tx, int64_t version_id) {
   if (it != specs_.end()) return it->second.get();
   auto text = store::version_spec(tx, version_id);
   if (!text) return nullptr;
-  auto r = spec::parse_pipeline(*text);
+  auto r = spec::parse_stored_pipeline(*text);
   if (!r.pipeline) {
     log::error("pipeline version {}: stored spec does not parse: {}", version_id,
                r.errors.empty() ? "" : r.errors[0]);

@@ -92,8 +92,8 @@ json::value resolve_plain(const std::string& s) {
 // JSON directly; anchors keep their converted value and aliases copy it, counting its nodes.
 class Converter {
  public:
-  Converter(std::vector<std::string>& errors, NumberTexts* numbers)
-      : errors_(errors), numbers_(numbers) {}
+  Converter(std::vector<std::string>& errors, NumberTexts* numbers, size_t max_nodes)
+      : errors_(errors), numbers_(numbers), max_nodes_(max_nodes) {}
   ~Converter() {
     if (have_event_) yaml_event_delete(&ev_);
     yaml_parser_delete(&parser_);
@@ -161,11 +161,11 @@ class Converter {
 
   bool count(size_t n) {
     nodes_ += n;
-    if (nodes_ <= kMaxYamlNodes) return true;
+    if (nodes_ <= max_nodes_) return true;
     fatal_ = true;
     if (!too_many_)
       errors_.push_back(
-          fmt::format("spec: more than {} YAML nodes after expanding aliases", kMaxYamlNodes));
+          fmt::format("spec: more than {} YAML nodes after expanding aliases", max_nodes_));
     too_many_ = true;
     return false;
   }
@@ -335,6 +335,7 @@ class Converter {
 
   std::vector<std::string>& errors_;
   NumberTexts* numbers_;
+  const size_t max_nodes_;  // kMaxYamlNodes for input; unbounded for a stored spec
   yaml_parser_t parser_{};
   yaml_event_t ev_{};
   bool have_event_ = false;
@@ -353,12 +354,12 @@ class Converter {
 }  // namespace
 
 std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::string>& errors,
-                                        NumberTexts* numbers) {
+                                        NumberTexts* numbers, size_t max_nodes) {
   if (auto bad = check_flow_brackets(text)) {
     errors.push_back(*bad);
     return std::nullopt;
   }
-  Converter c(errors, numbers);
+  Converter c(errors, numbers, max_nodes);
   return c.run(text);
 }
 
