@@ -42,7 +42,7 @@ struct ServerFlags {
   int spare_folders = 1024;           // LocalExecutor's SpareFolders; 0: none
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
-  size_t body_limit = 4 << 20;
+  size_t body_limit = 9 << 20;
   std::string clock_file;        // test-only: the cron scheduler reads "now" from this file
   int read_timeout_ms = 30'000;  // a request (or a keep-alive idle wait) must arrive within this
   K8sFlags k8s;
