@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve stress-sse fuzz
+.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve bench-scale swap-serve stress-sse fuzz
 
 all: build
 
@@ -133,6 +133,11 @@ swap-serve: build
 # The dashboard in headless Chromium: 100,000 runs, a 5,000-task graph, a 1,000-task grid (docs/benchmarks.md).
 bench-web: build
 	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/web/run.sh
+
+# One run of 100,000 tasks, and 1,000 runs on 3 replicas sharing one database (docs/benchmarks.md).
+bench-scale: build
+	@dpkg-query -W curl bc >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl bc
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/scale/run.sh
 
 # SSE under concurrent writers: every event reaches a follower, in order (tests/stress/).
 stress-sse: build
