@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench-scale, part 2 (issue 22): RUNS small runs (default 1,000) of PIPELINES pipelines
-# (default 50), submitted at once (PARALLEL curl clients, round robin over the replicas) to
+# (default 50), submitted at once (PARALLEL clients, round robin over the replicas) to
 # REPLICAS `ctflow server` processes sharing one PostgreSQL database, then the same with one
-# server. Each run is a diamond of 4 tasks (a -> b, c -> d); each task appends
+# server. submit.py stores the pipelines and submits (keep-alive connections, PARALLEL threads). Each run is a diamond of 4 tasks (a -> b, c -> d); each task appends
 # "RUN TASK ATTEMPT" to one file, so a task that ran twice shows as two lines (its own side
 # effect, not the database's word). Prints for each setting: tasks/s (tasks / (last run's end -
 # first run's creation)), the claim latency (from the database: a task becomes ready when its
@@ -18,7 +18,6 @@ PARALLEL=${PARALLEL:-16}
 MAX_PARALLEL=${MAX_PARALLEL:-16}
 CTFLOW=${CTFLOW:-$PWD/${BUILD:-build}/ctflow}
 . tests/lib/server_env.sh
-now() { date +%s.%N; }
 
 # One setting: $1 replicas on a fresh database. Prints one summary line, "R tasks/s p50 p99".
 one() {
@@ -43,29 +42,9 @@ one() {
   local side="$WORK/side-effects.txt"
   : >"$side"
   chmod 666 "$side"
-  # The pipelines, stored through the first replica.
-  for p in $(seq 1 "$PIPELINES"); do
-    python3 - "$p" "$side" >"$WORK/p$p.json" <<'PY'
-import json, sys
-p, side = sys.argv[1], sys.argv[2]
-cmd = lambda: ["sh", "-c", f'echo "$CTFLOW_RUN_ID $CTFLOW_TASK $CTFLOW_ATTEMPT" >> {side}']
-tasks = [{"name": "a", "run": cmd()}, {"name": "b", "needs": ["a"], "run": cmd()},
-         {"name": "c", "needs": ["a"], "run": cmd()}, {"name": "d", "needs": ["b", "c"], "run": cmd()}]
-print(json.dumps({"spec": json.dumps({"name": f"small-{int(p):02d}", "tasks": tasks})}))
-PY
-    curl -sf -H "Authorization: Bearer ${TOKENS[0]}" -H 'Content-Type: application/json' \
-      -X POST "${BASES[0]}/api/v1/pipelines" --data-binary @"$WORK/p$p.json" >/dev/null
-  done
-  # RUNS submissions at once: line k -> pipeline (k mod PIPELINES), replica (k mod n).
-  for k in $(seq 0 $((RUNS - 1))); do
-    echo "${BASES[k % n]} ${TOKENS[k % n]} small-$(printf %02d $((k % PIPELINES + 1)))"
-  done >"$WORK/submits.txt"
-  local t0 t1
-  t0=$(now)
-  xargs -P "$PARALLEL" -L 1 sh -c 'curl -sf -o /dev/null -H "Authorization: Bearer $1" \
-    -H "Content-Type: application/json" -X POST "$0/api/v1/pipelines/$2/runs" -d "{}" ||
-    echo "submit failed: $0 $2" >&2' <"$WORK/submits.txt"
-  t1=$(now)
+  local servers=() t
+  for i in $(seq 0 $((n - 1))); do servers+=("${BASES[i]}=${TOKENS[i]}"); done
+  t=$(python3 tests/bench/scale/submit.py "$side" "$PIPELINES" "$RUNS" "$PARALLEL" "${servers[@]}")
   local stored
   stored=$(psql_ -c "SELECT count(*) FROM runs")
   [ "$stored" = "$RUNS" ] || { echo "bench-scale: $stored runs stored of $RUNS" >&2; exit 1; }
@@ -103,7 +82,7 @@ PY
   local rss=""
   for p in "${SERVERS[@]}"; do rss+="$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$p/status") "; done
   printf '%d replica(s): %d runs submitted in %.2f s; %d/%d succeeded; %d tasks in %.2f s = %.1f tasks/s\n' \
-    "$n" "$RUNS" "$(echo "$t1 - $t0" | bc -l)" "$ok" "$RUNS" "$tasks" "$span" "$(echo "$tasks / $span" | bc -l)"
+    "$n" "$RUNS" "$t" "$ok" "$RUNS" "$tasks" "$span" "$(echo "$tasks / $span" | bc -l)"
   read -r p50 p99 max cnt <<<"$lat"
   echo "  claim latency over $cnt tasks: p50 $p50 ms, p99 $p99 ms, max $max ms"
   echo "  attempts by replica: $per; peak RSS (MiB): $rss"
@@ -122,6 +101,6 @@ fail=0
 echo "bench-scale: $RUNS runs of $PIPELINES pipelines (4 tasks each), $PARALLEL clients, --max-parallel $MAX_PARALLEL a server"
 ( one "$REPLICAS" ) || fail=1
 ( one 1 ) || fail=1
-awk 'NR == 1 {r = $2} NR == 2 {printf "tasks/s: %d replicas %.1f, 1 replica %.1f (%.2fx)\n", $1, r, $2, r / $2}' "$RESULTS"
+awk 'NR == 1 {n = $1; r = $2} NR == 2 {printf "tasks/s: %d replicas %.1f, 1 replica %.1f (%.2fx)\n", n, r, $2, r / $2}' "$RESULTS"
 rm -f "$RESULTS"
 exit $fail
