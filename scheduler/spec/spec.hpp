@@ -212,7 +212,8 @@ constexpr size_t kMaxTasks = 100'000;
 constexpr size_t kMaxArgs = 1'000;  // per argv (run, hpo.trial.run)
 constexpr size_t kMaxNameLength = 128;
 constexpr size_t kMaxErrors = 100;  // lines reported; the rest are counted in one last line
-constexpr size_t kMaxYamlNodes = 2'000'000;  // after alias expansion (guards "billion laughs")
+constexpr size_t kMaxYamlNodes = 2'000'000;  // in all, aliases expanded
+constexpr size_t kMaxAliasNodes = 500'000;   // copied by aliases (guards "billion laughs")
 
 const char* param_type_name(ParamType t);  // "string", "int", "float", "bool"
 

@@ -3,7 +3,7 @@
 // Scalars follow the YAML 1.2 core schema: quoted scalars are strings; plain scalars are null
 // (~, null, empty), booleans (true/false in three casings), integers (decimal, 0o, 0x), floats,
 // and strings otherwise. Aliases are expanded (at most `max_nodes` nodes in all: kMaxYamlNodes
-// for input).
+// for input; and at most kMaxAliasNodes of them copies made by aliases).
 #include <boost/json.hpp>
 
 #include <cstddef>
