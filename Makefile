@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make pkg-config ccache git ca-certificates tzdata proc
   zlib1g-dev jq bc time chromium python3-yaml
 BENCH_PACKAGES := wrk hyperfine
 
-.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve accept-mnist bench-rows stress-sse fuzz
+.PHONY: all build deps test test-k8s test-slow test-monitor test-plain test-chaos test-security test-asan test-tsan demo data clean format bench-sched bench-hpo bench-mnist bench-api bench-web bench-serve swap-serve accept-mnist bench-rows bench-scale stress-sse fuzz
 
 all: build
 
@@ -144,6 +144,11 @@ bench-web: build
 # 1,000,000 finished task rows: the API's read plans and times, and gc of half (docs/benchmarks.md).
 bench-rows: build
 	$(BUILD)/tests/test_it_row_plans '[bench]' --durations yes
+
+# One run of 100,000 tasks, and 1,000 runs on 3 replicas sharing one database (docs/benchmarks.md).
+bench-scale: build
+	@dpkg-query -W curl bc >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl bc
+	CTFLOW=$(CURDIR)/$(BUILD)/ctflow bash tests/bench/scale/run.sh
 
 # SSE under concurrent writers: every event reaches a follower, in order (tests/stress/).
 stress-sse: build

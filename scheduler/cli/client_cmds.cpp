@@ -97,7 +97,8 @@ int cmd_submit(const ClientFlags& c, const std::string& file,
   bool too_big = false;
   auto text = read_file(file, spec::kMaxSpecBytes, &too_big);
   if (too_big) {
-    std::cerr << "error: " << file << ": over the limit of 1 MiB\n";
+    std::cerr << "error: " << file << ": over the limit of " << (spec::kMaxSpecBytes >> 20)
+              << " MiB\n";
     return 2;
   }
   if (!text) {

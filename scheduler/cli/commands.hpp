@@ -43,7 +43,7 @@ struct ServerFlags {
   int task_log_limit_mib = 64;        // task.log per local attempt (log_pump.hpp); 0: no limit
   int pass_delay_ms = 0;              // test-only: EngineOptions::pass_delay
   bool ignore_models_notify = false;  // test-only: EngineOptions::ignore_models_notify
-  size_t body_limit = 4 << 20;
+  size_t body_limit = 9 << 20;
   std::string fail_at;             // test-only: crash::arm_failure (common/crash_point.hpp)
   std::string crash_at;            // test-only: crash::arm (common/crash_point.hpp)
   std::string clock_file;          // test-only: the cron scheduler reads "now" from this file

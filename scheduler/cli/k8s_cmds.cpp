@@ -65,8 +65,9 @@ int cmd_k8s_job(const std::string& file, const std::string& task_name,
   auto text = read_file(file, spec::kMaxSpecBytes, &too_big);
   if (!text) {
     std::cerr << "error: " << file << ": "
-              << (too_big ? "over the limit of 1 MiB"
-                          : std::string("cannot read: ") + std::strerror(errno))
+              << (too_big
+                      ? "over the limit of " + std::to_string(spec::kMaxSpecBytes >> 20) + " MiB"
+                      : std::string("cannot read: ") + std::strerror(errno))
               << "\n";
     return 2;
   }

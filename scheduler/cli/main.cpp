@@ -97,7 +97,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, bool url_required) {
   cmd->add_option("--crash-after-early-starts", f.crash_after_early_starts)->group("");  // tests
   cmd->add_option("--pass-delay-ms", f.pass_delay_ms)->group("");                        // tests
   cmd->add_flag("--ignore-models-notify", f.ignore_models_notify)->group("");            // tests
-  cmd->add_option("--body-limit", f.body_limit, "largest request body in bytes (default 4 MiB)");
+  cmd->add_option(
+      "--body-limit", f.body_limit,
+      "largest request body in bytes (default 9 MiB: a spec at its 8 MiB limit, as a JSON string)");
   // Test-only: the cron scheduler's clock is the ISO-8601 instant in this file (clock.hpp).
   cmd->add_option("--clock-file", f.clock_file)->group("");
   // Test-only: SIGKILL at the named crash point (common/crash_point.hpp).

@@ -1,6 +1,8 @@
 #include "scheduler/domain/schedule_ops.hpp"
 
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "scheduler/common/crash_point.hpp"
 #include "scheduler/common/log.hpp"
@@ -49,14 +51,17 @@ Result<std::vector<std::string>> rerun_reuse(const spec::Pipeline& p, const std:
             break;
           }
   }
-  // Ancestors of `task` must have succeeded: their outputs are what `task` reads.
+  // Ancestors of `task` must have succeeded: their outputs are what `task` reads. (Names to
+  // tasks once: Pipeline::task is a linear search, O(tasks^2) over a long chain.)
+  std::unordered_map<std::string_view, const spec::Task*> by_name;
+  for (const auto& t : p.tasks) by_name.emplace(t.name, &t);
   std::set<std::string> ancestors;
   std::vector<std::string> stack(p.tasks[from].needs.begin(), p.tasks[from].needs.end());
   while (!stack.empty()) {
     std::string n = stack.back();
     stack.pop_back();
     if (!ancestors.insert(n).second) continue;
-    for (const auto& m : p.task(n)->needs) stack.push_back(m);
+    for (const auto& m : by_name.at(n)->needs) stack.push_back(m);
   }
   auto ok = [&](const std::string& name) {
     auto it = old_states.find(name);
@@ -80,7 +85,7 @@ const spec::Pipeline* SpecCache::get(store::Tx& tx, int64_t version_id) {
   if (it != specs_.end()) return it->second.get();
   auto text = store::version_spec(tx, version_id);
   if (!text) return nullptr;
-  auto r = spec::parse_pipeline(*text);
+  auto r = spec::parse_stored_pipeline(*text);
   if (!r.pipeline) {
     log::error("pipeline version {}: stored spec does not parse: {}", version_id,
                r.errors.empty() ? "" : r.errors[0]);

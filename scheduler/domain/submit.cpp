@@ -1,5 +1,8 @@
 #include "scheduler/domain/submit.hpp"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "scheduler/common/json_util.hpp"
 #include "scheduler/common/sha256.hpp"
 #include "scheduler/domain/schedule_ops.hpp"
@@ -56,12 +59,18 @@ int64_t create_run(store::Tx& tx, int64_t version_id, const spec::Pipeline& p,
   run.data_interval_end = extras.data_interval_end;
   run.concurrency = extras.concurrency >= 0 ? extras.concurrency : p.concurrency;
   if (p.run_timeout) run.run_timeout_ms = p.run_timeout->count();
+  // Names to indexes once: Pipeline::task_index is a linear search, and a lookup per need made a
+  // 100,000-task run's submission O(tasks * needs) (minutes; issue 22, make bench-scale).
+  std::unordered_map<std::string_view, int> index;
+  index.reserve(p.tasks.size());
+  for (size_t i = 0; i < p.tasks.size(); ++i) index.emplace(p.tasks[i].name, static_cast<int>(i));
+  run.tasks.reserve(p.tasks.size());
   for (size_t i = 0; i < p.tasks.size(); ++i) {
     const auto& t = p.tasks[i];
     store::NewTask nt;
     nt.name = t.name;
     nt.spec_index = static_cast<int>(i);
-    for (const auto& n : t.needs) nt.needs.push_back(p.task_index(n));
+    for (const auto& n : t.needs) nt.needs.push_back(index.at(n));
     nt.max_attempts = 1 + std::max(0, t.retry.limit);
     nt.priority = t.priority;
     nt.pool = t.pool;

@@ -35,15 +35,7 @@ std::optional<DirectPlan> FastPath::plan_armed(const Active& root, int index,
   if (index < 0 || static_cast<size_t>(index) >= g.children.size()) return std::nullopt;
   // One child per task: it takes the slot its parent leaves.
   for (int ci : g.children[static_cast<size_t>(index)]) {
-    bool parents_done = true;
-    for (int pi : g.parents[static_cast<size_t>(ci)]) {
-      if (assumed.count(pi)) continue;
-      auto c = core_.upstream_cache_.find({root.run_id, pi});
-      if (c == core_.upstream_cache_.end() ||
-          (c->second.info.state != "succeeded" && c->second.info.state != "cached"))
-        parents_done = false;
-    }
-    if (!parents_done) continue;
+    if (!parents_done(root.run_id, g, ci, &assumed)) continue;
     auto d = plan_task(root.run_id, root.run, root.version_id, ci, &assumed);
     if (!d) continue;
     d->parents_done = true;

@@ -70,19 +70,37 @@ void FastPath::plan_direct(const Active& a, const std::map<int, store::UpstreamI
     if (planned) continue;  // a child of two tasks that finished together
     if (auto d = plan_task(a.run_id, a.run, a.version_id, ci, &finished)) {
       // plan_task looks at a bounded number of ancestors; starting early needs every parent.
-      d->parents_done = true;
-      for (int pi : g.parents[static_cast<size_t>(ci)]) {
-        const store::UpstreamInfo* u = nullptr;
-        if (auto f = finished.find(pi); f != finished.end()) u = &f->second;
-        if (auto c = core_.upstream_cache_.find({a.run_id, pi});
-            !u && c != core_.upstream_cache_.end())
-          u = &c->second.info;
-        if (!u || (u->state != "succeeded" && u->state != "cached")) d->parents_done = false;
-      }
+      d->parents_done = parents_done(a.run_id, g, ci, &finished);
       out.push_back(std::move(*d));
       --room;
     }
   }
+}
+
+bool FastPath::parents_done(int64_t run_id, const Graph& g, int child,
+                            const std::map<int, store::UpstreamInfo>* extra) {
+  const auto& ps = g.parents[static_cast<size_t>(child)];
+  size_t none = 0;
+  size_t* seen = &none;
+  if (ps.size() > kFewParents) {
+    if (parents_seen_.size() > kMaxParentsSeen) parents_seen_.clear();
+    seen = &parents_seen_[{run_id, child}];
+  }
+  bool cached_so_far = true;  // every parent before k was final in the cache, not just in extra
+  for (size_t k = *seen; k < ps.size(); ++k) {
+    const store::UpstreamInfo* u = nullptr;
+    if (extra)
+      if (auto f = extra->find(ps[k]); f != extra->end()) u = &f->second;
+    if (u) {
+      cached_so_far = false;
+    } else if (auto c = core_.upstream_cache_.find({run_id, ps[k]});
+               c != core_.upstream_cache_.end()) {
+      u = &c->second.info;
+    }
+    if (!u || (u->state != "succeeded" && u->state != "cached")) return false;
+    if (cached_so_far) *seen = k + 1;
+  }
+  return true;
 }
 
 void FastPath::take_known_ready(int& room, std::vector<DirectPlan>& out,

@@ -233,7 +233,7 @@ const spec::Pipeline* Core::pipeline(store::Tx& tx, int64_t version_id) {
   if (it != specs_.end()) return it->second.get();
   auto text = store::version_spec(tx, version_id);
   if (!text) return nullptr;
-  auto parsed = spec::parse_pipeline(*text);
+  auto parsed = spec::parse_stored_pipeline(*text);
   if (!parsed.pipeline) {
     log::error("pipeline version {} no longer parses: {}", version_id,
                parsed.errors.empty() ? "" : parsed.errors.front());

@@ -107,6 +107,10 @@ class FastPath {
   void start_early(Pass& p);
   void prepare_children(int64_t run_id, int64_t version_id, int spec_index);
   int64_t task_id(int64_t run_id, int spec_index);
+  // Whether every parent of task `child` of run `run_id` succeeded (or is cached): per `extra`
+  // (this pass's finishes, or the armed chain above, assumed) or per the upstream cache.
+  bool parents_done(int64_t run_id, const Graph& g, int child,
+                    const std::map<int, store::UpstreamInfo>* extra);
   Prepared finish_direct(DirectPlan plan, const store::Dispatched& d,
                          const boost::json::object& models);
   // arm.cpp.
@@ -138,10 +142,18 @@ class FastPath {
   std::unordered_map<std::string, std::string> armed_on_;  // parent key -> child key
   std::vector<std::string> fired_now_;     // this pass: armed children its exits started
   std::vector<exec::ExecEvent> deferred_;  // events of armed children not dispatched yet
-  std::vector<std::string> requeued_;      // deferred events looked at again after a commit
-  std::set<std::string> discard_;          // killed before any record (kill_unrecorded)
-  int64_t discarded_ = 0;                  // folders moved aside so far
-  std::set<int64_t> chain_runs_;           // runs whose armed children fire: their chains run alone
+  // (run, task with many parents) -> how many of its parents, in graph order, were seen final
+  // and succeeded in the upstream cache. A parent never leaves that state, so parents_done
+  // resumes there: a join of 50,000 parents checked at each of their finishes costs O(parents)
+  // in all, not O(parents^2) (make bench-scale: 73% of the engine's time at 40 tasks/s).
+  // Cleared when it grows past kMaxParentsSeen (losing only the shortcut).
+  std::map<std::pair<int64_t, int>, size_t> parents_seen_;
+  static constexpr size_t kMaxParentsSeen = 100'000;
+  static constexpr size_t kFewParents = 8;  // fewer: a plain scan, no entry
+  std::vector<std::string> requeued_;       // deferred events looked at again after a commit
+  std::set<std::string> discard_;           // killed before any record (kill_unrecorded)
+  int64_t discarded_ = 0;                   // folders moved aside so far
+  std::set<int64_t> chain_runs_;  // runs whose armed children fire: their chains run alone
   std::unordered_map<int64_t, std::vector<int64_t>> task_ids_;  // run -> ids by spec index
   int early_starts_ = 0;
 };

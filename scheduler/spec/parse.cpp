@@ -262,13 +262,23 @@ void read_pipeline(const json::value& doc, const detail::NumberTexts& numbers, P
 }  // namespace
 
 namespace {
-ParseResult parse_unchecked(std::string_view text);
+ParseResult parse_unchecked(std::string_view text, bool input_limits);
+ParseResult parse_checked(std::string_view text, bool input_limits);
 }  // namespace
 
+ParseResult parse_pipeline(std::string_view text) {
+  return parse_checked(text, true);
+}
+
+ParseResult parse_stored_pipeline(std::string_view text) {
+  return parse_checked(text, false);
+}
+
+namespace {
 // Keeps parse.hpp's promises whatever the input: errors are single non-empty lines (control
 // bytes echoed from the input become '?'), and a pipeline comes back exactly when none exist.
-ParseResult parse_pipeline(std::string_view text) {
-  ParseResult out = parse_unchecked(text);
+ParseResult parse_checked(std::string_view text, bool input_limits) {
+  ParseResult out = parse_unchecked(text, input_limits);
   for (auto& e : out.errors) {
     for (auto& ch : e)
       if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
@@ -279,16 +289,16 @@ ParseResult parse_pipeline(std::string_view text) {
   return out;
 }
 
-namespace {
-ParseResult parse_unchecked(std::string_view text) {
+ParseResult parse_unchecked(std::string_view text, bool input_limits) {
   ParseResult out;
-  if (text.size() > kMaxSpecBytes) {
-    out.errors.push_back(fmt::format("spec: {} bytes, over the limit of {} bytes (1 MiB)",
-                                     text.size(), kMaxSpecBytes));
+  if (input_limits && text.size() > kMaxSpecBytes) {
+    out.errors.push_back(fmt::format("spec: {} bytes, over the limit of {} bytes ({} MiB)",
+                                     text.size(), kMaxSpecBytes, kMaxSpecBytes >> 20));
     return out;
   }
   detail::NumberTexts numbers;
-  auto doc = detail::yaml_to_json(text, out.errors, &numbers);
+  auto doc =
+      detail::yaml_to_json(text, out.errors, &numbers, input_limits ? kMaxYamlNodes : SIZE_MAX);
   if (!doc) return out;
   Pipeline p;
   read_pipeline(*doc, numbers, p, out.errors);

@@ -13,7 +13,7 @@ namespace ctflow::spec {
 //   tasks[3].needs[0]: unknown task "splt" (did you mean "split"?)
 //   tasks: dependency cycle a -> b -> c -> a (each task needs the one before it)
 //   line 4, column 9: malformed YAML: end of sequence flow not found
-//   spec: 1100000 bytes, over the limit of 1048576 bytes (1 MiB)
+//   spec: 9000000 bytes, over the limit of 8388608 bytes (8 MiB)
 // PATH uses the document's keys and list indexes; "spec" stands for the whole document. The CLI
 // prefixes the file name. Every problem is reported at once, in document order (graph and
 // template checks after field checks); identical lines are reported once. At most kMaxErrors
@@ -26,5 +26,12 @@ struct ParseResult {
 
 // YAML or JSON text (JSON is YAML). Rules: see DESIGN.md "Pipeline spec" and spec.hpp.
 ParseResult parse_pipeline(std::string_view text);
+
+// The same for a spec this program stored (pipeline_versions.spec: the canonical JSON of a spec
+// that parse_pipeline accepted), without the input limits on bytes and YAML nodes: the canonical
+// form spells out every default (retry, env, cache, ...) and is 3-4 times the size of compact
+// input, so a spec near the limits would otherwise be accepted at submission and fail to run.
+// Every other check applies.
+ParseResult parse_stored_pipeline(std::string_view text);
 
 }  // namespace ctflow::spec

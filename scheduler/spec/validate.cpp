@@ -2,8 +2,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "scheduler/spec/condition.hpp"
 #include "scheduler/spec/parse_internal.hpp"
@@ -91,26 +93,88 @@ class TemplateChecker {
         task_names_(task_names(p)),
         seen_(p.tasks.size(), 0) {
     for (const auto& param : p.params) params_.push_back(param.name);
+    answer_upstream_questions();
   }
 
   void check_task(size_t i) {
+    for_each_template(i, [&](const std::string& text, const std::string& path, bool in_trial) {
+      check(text, path, i, in_trial);
+    });
+  }
+
+ private:
+  // Calls fn(text, path, in_trial) for each string of task i that may hold templates.
+  template <class Fn>
+  void for_each_template(size_t i, Fn&& fn) const {
     const Task& t = p_.tasks[i];
     std::string path = index_path("tasks", i);
-    for (size_t k = 0; k < t.run.size(); ++k)
-      check(t.run[k], index_path(path + ".run", k), i, false);
-    for (const auto& e : t.env) check(e.value, path + ".env." + e.name, i, false);
+    for (size_t k = 0; k < t.run.size(); ++k) fn(t.run[k], index_path(path + ".run", k), false);
+    for (const auto& e : t.env) fn(e.value, path + ".env." + e.name, false);
     if (t.when) {
       if (auto c = parse_condition(t.when->text); c.ok()) {
-        if (!c->lhs.quoted) check(c->lhs.text, path + ".when", i, false);
-        if (c->rhs && !c->rhs->quoted) check(c->rhs->text, path + ".when", i, false);
+        if (!c->lhs.quoted) fn(c->lhs.text, path + ".when", false);
+        if (c->rhs && !c->rhs->quoted) fn(c->rhs->text, path + ".when", false);
       }
     }
     if (t.hpo)
       for (size_t k = 0; k < t.hpo->trial_run.size(); ++k)
-        check(t.hpo->trial_run[k], index_path(path + ".hpo.trial.run", k), i, true);
+        fn(t.hpo->trial_run[k], index_path(path + ".hpo.trial.run", k), true);
   }
 
- private:
+  static uint64_t pair_key(size_t up, size_t down) {
+    return (static_cast<uint64_t>(up) << 32) | static_cast<uint64_t>(down);
+  }
+
+  // Answers every "is task U upstream of task D" that the templates ask, before the checks,
+  // in O((tasks + edges) * targets / 64): one sweep in topological order per 64 distinct
+  // upstream tasks named, each task's mask the OR of its parents'. A search per question cost
+  // O(tasks) each, O(tasks^2) for a chain of 100,000 whose every step reads the first one's
+  // outputs (53 s; issue 22). Tasks in or below a dependency cycle (already an error) are left
+  // to is_ancestor's search.
+  void answer_upstream_questions() {
+    size_t n = p_.tasks.size();
+    std::map<size_t, std::vector<size_t>> asked;  // upstream task -> tasks that ask about it
+    for (size_t i = 0; i < n; ++i)
+      for_each_template(i, [&](const std::string& text, const std::string&, bool) {
+        if (!has_template(text)) return;
+        for (const auto& piece : scan_template(text).pieces) {
+          if (!piece.ref ||
+              (piece.ref->kind != RefKind::TaskOutput && piece.ref->kind != RefKind::TaskBest))
+            continue;
+          auto it = idx_.find(piece.ref->name);
+          if (it != idx_.end() && it->second != i) asked[it->second].push_back(i);
+        }
+      });
+    if (asked.empty()) return;
+    // Kahn's order: parents first.
+    std::vector<std::vector<size_t>> children(n);
+    std::vector<size_t> missing(n, 0), order;
+    for (size_t i = 0; i < n; ++i) {
+      missing[i] = deps_[i].size();
+      for (size_t d : deps_[i]) children[d].push_back(i);
+      if (missing[i] == 0) order.push_back(i);
+    }
+    for (size_t k = 0; k < order.size(); ++k)
+      for (size_t c : children[order[k]])
+        if (--missing[c] == 0) order.push_back(c);
+    in_order_.assign(n, false);
+    for (size_t i : order) in_order_[i] = true;
+    std::vector<uint64_t> mask(n);
+    for (auto batch = asked.begin(); batch != asked.end();) {
+      std::fill(mask.begin(), mask.end(), 0);
+      auto end = batch;
+      for (int bit = 0; bit < 64 && end != asked.end(); ++bit, ++end)
+        mask[end->first] |= uint64_t{1} << bit;
+      for (size_t u : order)
+        for (size_t d : deps_[u]) mask[u] |= mask[d];
+      int bit = 0;
+      for (; batch != end; ++batch, ++bit)
+        for (size_t down : batch->second)
+          if (in_order_[down] && (mask[down] >> bit & 1) && down != batch->first)
+            upstream_.insert(pair_key(batch->first, down));
+    }
+  }
+
   void check(const std::string& text, const std::string& path, size_t task, bool in_trial) {
     if (!has_template(text)) return;
     TemplateScan scan = scan_template(text);
@@ -165,9 +229,11 @@ class TemplateChecker {
                        did_you_mean(name, names));
   }
 
-  // Whether task `up` is reachable from `down` through needs. A search per question, stopping
-  // when found: memoising whole ancestor sets would cost O(n^2) memory on a long chain.
+  // Whether task `up` is reachable from `down` through needs: answered ahead by
+  // answer_upstream_questions, or for a task in or below a cycle, by a search stopping when
+  // found (memoising whole ancestor sets would cost O(n^2) memory on a long chain).
   bool is_ancestor(size_t up, size_t down) {
+    if (down < in_order_.size() && in_order_[down]) return upstream_.count(pair_key(up, down)) > 0;
     ++generation_;
     std::vector<size_t> todo{down};
     while (!todo.empty()) {
@@ -191,6 +257,8 @@ class TemplateChecker {
   std::vector<std::string> task_names_;
   std::vector<uint64_t> seen_;  // generation at which a task was last visited by is_ancestor
   uint64_t generation_ = 0;
+  std::vector<bool> in_order_;  // task -> not in or below a cycle (its answers are in upstream_)
+  std::unordered_set<uint64_t> upstream_;  // pair_key(up, down) asked by a template and true
 };
 
 }  // namespace

@@ -92,8 +92,8 @@ json::value resolve_plain(const std::string& s) {
 // JSON directly; anchors keep their converted value and aliases copy it, counting its nodes.
 class Converter {
  public:
-  Converter(std::vector<std::string>& errors, NumberTexts* numbers)
-      : errors_(errors), numbers_(numbers) {}
+  Converter(std::vector<std::string>& errors, NumberTexts* numbers, size_t max_nodes)
+      : errors_(errors), numbers_(numbers), max_nodes_(max_nodes) {}
   ~Converter() {
     if (have_event_) yaml_event_delete(&ev_);
     yaml_parser_delete(&parser_);
@@ -159,13 +159,19 @@ class Converter {
     return s ? std::string(reinterpret_cast<const char*>(s)) : std::string();
   }
 
-  bool count(size_t n) {
+  // Counts n more nodes; `copied` ones are copies made by an alias, which have their own, lower
+  // budget: an alias bomb copies values, slower a node than parsing one, and only input written
+  // to be hostile copies hundreds of thousands.
+  bool count(size_t n, bool copied = false) {
     nodes_ += n;
-    if (nodes_ <= kMaxYamlNodes) return true;
+    if (copied) copied_ += n;
+    if (nodes_ <= max_nodes_ && copied_ <= kMaxAliasNodes) return true;
     fatal_ = true;
     if (!too_many_)
       errors_.push_back(
-          fmt::format("spec: more than {} YAML nodes after expanding aliases", kMaxYamlNodes));
+          copied_ > kMaxAliasNodes
+              ? fmt::format("spec: more than {} YAML nodes after expanding aliases", kMaxAliasNodes)
+              : fmt::format("spec: more than {} YAML nodes", max_nodes_));
     too_many_ = true;
     return false;
   }
@@ -192,7 +198,7 @@ class Converter {
               fmt::format("{}: unknown anchor \"{}\"", label(path), str(ev_.data.alias.anchor)));
           return std::nullopt;
         }
-        if (!count(it->second.nodes)) return std::nullopt;
+        if (!count(it->second.nodes, true)) return std::nullopt;
         if (numbers_)  // the copy keeps the numbers' spelling under its own path
           for (const auto& [rel, text] : it->second.numbers) add_number(path + rel, text);
         return it->second.value;
@@ -335,6 +341,7 @@ class Converter {
 
   std::vector<std::string>& errors_;
   NumberTexts* numbers_;
+  const size_t max_nodes_;  // kMaxYamlNodes for input; unbounded for a stored spec
   yaml_parser_t parser_{};
   yaml_event_t ev_{};
   bool have_event_ = false;
@@ -346,6 +353,7 @@ class Converter {
   std::map<std::string, Anchor> anchors_;
   std::vector<std::pair<std::string, std::string>> number_log_;
   size_t nodes_ = 0;
+  size_t copied_ = 0;  // of nodes_, those copied by aliases
   bool too_many_ = false;
   bool fatal_ = false;  // the event stream is no longer in step: stop converting
 };
@@ -353,12 +361,12 @@ class Converter {
 }  // namespace
 
 std::optional<json::value> yaml_to_json(std::string_view text, std::vector<std::string>& errors,
-                                        NumberTexts* numbers) {
+                                        NumberTexts* numbers, size_t max_nodes) {
   if (auto bad = check_flow_brackets(text)) {
     errors.push_back(*bad);
     return std::nullopt;
   }
-  Converter c(errors, numbers);
+  Converter c(errors, numbers, max_nodes);
   return c.run(text);
 }
 

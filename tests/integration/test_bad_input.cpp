@@ -66,8 +66,8 @@ TEST_CASE("malformed YAML, unknown fields and oversized specs are refused",
   submit_rejected(h, "top.yaml", "name: top\ncolour: blue\ntasks:\n  - {name: a, run: [echo]}\n",
                   {"colour", "unknown field"});
   std::string big = "name: big\ntasks:\n  - {name: a, run: [echo]}\n";
-  while (big.size() <= (1 << 20)) big += "# " + std::string(98, 'x') + "\n";
-  submit_rejected(h, "big.yaml", big, {"1 MiB"});
+  while (big.size() <= (8 << 20)) big += "# " + std::string(98, 'x') + "\n";  // kMaxSpecBytes
+  submit_rejected(h, "big.yaml", big, {"8 MiB"});
   submit_rejected(h, "dep.yaml", "name: dep\ntasks:\n  - {name: a, needs: [b], run: [echo]}\n",
                   {"tasks[0].needs[0]", "unknown task \"b\""});
 

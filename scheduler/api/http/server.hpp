@@ -37,7 +37,7 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
   size_t header_limit = 16 * 1024;
-  size_t body_limit = 4 * 1024 * 1024;
+  size_t body_limit = 9 * 1024 * 1024;
   std::chrono::milliseconds shutdown_grace{10'000};
   // A stream that wrote nothing for this long gets its heartbeat chunk (SSE: a comment).
   std::chrono::milliseconds heartbeat_interval{15'000};

@@ -94,3 +94,24 @@ TEST_CASE("to_json has no defaults block: each task carries its effective values
   CHECK_FALSE(o.contains("defaults"));
   CHECK(o["tasks"].as_array()[0].as_object()["timeout"] == "5m");
 }
+
+TEST_CASE("a spec at kMaxTasks reads back from its stored form over the input limits",
+          "[spec][canonical]") {
+  // The canonical form spells out every default of every task: several times the compact input.
+  // A spec accepted at submission must run, so the stored form is read without the input limits
+  // on bytes and YAML nodes (issue 22: a 10,000-task run failed before its first task).
+  std::string text = "name: wide\ntasks:\n- {name: t0, run: [true]}\n";
+  for (size_t i = 1; i < kMaxTasks; ++i)
+    text += "- {name: t" + std::to_string(i) + ", needs: [t" + std::to_string(i / 2) +
+            "], run: [true]}\n";
+  REQUIRE(text.size() < kMaxSpecBytes);
+  Pipeline p = parse_ok(text);
+  std::string stored = ctflow::canonical_json(to_json(p));
+  CHECK(stored.size() > kMaxSpecBytes);
+  auto as_input = parse_pipeline(stored);
+  CHECK_FALSE(as_input.pipeline);
+  auto r = parse_stored_pipeline(stored);
+  INFO((r.errors.empty() ? std::string() : r.errors.front()));
+  REQUIRE(r.pipeline);
+  CHECK(*r.pipeline == p);
+}

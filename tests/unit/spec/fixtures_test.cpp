@@ -1,6 +1,6 @@
 // Spec fixtures as data: every file in tests/testdata/specs/valid/ (and examples/) must parse;
 // every file in invalid/ must fail with exactly the lines of its .errors file (as a set). A new
-// case is a new file. Cases too big to commit (a spec over 1 MiB, too many tasks) are generated.
+// case is a new file. Cases too big to commit (a spec over 8 MiB, too many tasks) are generated.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -86,14 +86,14 @@ TEST_CASE("invalid spec fixtures fail with exactly their expected errors", "[spe
   }
 }
 
-TEST_CASE("a spec over 1 MiB is refused before parsing", "[spec][fixtures]") {
+TEST_CASE("a spec over kMaxSpecBytes is refused before parsing", "[spec][fixtures]") {
   std::string text = "name: big\ndescription: \"" + std::string(ctflow::spec::kMaxSpecBytes, 'x') +
                      "\"\ntasks: [{name: a, run: [echo]}]\n";
   auto r = parse_pipeline(text);
   CHECK_FALSE(r.pipeline);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0] ==
-        "spec: " + std::to_string(text.size()) + " bytes, over the limit of 1048576 bytes (1 MiB)");
+        "spec: " + std::to_string(text.size()) + " bytes, over the limit of 8388608 bytes (8 MiB)");
 }
 
 TEST_CASE("a spec with more than kMaxTasks tasks is refused", "[spec][fixtures]") {
@@ -103,5 +103,5 @@ TEST_CASE("a spec with more than kMaxTasks tasks is refused", "[spec][fixtures]"
   REQUIRE(text.size() < ctflow::spec::kMaxSpecBytes);
   auto r = parse_pipeline(text);
   CHECK_FALSE(r.pipeline);
-  CHECK(r.errors == std::vector<std::string>{"tasks: 10001 tasks, over the limit of 10000"});
+  CHECK(r.errors == std::vector<std::string>{"tasks: 100001 tasks, over the limit of 100000"});
 }
