@@ -23,6 +23,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- the server -------------------------------------------------------------------------------
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctflow-e2e-'));
+// mkdtemp makes it 0700: as root, `ctflow up` would then keep its cluster under
+// /var/lib/ctflow/clusters; opened up, the cluster lives in the data dir and goes with it.
+fs.chmodSync(dataDir, 0o755);
 const port = 20000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(bin, ['up', '--data-dir', dataDir, '--port', String(port), '--monitor-interval-ms', '500'], {
